@@ -1,0 +1,67 @@
+# The single entry point for people and CI. `make demo` runs the product on a
+# local cluster; `make test` runs every test against real servers.
+PYTHON ?= python3
+VENV   := .venv
+PY     := $(VENV)/bin/python
+STAMP  := $(VENV)/.installed
+
+.PHONY: help install system-deps testbed-binaries check lint fmt typecheck test test-fast demo demo-down bench image clean
+
+help:
+	@echo "make demo       run the seed walkthrough on a local cluster (builds Kubernetes on first run)"
+	@echo "make test       lint, type-check and run all tests against the local test bed"
+	@echo "make bench      benchmarks; writes docs/benchmarks.md"
+	@echo "make demo-down  stop everything the demo started"
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+install: $(STAMP)
+
+# Debian packages the test bed runs: etcd, OpenSSH's sshd. Needs root (or sudo).
+system-deps:
+	bash tests/fluxtestbed/install-system-deps.sh
+
+# Kubernetes control plane, kubectl and kwok, built once from the pinned Go
+# modules and cached under $${XDG_CACHE_HOME:-~/.cache}/fluxpy-testbed.
+testbed-binaries:
+	bash tests/fluxtestbed/build-kube.sh >/dev/null
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff check daemon cli tests
+	$(VENV)/bin/ruff format --check daemon cli tests
+
+fmt: $(STAMP)
+	$(VENV)/bin/ruff format daemon cli tests
+	$(VENV)/bin/ruff check --fix daemon cli tests
+
+typecheck: $(STAMP)
+	$(VENV)/bin/mypy
+
+check: lint typecheck
+
+test: $(STAMP) system-deps testbed-binaries check
+	$(PY) -m pytest
+
+test-fast: $(STAMP)
+	$(PY) -m pytest tests/unit
+
+demo: $(STAMP) system-deps testbed-binaries
+	$(PY) -m fluxtestbed.demo
+
+demo-down: $(STAMP)
+	$(PY) -m fluxtestbed down
+
+bench: $(STAMP) system-deps testbed-binaries
+	$(PY) -m fluxtestbed.bench
+
+image:
+	@command -v docker >/dev/null && docker info >/dev/null 2>&1 \
+	  && docker build -f deploy/Dockerfile -t fluxpy/fluxd:dev . \
+	  || { echo "no container engine here; see docs/deploy.md for what 'make image' builds" >&2; exit 1; }
+
+clean:
+	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache .testbed

@@ -1,0 +1,1 @@
+"""The HTTP API of fluxd, wire-compatible with Flux v1 (``/api/flux/...``)."""

@@ -1,0 +1,179 @@
+"""Wire models of the Flux v1 HTTP API: the one contract fluxd and fluxctl share.
+
+Field names are the JSON names Flux v1 used (Go field names where it had no
+tags), so an original fluxctl can talk to fluxd and our fluxctl to an original
+fluxd. Fields that Flux v1 did not have are added only where old clients
+ignore them, and are marked "extension" below.
+
+This module must import nothing from fluxd but itself, and nothing heavier
+than pydantic: fluxctl imports it.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+API_PREFIX = "/api/flux"
+DEFAULT_PORT = 3030
+
+
+class WireModel(BaseModel):
+    """Base: accept unknown fields from newer or older peers, keep names as given."""
+
+    model_config = ConfigDict(extra="ignore", populate_by_name=True)
+
+
+# --- errors -------------------------------------------------------------------
+
+
+class ErrorBody(WireModel):
+    """``{type, help, error}``: how every failed request is answered."""
+
+    type: Literal["user", "missing", "server"] = "server"
+    help: str = ""
+    error: str = ""
+
+
+# --- identity / git repo config ----------------------------------------------
+
+
+class Fingerprint(WireModel):
+    hash: str
+    randomart: str = ""
+
+
+class PublicKey(WireModel):
+    key: str
+    fingerprints: dict[str, Fingerprint] = Field(default_factory=dict)
+
+
+class Remote(WireModel):
+    url: str
+    branch: str
+    path: str = ""
+
+
+GitStatus = Literal["unconfigured", "new", "cloned", "ready", "unreachable"]
+
+
+class GitConfig(WireModel):
+    """Answer of ``POST /v9/git-repo-config``."""
+
+    remote: Remote
+    publicSSHKey: PublicKey  # noqa: N815 - wire name
+    status: GitStatus
+    errors: str = ""
+
+
+# --- workloads ------------------------------------------------------------------
+
+
+class ImageInfo(WireModel):
+    ID: str
+    Digest: str | None = None
+    ImageID: str | None = None
+    Labels: dict[str, str] | None = None
+    CreatedAt: str | None = None
+    LastFetched: str | None = None
+
+
+class Container(WireModel):
+    Name: str = ""
+    Current: ImageInfo | None = None
+    LatestFiltered: str | None = None
+    Available: list[ImageInfo] | None = None
+    AvailableError: str | None = None
+    AvailableImagesCount: int | None = None
+    NewAvailableImagesCount: int | None = None
+    FilteredImagesCount: int | None = None
+    NewFilteredImagesCount: int | None = None
+
+
+class Rollout(WireModel):
+    Desired: int = 0
+    Updated: int = 0
+    Ready: int = 0
+    Available: int = 0
+    Outdated: int = 0
+    Messages: list[str] | None = None
+
+
+ReadOnlyReason = Literal["", "NotInRepo", "System", "NoRepo", "NotReady", "ReadOnlyMode"]
+
+
+class ControllerStatus(WireModel):
+    """One workload, as ``GET /v6/services`` lists it."""
+
+    ID: str
+    Containers: list[Container] | None = None
+    ReadOnly: str = ""
+    Status: str = ""
+    Rollout: Rollout = Field(default_factory=lambda: Rollout())
+    SyncError: str = ""
+    Antecedent: str = ""
+    Labels: dict[str, str] | None = None
+    Automated: bool = False
+    Locked: bool = False
+    Ignore: bool = False
+    Policies: dict[str, str] | None = None
+
+
+class ImageStatus(WireModel):
+    """One workload's images, as ``GET /v10/images`` lists it."""
+
+    ID: str
+    Containers: list[Container] | None = None
+
+
+# --- jobs and sync -----------------------------------------------------------------
+
+
+class Cause(WireModel):
+    Message: str = ""
+    User: str = ""
+
+
+class UpdateSpec(WireModel):
+    """Body of ``POST /v9/update-manifests``; only ``sync`` is carried out by fluxd."""
+
+    type: Literal["image", "policy", "auto", "sync", "containers"]
+    cause: Cause = Field(default_factory=Cause)
+    spec: Any = None
+
+
+class ResourceError(WireModel):
+    """Extension: one resource that failed to apply in the last sync pass."""
+
+    ID: str
+    Path: str = ""
+    Error: str = ""
+
+
+class JobResult(WireModel):
+    revision: str = ""
+    spec: UpdateSpec | None = None
+    result: dict[str, Any] | None = None
+
+
+class JobStatus(WireModel):
+    """Answer of ``GET /v6/jobs?id=``."""
+
+    Result: JobResult = Field(default_factory=JobResult)
+    Err: str = ""
+    StatusString: Literal["queued", "running", "failed", "succeeded"] = "queued"
+
+
+class SyncErrors(WireModel):
+    """Extension: answer of ``GET /v11/sync-errors``: per-resource failures of one pass."""
+
+    revision: str = ""
+    errors: list[ResourceError] = Field(default_factory=list)
+
+
+class NotifyChange(WireModel):
+    """Body of ``POST /v11/notify``."""
+
+    Kind: Literal["git", "image"]
+    Source: dict[str, Any] = Field(default_factory=dict)

@@ -1,0 +1,107 @@
+"""fluxd's settings: one frozen object, built once at start and passed down.
+
+Each group is what one part of the daemon needs, so a module takes only its
+own group (``GitSettings`` for the git mirror, ``SyncSettings`` for the sync
+loop, ...). Flags are parsed in ``fluxd.flags``; nothing here reads the
+environment or the command line.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+from pathlib import Path
+
+
+class SyncState(StrEnum):
+    """Where the applied revision is recorded."""
+
+    GIT = "git"  # an annotated tag pushed to the repo
+    SECRET = "secret"  # an annotation on the deploy-key Secret
+
+
+class LogFormat(StrEnum):
+    FMT = "fmt"
+    JSON = "json"
+
+
+@dataclass(frozen=True, slots=True)
+class GitSettings:
+    url: str = ""
+    branch: str = "master"
+    paths: tuple[str, ...] = ()
+    sync_tag: str = "flux-sync"
+    notes_ref: str = "flux"
+    user: str = "Weave Flux"
+    email: str = "support@weave.works"
+    poll_interval: float = 300.0
+    timeout: float = 20.0
+    readonly: bool = False
+    #: HTTPS basic-auth credentials (GIT_AUTHUSER / GIT_AUTHKEY); never shown.
+    auth_user: str = ""
+    auth_key: str = ""
+    #: Where the local mirror lives (a fresh temp dir when None).
+    mirror_dir: Path | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class SshSettings:
+    #: known_hosts files to trust, besides the built-in keys of big git hosts.
+    known_hosts: tuple[Path, ...] = ()
+    #: Trust on first use: record an unknown host's key instead of refusing it.
+    known_hosts_scan: bool = False
+    keygen_type: str = "ed25519"
+    keygen_bits: int | None = None
+    #: Memory-backed directory where the private key file is written (0400).
+    keygen_dir: Path | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class SyncSettings:
+    interval: float = 300.0
+    timeout: float = 60.0
+    state: SyncState = SyncState.GIT
+    garbage_collection: bool = False
+    garbage_collection_dry: bool = False
+    #: Take ownership of fields other managers own (server-side apply force).
+    force_conflicts: bool = True
+    #: Concurrent apply requests within one stage.
+    concurrency: int = 16
+
+
+@dataclass(frozen=True, slots=True)
+class ClusterSettings:
+    #: fluxd's own namespace (the deploy key Secret and the inventory live there).
+    namespace: str = "flux"
+    secret_name: str = "flux-git-deploy"
+    secret_data_key: str = "identity"
+    secret_mount_path: Path = Path("/etc/fluxd/ssh")
+    allow_namespaces: tuple[str, ...] = ()
+    default_namespace: str = ""
+    #: Kubeconfig file; empty means in-cluster config, then ~/.kube/config.
+    kubeconfig: str = ""
+    context: str = ""
+    qps: float = 50.0
+    burst: int = 100
+
+
+@dataclass(frozen=True, slots=True)
+class ApiSettings:
+    listen: str = ":3030"
+    listen_metrics: str = ""
+    listen_webhook: str = ""
+    #: When set, every route but probes needs this token.
+    token: str = ""
+    #: Shared secret of push webhooks (GitHub HMAC key, GitLab token, ...).
+    webhook_secret: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    git: GitSettings = field(default_factory=GitSettings)
+    ssh: SshSettings = field(default_factory=SshSettings)
+    sync: SyncSettings = field(default_factory=SyncSettings)
+    cluster: ClusterSettings = field(default_factory=ClusterSettings)
+    api: ApiSettings = field(default_factory=ApiSettings)
+    log_format: LogFormat = LogFormat.FMT
+    regenerate_key: bool = False

@@ -1,0 +1,9 @@
+"""Shared fixtures. The test bed's fixtures live in plugins, one per server:
+
+- ``fluxtestbed.kube_fixtures``: ``kube`` (a real control plane + kwok node,
+  once per session) and ``namespace`` (a fresh namespace per test).
+- ``fluxtestbed.git_fixtures``: ``git_server`` (sshd + smart HTTP, once per
+  session) and ``git_repo`` (a fresh bare repo per test).
+"""
+
+pytest_plugins = ["fluxtestbed.kube_fixtures", "fluxtestbed.git_fixtures"]

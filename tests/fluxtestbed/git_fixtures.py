@@ -1,0 +1,1 @@
+"""pytest fixtures for the git server (filled in with the git server)."""

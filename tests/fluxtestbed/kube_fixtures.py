@@ -1,0 +1,1 @@
+"""pytest fixtures for the Kubernetes test bed (filled in with the cluster)."""
