@@ -1,0 +1,199 @@
+"""The desired set of objects of one revision, and what kept parts of it out.
+
+A broken file, document or duplicate never hides the rest: each becomes a
+``ManifestError`` and loading goes on. Because of that, a ``LoadResult`` that
+is not ``complete`` must not drive garbage collection, or objects that are
+only unreadable this time would be deleted.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+
+from fluxd.errors import ManifestError
+from fluxd.manifests.ids import ResourceId, group_of
+from fluxd.manifests.parsing import Document, ParseCache, ParsedFile, parse_file
+from fluxd.manifests.resources import Resource, make_resource
+
+#: ``(api_version, kind) -> True`` when namespaced, ``False`` when
+#: cluster-scoped, ``None`` when the cluster does not know the kind.
+ScopeResolver = Callable[[str, str], bool | None]
+
+_CRD_GROUP = "apiextensions.k8s.io"
+_FALLBACK_NAMESPACE = "default"  # Flux v1's last resort, like kubectl's
+
+
+@dataclass(frozen=True, slots=True)
+class Unresolved:
+    """An object whose kind is unknown yet, typically a custom resource whose
+    CustomResourceDefinition is installed by something applied in this sync."""
+
+    source: str
+    document: Document
+
+    @property
+    def api_version(self) -> str:
+        return str(self.document.data["apiVersion"])
+
+    @property
+    def kind(self) -> str:
+        return str(self.document.data["kind"])
+
+    @property
+    def name(self) -> str:
+        return str(self.document.data["metadata"]["name"])
+
+    def error(self) -> ManifestError:
+        """The problem to report if the kind is still unknown after retrying."""
+        return ManifestError(
+            f"cannot tell whether {self.kind} {self.name!r} ({self.api_version}) is namespaced:"
+            " no CustomResourceDefinition for it is installed or in the repo",
+            path=self.source,
+            document=self.document.index,
+            line=self.document.line,
+            help="Install the CustomResourceDefinition of this kind, or fix apiVersion/kind.",
+        )
+
+
+@dataclass(slots=True)
+class LoadResult:
+    resources: list[Resource] = field(default_factory=list)
+    errors: list[ManifestError] = field(default_factory=list)
+    unresolved: list[Unresolved] = field(default_factory=list)
+
+    @property
+    def complete(self) -> bool:
+        """Whether every object was loaded; garbage collection is safe only then."""
+        return not self.errors and not self.unresolved
+
+
+def load(
+    files: Mapping[str, bytes],
+    blob_ids: Mapping[str, str],
+    *,
+    scope: ScopeResolver,
+    default_namespace: str,
+    cache: ParseCache | None = None,
+) -> LoadResult:
+    """The objects the files of one revision describe.
+
+    ``files`` may be lazy: content is read only for blobs the cache lacks.
+    Paths ending in ``.json`` are read as JSON, all others as YAML streams.
+    """
+    cache = ParseCache() if cache is None else cache
+    parsed = {path: _parse(path, files, blob_ids, cache) for path in sorted(files)}
+    cache.end_load()
+    result = LoadResult()
+    for path, parsed_file in parsed.items():
+        result.errors.extend(_file_errors(path, parsed_file))
+    documents = [
+        (path, doc) for path, parsed_file in parsed.items() for doc in parsed_file.documents
+    ]
+    resolver = _with_repo_crds(scope, _crd_scopes(doc for _, doc in documents))
+    _place(documents, resolver, default_namespace or _FALLBACK_NAMESPACE, result, loaded=())
+    return result
+
+
+def resolve_unresolved(
+    unresolved: Iterable[Unresolved],
+    *,
+    scope: ScopeResolver,
+    default_namespace: str,
+    loaded: Sequence[Resource] = (),
+) -> LoadResult:
+    """Try again to place objects whose kind was unknown (e.g. after applying CRDs).
+
+    ``loaded`` are the resources placed before, checked for duplicates.
+    """
+    documents = [(item.source, item.document) for item in unresolved]
+    result = LoadResult()
+    _place(documents, scope, default_namespace or _FALLBACK_NAMESPACE, result, loaded=loaded)
+    return result
+
+
+def _parse(
+    path: str, files: Mapping[str, bytes], blob_ids: Mapping[str, str], cache: ParseCache
+) -> ParsedFile:
+    blob_id = blob_ids.get(path)
+    is_json = path.lower().endswith(".json")
+    if blob_id is None:  # nothing to key on: parse, but do not remember
+        return parse_file(files[path], is_json=is_json)
+    return cache.parse(blob_id, lambda: files[path], is_json=is_json)
+
+
+def _file_errors(path: str, parsed: ParsedFile) -> Iterator[ManifestError]:
+    for problem in parsed.problems:
+        yield ManifestError(
+            problem.message, path=path, document=problem.document, line=problem.line
+        )
+
+
+def _crd_scopes(documents: Iterable[Document]) -> dict[tuple[str, str], bool]:
+    """Scope of each custom kind defined in the repo, by (group, kind)."""
+    scopes: dict[tuple[str, str], bool] = {}
+    for doc in documents:
+        data = doc.data
+        if data["kind"] != "CustomResourceDefinition" or group_of(data["apiVersion"]) != _CRD_GROUP:
+            continue
+        spec = data.get("spec")
+        if not isinstance(spec, dict) or not isinstance(spec.get("names"), dict):
+            continue
+        key = (spec.get("group"), spec["names"].get("kind"))
+        if all(isinstance(part, str) for part in key) and spec.get("scope") in (
+            "Namespaced",
+            "Cluster",
+        ):
+            scopes[(str(key[0]), str(key[1]))] = spec["scope"] == "Namespaced"
+    return scopes
+
+
+def _with_repo_crds(
+    scope: ScopeResolver, crd_scopes: Mapping[tuple[str, str], bool]
+) -> ScopeResolver:
+    # The cluster's answer comes first: it is what the apply will meet.
+    def resolve(api_version: str, kind: str) -> bool | None:
+        answer = scope(api_version, kind)
+        return crd_scopes.get((group_of(api_version), kind)) if answer is None else answer
+
+    return resolve
+
+
+def _place(
+    documents: Sequence[tuple[str, Document]],
+    scope: ScopeResolver,
+    default_namespace: str,
+    result: LoadResult,
+    *,
+    loaded: Sequence[Resource],
+) -> None:
+    """Give each document its namespace and id; report duplicates and unknown kinds."""
+    first: dict[ResourceId, Resource] = {resource.id: resource for resource in loaded}
+    placed: list[Resource] = []
+    duplicated: set[ResourceId] = set()
+    for path, doc in documents:
+        data = doc.data
+        namespaced = scope(data["apiVersion"], data["kind"])
+        if namespaced is None:
+            result.unresolved.append(Unresolved(path, doc))
+            continue
+        namespace = (data["metadata"].get("namespace") or default_namespace) if namespaced else None
+        resource = make_resource(doc, path, namespace=namespace)
+        if resource.id in first:
+            result.errors.append(_duplicate(first[resource.id], resource))
+            duplicated.add(resource.id)
+            continue
+        first[resource.id] = resource
+        placed.append(resource)
+    # Which copy is meant is anyone's guess, so none is applied.
+    result.resources.extend(r for r in placed if r.id not in duplicated)
+
+
+def _duplicate(first: Resource, again: Resource) -> ManifestError:
+    return ManifestError(
+        f"duplicate definition of '{again.id}' (in {first.source} and {again.source})",
+        path=again.source,
+        document=again.document,
+        line=again.line,
+        help="Keep one definition of the object; neither copy is applied until then.",
+    )

@@ -1,0 +1,239 @@
+"""From the bytes of one file to checked object documents, cached by blob id.
+
+Everything here depends only on a file's content, never on its path or on
+the cluster, which is what makes the result safe to cache by blob id: a file
+that did not change between two revisions is never parsed again.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import yaml
+
+JsonDict = dict[str, Any]
+
+# libyaml is several times faster than the pure-Python parser; fall back only
+# where PyYAML was built without it.
+try:
+    from yaml import CSafeLoader as _BaseLoader
+except ImportError:  # pragma: no cover
+    from yaml import SafeLoader as _BaseLoader  # type: ignore[assignment]
+
+_TIMESTAMP_TAG = "tag:yaml.org,2002:timestamp"
+
+# Lists may hold Lists (kubectl flattens them too); a cap keeps a
+# self-referencing YAML alias from recursing forever.
+_MAX_LIST_DEPTH = 8
+
+
+class _Loader(_BaseLoader):
+    """Safe loader that leaves timestamps as strings.
+
+    The Kubernetes decoder keeps ``2024-01-01`` as a string; a ``datetime``
+    here would change the checksum and could not be sent as JSON.
+    """
+
+
+_Loader.yaml_implicit_resolvers = {
+    first: [(tag, regexp) for tag, regexp in resolvers if tag != _TIMESTAMP_TAG]
+    for first, resolvers in _BaseLoader.yaml_implicit_resolvers.items()
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Document:
+    """One object as written in git: checked, but not yet placed in a namespace."""
+
+    index: int  # of the YAML document within the file, 0-based
+    line: int  # 1-based
+    data: JsonDict
+    checksum: str
+
+
+@dataclass(frozen=True, slots=True)
+class Problem:
+    """Why (part of) a file could not be read; the path is added by the caller."""
+
+    message: str
+    document: int | None = None
+    line: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ParsedFile:
+    documents: tuple[Document, ...]
+    problems: tuple[Problem, ...]
+
+
+class _Invalid(Exception):
+    """A document breaks a rule; carries the message for its ``Problem``."""
+
+
+def checksum_of(data: JsonDict) -> str:
+    """sha1 hex of the canonical JSON of ``data``: key order and layout do not count."""
+    text = json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return hashlib.sha1(text.encode(), usedforsecurity=False).hexdigest()
+
+
+def parse_file(content: bytes, *, is_json: bool) -> ParsedFile:
+    """Read every object of one file, collecting problems instead of stopping."""
+    documents: list[Document] = []
+    problems: list[Problem] = []
+    raw = _json_documents(content) if is_json else _yaml_documents(content)
+    for index, line, value in raw:
+        if isinstance(value, Problem):
+            problems.append(value)
+            continue
+        try:
+            documents.extend(_objects(value, index, line, depth=0))
+        except _Invalid as exc:
+            problems.append(Problem(str(exc), index, line))
+    return ParsedFile(tuple(documents), tuple(problems))
+
+
+# (document index, line, the value or the Problem that stopped the file)
+_Raw = tuple[int, int, object]
+
+
+def _yaml_documents(content: bytes) -> Iterator[_Raw]:
+    loader = _Loader(content)
+    index = 0
+    try:
+        while loader.check_node():
+            node = loader.get_node()
+            if node is None:  # check_node said there is one; keep mypy honest
+                break
+            yield index, node.start_mark.line + 1, loader.construct_document(node)
+            index += 1
+    except yaml.MarkedYAMLError as exc:
+        # The stream cannot be resumed after a syntax error; the documents
+        # before it are kept, the rest of the file is reported.
+        line = exc.problem_mark.line + 1 if exc.problem_mark else None
+        yield index, 0, Problem(f"malformed YAML: {_describe(exc)}", index, line)
+    except yaml.YAMLError as exc:
+        yield index, 0, Problem(f"malformed YAML: {exc}", index)
+    except RecursionError:
+        yield index, 0, Problem("malformed YAML: nested too deeply", index)
+    finally:
+        loader.dispose()
+
+
+def _describe(exc: yaml.MarkedYAMLError) -> str:
+    parts = [exc.context, exc.problem]
+    return ", ".join(part for part in parts if part) or type(exc).__name__
+
+
+def _json_documents(content: bytes) -> Iterator[_Raw]:
+    try:
+        value = json.loads(content, parse_constant=_reject_constant)
+    except json.JSONDecodeError as exc:
+        yield 0, 0, Problem(f"malformed JSON: {exc.msg}", 0, exc.lineno)
+    except (UnicodeDecodeError, ValueError) as exc:
+        yield 0, 0, Problem(f"malformed JSON: {exc}", 0)
+    else:
+        yield 0, 1, value
+
+
+def _reject_constant(name: str) -> object:
+    # NaN and Infinity are not JSON and the API server would refuse them.
+    raise ValueError(f"{name} is not allowed")
+
+
+def _objects(value: object, index: int, line: int, *, depth: int) -> Iterator[Document]:
+    """The objects a document stands for: none, itself, or a List's items."""
+    if value is None:
+        return  # an empty document, e.g. a trailing '---'
+    if not isinstance(value, dict):
+        raise _Invalid(f"not a Kubernetes object: the document is a {_type_name(value)}")
+    kind = value.get("kind")
+    if kind is None or kind == "":
+        return  # Flux v1 skips documents without a kind
+    if not isinstance(kind, str):
+        raise _Invalid("kind must be a string")
+    if kind.endswith("List") and "items" in value:
+        yield from _list_items(value["items"], index, line, depth=depth)
+        return
+    _check(value)
+    try:
+        checksum = checksum_of(value)
+    except (TypeError, ValueError) as exc:
+        raise _Invalid(f"cannot be represented as JSON: {exc}") from exc
+    yield Document(index, line, value, checksum)
+
+
+def _list_items(items: object, index: int, line: int, *, depth: int) -> Iterator[Document]:
+    if items is None:
+        return
+    if not isinstance(items, list):
+        raise _Invalid("the items of a List must be a sequence")
+    if depth >= _MAX_LIST_DEPTH:
+        raise _Invalid("Lists nested too deeply")
+    for item in items:
+        yield from _objects(item, index, line, depth=depth + 1)
+
+
+def _check(value: JsonDict) -> None:
+    """Reject what the API server would refuse anyway, with a clearer message."""
+    if not _is_text(value.get("apiVersion")):
+        raise _Invalid("missing apiVersion")
+    metadata = value.get("metadata")
+    if not isinstance(metadata, dict):
+        raise _Invalid("missing metadata")
+    if not _is_text(metadata.get("name")):
+        raise _Invalid("missing metadata.name")
+    namespace = metadata.get("namespace")
+    if namespace is not None and not isinstance(namespace, str):
+        raise _Invalid("metadata.namespace must be a string")
+    for key in ("labels", "annotations"):
+        if metadata.get(key) is not None and not isinstance(metadata[key], dict):
+            raise _Invalid(f"metadata.{key} must be a mapping")
+
+
+def _is_text(value: object) -> bool:
+    return isinstance(value, str) and value != ""
+
+
+def _type_name(value: object) -> str:
+    if isinstance(value, list):
+        return "sequence"
+    return "scalar"
+
+
+CacheKey = tuple[str, bool]
+
+
+class ParseCache:
+    """Parsed files by blob id, bounded to the files of the latest load.
+
+    Not thread-safe: one sync runs at a time, and it owns the cache.
+    """
+
+    def __init__(self) -> None:
+        self._entries: dict[CacheKey, ParsedFile] = {}
+        self._used: dict[CacheKey, ParsedFile] = {}
+        self.hits = 0
+        self.misses = 0
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+    def parse(self, blob_id: str, read: Callable[[], bytes], *, is_json: bool) -> ParsedFile:
+        """The parse of blob ``blob_id``; ``read`` is called only on a miss."""
+        key = (blob_id, is_json)  # the same bytes parse differently as JSON
+        parsed = self._used.get(key) or self._entries.get(key)
+        if parsed is None:
+            self.misses += 1
+            parsed = parse_file(read(), is_json=is_json)
+        else:
+            self.hits += 1
+        self._used[key] = parsed
+        return parsed
+
+    def end_load(self) -> None:
+        """Keep only what the load just finished used, so the cache cannot grow."""
+        self._entries, self._used = self._used, {}
