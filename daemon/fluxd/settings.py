@@ -83,6 +83,8 @@ class ClusterSettings:
     context: str = ""
     qps: float = 50.0
     burst: int = 100
+    #: ConfigMap (in ``namespace``) holding the inventory of applied objects.
+    inventory_name: str = "flux-inventory"
 
 
 @dataclass(frozen=True, slots=True)

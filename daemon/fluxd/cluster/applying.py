@@ -1,0 +1,232 @@
+"""Server-side apply in stages, many requests at a time.
+
+One object costs one request: ``PATCH <object>?fieldManager=fluxd&force=true``
+with ``Content-Type: application/apply-patch+yaml`` and the object as JSON
+(JSON is YAML). The API server creates it if it is missing and merges our
+fields otherwise, so there is no GET first and no client-side diff.
+
+Order matters only where the API server needs something to exist first:
+
+1. Namespaces and CustomResourceDefinitions, all at once.
+2. New CRDs must be ``Established`` and their kinds visible in discovery
+   before their custom resources can be addressed; we wait for both, with a
+   deadline. The caller may then resolve objects whose scope was unknown
+   (``before_rest``), since their kinds may exist now.
+3. Everything else, by kind rank (a rank at a time, concurrently inside), so
+   ServiceAccounts and ConfigMaps exist before the workloads that use them.
+
+A failed object fails alone: its outcome carries the API's message, and the
+other objects are applied regardless.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from itertools import groupby
+from typing import Any
+
+from fluxd.cluster.client import APPLY_PATCH, KubeClient, Response
+from fluxd.cluster.discovery import Discovery, ResourceType
+from fluxd.cluster.errors import IMMUTABLE_HELP, is_immutable, status_message
+from fluxd.cluster.objects import RECREATE_ANNOTATION, ApplyItem, ApplyOutcome, Result
+from fluxd.errors import ClusterError
+
+log = logging.getLogger(__name__)
+
+FIELD_MANAGER = "fluxd"
+CRD_GROUP = "apiextensions.k8s.io"
+_POLL = 0.1
+
+Rank = Callable[[str], int]
+
+
+def is_first_stage(item: ApplyItem) -> bool:
+    """Namespaces and CRDs go before everything else."""
+    if item.kind == "Namespace":
+        return item.api_version == "v1"
+    return item.kind == "CustomResourceDefinition" and item.api_version.startswith(CRD_GROUP)
+
+
+def rank_stages(items: Iterable[ApplyItem], rank: Rank) -> list[list[ApplyItem]]:
+    """Group items by kind rank, lowest first; order within a rank is kept."""
+    ordered = sorted(items, key=lambda item: rank(item.kind))
+    return [list(group) for _, group in groupby(ordered, key=lambda item: rank(item.kind))]
+
+
+class Applier:
+    """Applies sets of objects; one instance may serve many syncs."""
+
+    def __init__(
+        self,
+        client: KubeClient,
+        discovery: Discovery,
+        *,
+        concurrency: int = 16,
+        force: bool = True,
+        wait_timeout: float = 60.0,
+    ) -> None:
+        self._client = client
+        self._discovery = discovery
+        self._concurrency = max(concurrency, 1)
+        self._query = [("fieldManager", FIELD_MANAGER), ("force", "true" if force else "false")]
+        self._wait_timeout = wait_timeout
+
+    def apply(
+        self,
+        items: Sequence[ApplyItem],
+        *,
+        rank: Rank,
+        before_rest: Callable[[], Sequence[ApplyItem]] | None = None,
+    ) -> list[ApplyOutcome]:
+        """Apply ``items`` in stages; ``before_rest`` may add items after the CRD stage."""
+        first = [item for item in items if is_first_stage(item)]
+        rest = [item for item in items if not is_first_stage(item)]
+        with ThreadPoolExecutor(self._concurrency, thread_name_prefix="apply") as pool:
+            results = list(pool.map(self._apply, first))
+            outcomes = [outcome for outcome, _ in results]
+            new_crds = [i for i, r in zip(first, results, strict=True) if _needs_wait(i, *r)]
+            if new_crds:
+                self._await_crds(new_crds)
+            if before_rest is not None:
+                rest += [item for item in before_rest() if not is_first_stage(item)]
+            for stage in rank_stages(rest, rank):
+                outcomes += pool.map(self._apply_one, stage)
+        return outcomes
+
+    def apply_one(self, item: ApplyItem) -> ApplyOutcome:
+        """Apply a single object (no staging)."""
+        return self._apply_one(item)
+
+    def _apply_one(self, item: ApplyItem) -> ApplyOutcome:
+        return self._apply(item)[0]
+
+    def _apply(self, item: ApplyItem) -> tuple[ApplyOutcome, Mapping[str, Any]]:
+        """The outcome, and the live object the API server answered with ({} on failure)."""
+        try:
+            rtype = self._resource_type(item)
+            path = rtype.path(item.namespace, item.name)
+            response = self._patch(path, item.body)
+            if response.ok:
+                return _applied(item, response)
+            message = status_message(response.body, response.status, response.reason)
+            if is_immutable(response.status, message):
+                if _wants_recreate(item.body):
+                    return self._recreate(item, path)
+                return _failed(item, f"immutable field changed: {message}. {IMMUTABLE_HELP}")
+            return _failed(item, message)
+        except ClusterError as exc:
+            return _failed(item, exc.message)
+
+    def _resource_type(self, item: ApplyItem) -> ResourceType:
+        rtype = self._discovery.lookup(item.api_version, item.kind)
+        if rtype is None:
+            raise ClusterError(
+                f"the API server does not serve kind {item.kind} in {item.api_version}"
+            )
+        if rtype.namespaced and not item.namespace:
+            raise ClusterError(f"{item.kind} is namespaced but the object has no namespace")
+        return rtype
+
+    def _patch(self, path: str, body: Mapping[str, Any]) -> Response:
+        return self._client.request(
+            "PATCH", path, query=self._query, body=body, content_type=APPLY_PATCH
+        )
+
+    def _recreate(self, item: ApplyItem, path: str) -> tuple[ApplyOutcome, Mapping[str, Any]]:
+        log.info("recreating %s: an immutable field changed", item.id)
+        gone = self._client.request("DELETE", path, query=[("propagationPolicy", "Background")])
+        if not gone.ok and gone.status != 404:
+            why = status_message(gone.body, gone.status, gone.reason)
+            return _failed(item, f"deleting it to re-create it failed: {why}")
+        if not self._wait(lambda: self._client.request("GET", path).status == 404):
+            return _failed(item, "deleted to re-create it, but it was still there at the deadline")
+        response = self._patch(path, item.body)
+        if response.ok:
+            return _applied(item, response)
+        return _failed(item, status_message(response.body, response.status, response.reason))
+
+    def _await_crds(self, crds: Sequence[ApplyItem]) -> None:
+        names = [crd.name for crd in crds]
+        if not self._wait(lambda: all(self._established(name) for name in names)):
+            log.warning("CRDs not Established before the deadline: %s", ", ".join(names))
+        kinds = [key for crd in crds for key in _served_kinds(crd.body)]
+
+        def visible() -> bool:
+            self._discovery.refresh()
+            return all(self._discovery.lookup(v, k) is not None for v, k in kinds)
+
+        if not self._wait(visible):
+            log.warning("CRD kinds not in discovery before the deadline: %s", kinds)
+
+    def _established(self, name: str) -> bool:
+        path = f"/apis/{CRD_GROUP}/v1/customresourcedefinitions/{name}"
+        response = self._client.request("GET", path)
+        return response.ok and _condition_true(response.json(), "Established")
+
+    def _wait(self, done: Callable[[], bool]) -> bool:
+        deadline = time.monotonic() + self._wait_timeout
+        while not done():
+            if time.monotonic() > deadline:
+                return False
+            time.sleep(_POLL)
+        return True
+
+
+def _applied(item: ApplyItem, response: Response) -> tuple[ApplyOutcome, Mapping[str, Any]]:
+    live = response.json()
+    meta = live.get("metadata") or {}
+    generation = meta.get("generation")
+    outcome = ApplyOutcome(
+        id=str(item.id),
+        source=str(item.source),
+        api_version=item.api_version,
+        kind=item.kind,
+        name=item.name,
+        namespace=item.namespace,
+        result=Result.APPLIED,
+        resource_version=str(meta.get("resourceVersion", "")),
+        generation=int(generation) if generation is not None else None,
+        uid=str(meta.get("uid", "")),
+    )
+    return outcome, live
+
+
+def _failed(item: ApplyItem, message: str) -> tuple[ApplyOutcome, Mapping[str, Any]]:
+    outcome = ApplyOutcome(
+        id=str(item.id),
+        source=str(item.source),
+        api_version=item.api_version,
+        kind=item.kind,
+        name=item.name,
+        namespace=item.namespace,
+        result=Result.FAILED,
+        error=message,
+    )
+    return outcome, {}
+
+
+def _needs_wait(item: ApplyItem, outcome: ApplyOutcome, live: Mapping[str, Any]) -> bool:
+    """A CRD we applied whose answer did not already say it is Established."""
+    if item.kind != "CustomResourceDefinition" or not outcome.applied:
+        return False
+    return not _condition_true(live, "Established")
+
+
+def _condition_true(live: Mapping[str, Any], kind: str) -> bool:
+    conditions = (live.get("status") or {}).get("conditions") or ()
+    return any(c.get("type") == kind and c.get("status") == "True" for c in conditions)
+
+
+def _served_kinds(body: Mapping[str, Any]) -> list[tuple[str, str]]:
+    spec = body.get("spec") or {}
+    group, kind = spec.get("group", ""), (spec.get("names") or {}).get("kind", "")
+    versions = [v["name"] for v in spec.get("versions") or () if v.get("served", True)]
+    return [(f"{group}/{version}", kind) for version in versions]
+
+
+def _wants_recreate(body: Mapping[str, Any]) -> bool:
+    annotations = (body.get("metadata") or {}).get("annotations") or {}
+    return str(annotations.get(RECREATE_ANNOTATION, "")).lower() == "true"

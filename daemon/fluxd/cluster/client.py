@@ -1,0 +1,226 @@
+"""The one place fluxd sends HTTP requests to the Kubernetes API.
+
+Requests go through the official client's ``ApiClient.call_api``, so its
+urllib3 pool, TLS set-up, kubeconfig handling and token refresh are reused.
+Bodies, though, are plain dicts serialised straight to JSON (which is also
+valid ``apply-patch+yaml``), and answers are raw bytes decoded on demand:
+building the generated model objects costs more CPU than the request itself
+when thousands of objects are applied from a few threads.
+
+Every foreign exception (``ApiException``, urllib3's, ``OSError``, the
+config loader's) becomes a ``ClusterError`` in this module and nowhere else.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import threading
+import time
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlencode
+
+import urllib3
+from kubernetes.client import ApiClient, Configuration
+from kubernetes.client.exceptions import ApiException, OpenApiException
+from kubernetes.config import ConfigException, load_incluster_config, load_kube_config
+
+from fluxd.cluster.errors import api_error, transport_error
+from fluxd.errors import ClusterError
+from fluxd.settings import ClusterSettings
+
+JSON = "application/json"
+APPLY_PATCH = "application/apply-patch+yaml"
+STRATEGIC_MERGE_PATCH = "application/strategic-merge-patch+json"
+#: Metadata-only listings: the server drops spec and status before sending.
+METADATA_LIST = "application/json;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1"
+
+Query = Sequence[tuple[str, str]]
+
+
+@dataclass(frozen=True, slots=True)
+class Response:
+    """An HTTP answer: status and the raw body, decoded only on demand."""
+
+    status: int
+    body: bytes
+    reason: str = ""
+
+    @property
+    def ok(self) -> bool:
+        return 200 <= self.status < 300
+
+    def json(self) -> dict[str, Any]:
+        decoded = json.loads(self.body) if self.body else {}
+        if not isinstance(decoded, dict):
+            raise ClusterError(f"the API server sent a {type(decoded).__name__}, not an object")
+        return decoded
+
+
+class RateLimiter:
+    """A token bucket shared by all threads: ``qps`` per second, ``burst`` at once.
+
+    The Python client has no client-side throttling of its own; without one a
+    large apply would hit the API server's priority-and-fairness limits and be
+    answered with 429s instead of being smoothed here. ``qps <= 0`` disables it.
+    """
+
+    def __init__(self, qps: float, burst: int) -> None:
+        self._qps = qps
+        self._burst = float(max(burst, 1))
+        self._tokens = self._burst
+        self._stamp = time.monotonic()
+        self._lock = threading.Lock()
+
+    def take(self) -> None:
+        if self._qps <= 0:
+            return
+        with self._lock:
+            now = time.monotonic()
+            self._tokens = min(self._burst, self._tokens + (now - self._stamp) * self._qps)
+            self._stamp = now
+            # Reserve the token now and sleep off the debt outside the lock,
+            # so waiting threads are served in arrival order.
+            self._tokens -= 1.0
+            wait = -self._tokens / self._qps if self._tokens < 0 else 0.0
+        if wait > 0:
+            time.sleep(wait)
+
+
+class KubeClient:
+    """Raw JSON requests to the API server, with throttling and error translation."""
+
+    def __init__(
+        self, api: ApiClient, *, qps: float = 0.0, burst: int = 1, timeout: float = 60.0
+    ) -> None:
+        self._api = api
+        self._limiter = RateLimiter(qps, burst)
+        # (connect, read): a dead server fails fast, a slow apply may take a while.
+        self._timeout = (min(10.0, timeout), timeout)
+        self.host: str = str(api.configuration.host)
+
+    @classmethod
+    def from_settings(
+        cls, settings: ClusterSettings, *, pool_size: int, timeout: float = 60.0
+    ) -> KubeClient:
+        """Build a client from a kubeconfig (and context) or the in-cluster config."""
+        config = load_configuration(settings)
+        # urllib3 keeps only this many connections per host; every apply
+        # thread beyond it would open and tear down a TLS connection per request.
+        config.connection_pool_maxsize = max(pool_size, 1)
+        api = ApiClient(configuration=config)
+        return cls(api, qps=settings.qps, burst=settings.burst, timeout=timeout)
+
+    def close(self) -> None:
+        with self._translated("closing the client"):
+            self._api.close()  # type: ignore[no-untyped-call]
+
+    def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        query: Query = (),
+        body: Mapping[str, Any] | None = None,
+        content_type: str = JSON,
+        accept: str = JSON,
+    ) -> Response:
+        """Send one request; non-2xx answers are returned, not raised."""
+        url = self.host + path + ("?" + urlencode(query) if query else "")
+        headers = self._headers(content_type if body is not None else None, accept)
+        self._limiter.take()
+        with self._translated(f"{method} {path}"):
+            raw = self._api.call_api(
+                method, url, header_params=headers, body=body, _request_timeout=self._timeout
+            )
+            try:
+                data = raw.read()  # type: ignore[no-untyped-call]
+            finally:
+                raw.response.release_conn()
+            return Response(int(raw.status), data or b"", str(raw.reason or ""))
+
+    def call(
+        self,
+        method: str,
+        path: str,
+        *,
+        query: Query = (),
+        body: Mapping[str, Any] | None = None,
+        content_type: str = JSON,
+        accept: str = JSON,
+        what: str = "",
+    ) -> dict[str, Any]:
+        """Send a JSON request and return the decoded answer; non-2xx raises."""
+        response = self.request(
+            method, path, query=query, body=body, content_type=content_type, accept=accept
+        )
+        if not response.ok:
+            raise api_error(
+                response.status,
+                response.body,
+                what=what or f"{method} {path}",
+                reason=response.reason,
+            )
+        return response.json()
+
+    def _headers(self, content_type: str | None, accept: str) -> dict[str, str]:
+        headers = dict(self._api.default_headers)
+        headers["Accept"] = accept
+        if content_type is not None:
+            headers["Content-Type"] = content_type
+        # Asked per request because in-cluster tokens are rotated on disk and
+        # the configuration's refresh hook re-reads them.
+        for auth in self._api.configuration.auth_settings().values():
+            if auth.get("in") == "header" and auth.get("value"):
+                headers[str(auth["key"])] = str(auth["value"])
+        return headers
+
+    @contextmanager
+    def _translated(self, what: str) -> Iterator[None]:
+        try:
+            yield
+        except ApiException as exc:
+            if exc.status and exc.body:
+                body = exc.body.encode() if isinstance(exc.body, str) else bytes(exc.body)
+                raise api_error(int(exc.status), body, what=what) from exc
+            raise transport_error(exc, what=what, host=self.host) from exc
+        except (
+            OpenApiException,
+            urllib3.exceptions.HTTPError,
+            OSError,
+            ValueError,
+            TypeError,
+        ) as exc:
+            raise transport_error(exc, what=what, host=self.host) from exc
+
+
+def load_configuration(settings: ClusterSettings) -> Configuration:
+    """The client configuration from --kubeconfig, in-cluster, or ~/.kube/config."""
+    config = Configuration()
+    source = settings.kubeconfig or "~/.kube/config"
+    try:
+        if settings.kubeconfig:
+            load_kube_config(  # type: ignore[no-untyped-call]
+                config_file=os.path.expanduser(settings.kubeconfig),
+                context=settings.context or None,
+                client_configuration=config,
+            )
+        elif os.environ.get("KUBERNETES_SERVICE_HOST"):
+            source = "the in-cluster service account"
+            load_incluster_config(client_configuration=config)  # type: ignore[no-untyped-call]
+        else:
+            load_kube_config(  # type: ignore[no-untyped-call]
+                context=settings.context or None, client_configuration=config
+            )
+    except (ConfigException, OSError, ValueError, TypeError, KeyError) as exc:
+        raise ClusterError(
+            f"cannot load Kubernetes client configuration from {source}: {exc}",
+            help=(
+                "Point --kubeconfig at a readable kubeconfig (and --k8s-context at one of its "
+                "contexts), or run fluxd in a pod with a ServiceAccount token mounted."
+            ),
+        ) from exc
+    return config

@@ -1,0 +1,159 @@
+"""Finding objects someone changed behind our back, without writing anything.
+
+Re-applying every object on every sync would cost one write per object per
+interval, and each write is a round of admission, validation and an etcd
+transaction. Instead, for each kind we applied we LIST only the metadata of
+the objects carrying our ``fluxcd.io/sync-gc-mark`` label (the server sends
+``PartialObjectMetadataList``: no spec, no status) and compare it with what
+the API server answered when we applied them.
+
+The rule:
+
+* If the object has a ``metadata.generation``, it changed when the
+  generation differs from the one we recorded. The API server bumps the
+  generation only when the spec (the desired state) changes; controllers
+  writing status bump the ``resourceVersion`` of a Deployment every few
+  seconds while it rolls out, which is not drift.
+* Objects without a generation (ConfigMaps, Secrets, ServiceAccounts, ...)
+  have no status subresource, so any write to them changes what we applied:
+  there, a different ``resourceVersion`` means changed.
+* Objects that are gone, or lost our label, are reported as missing.
+
+Changes to labels or annotations alone do not bump the generation, so they
+are not seen here; the next change in git or a full re-apply restores them.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+
+from fluxd.cluster.client import METADATA_LIST, KubeClient
+from fluxd.cluster.discovery import Discovery
+from fluxd.cluster.errors import api_error
+from fluxd.cluster.objects import GC_MARK_LABEL, InventoryEntry
+
+_PAGE = "500"
+
+
+@dataclass(frozen=True, slots=True)
+class LiveMeta:
+    """The metadata of one live object, as a metadata-only LIST returns it."""
+
+    id: str
+    uid: str
+    generation: int | None
+    resource_version: str
+    labels: Mapping[str, str] = field(default_factory=dict)
+    annotations: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class Drift:
+    """Ids whose spec changed since we applied them, and ids that are gone."""
+
+    changed: frozenset[str] = frozenset()
+    missing: frozenset[str] = frozenset()
+
+    @property
+    def ids(self) -> frozenset[str]:
+        return self.changed | self.missing
+
+
+def object_id(namespace: str, kind: str, name: str) -> str:
+    """Flux v1's ``namespace:kind/name`` (kind lower-cased, ``<cluster>`` scope)."""
+    return f"{namespace or '<cluster>'}:{kind.lower()}/{name}"
+
+
+def has_drifted(recorded: InventoryEntry, live: LiveMeta) -> bool:
+    """Whether ``live`` differs from what we applied (see the module docstring)."""
+    if recorded.generation is not None and live.generation is not None:
+        return recorded.generation != live.generation
+    return recorded.resource_version != live.resource_version
+
+
+def detect_drift(
+    client: KubeClient,
+    discovery: Discovery,
+    entries: Iterable[InventoryEntry],
+    *,
+    namespaces: Sequence[str] = (),
+) -> Drift:
+    """Compare ``entries`` with the cluster; one metadata LIST per kind (and namespace)."""
+    changed: set[str] = set()
+    missing: set[str] = set()
+    for (api_version, kind), group in group_by_kind(entries).items():
+        live = list_marked(client, discovery, api_version, kind, namespaces=namespaces)
+        for entry in group:
+            found = live.get(entry.id)
+            if found is None:
+                missing.add(entry.id)
+            elif has_drifted(entry, found) or found.labels.get(GC_MARK_LABEL) != entry.mark:
+                changed.add(entry.id)
+    return Drift(frozenset(changed), frozenset(missing))
+
+
+def group_by_kind(entries: Iterable[InventoryEntry]) -> dict[tuple[str, str], list[InventoryEntry]]:
+    groups: dict[tuple[str, str], list[InventoryEntry]] = defaultdict(list)
+    for entry in entries:
+        groups[(entry.api_version, entry.kind)].append(entry)
+    return groups
+
+
+def list_marked(
+    client: KubeClient,
+    discovery: Discovery,
+    api_version: str,
+    kind: str,
+    *,
+    namespaces: Sequence[str] = (),
+) -> dict[str, LiveMeta]:
+    """Metadata of every object of a kind with our GC label, by id.
+
+    With ``namespaces`` (fluxd limited by --k8s-allow-namespace) namespaced
+    kinds are listed per namespace, since a cluster-wide LIST would be forbidden.
+    A kind the server no longer serves has no objects.
+    """
+    rtype = discovery.lookup(api_version, kind)
+    if rtype is None:
+        return {}
+    scopes = list(namespaces) if rtype.namespaced and namespaces else [""]
+    found: dict[str, LiveMeta] = {}
+    for namespace in scopes:
+        for item in _pages(client, rtype.path(namespace), what=f"listing {kind} in {api_version}"):
+            meta = _live_meta(kind, item)
+            found[meta.id] = meta
+    return found
+
+
+def _pages(client: KubeClient, path: str, *, what: str) -> Iterable[dict[str, object]]:
+    token = ""
+    while True:
+        query = [("labelSelector", GC_MARK_LABEL), ("limit", _PAGE)]
+        if token:
+            query.append(("continue", token))
+        response = client.request("GET", path, query=query, accept=METADATA_LIST)
+        if response.status == 404:
+            return
+        if not response.ok:
+            raise api_error(response.status, response.body, what=what, reason=response.reason)
+        listing = response.json()
+        yield from listing.get("items") or ()
+        token = str((listing.get("metadata") or {}).get("continue") or "")
+        if not token:
+            return
+
+
+def _live_meta(kind: str, item: Mapping[str, object]) -> LiveMeta:
+    meta = item.get("metadata")
+    assert isinstance(meta, dict)
+    generation = meta.get("generation")
+    return LiveMeta(
+        id=object_id(str(meta.get("namespace") or ""), kind, str(meta["name"])),
+        uid=str(meta.get("uid", "")),
+        generation=int(generation) if generation is not None else None,
+        resource_version=str(meta.get("resourceVersion", "")),
+        labels=dict(meta.get("labels") or {}),
+        annotations=dict(meta.get("annotations") or {}),
+    )

@@ -1,0 +1,154 @@
+"""Garbage collection: deleting what left the repo, and nothing else.
+
+An object is deleted only when all of these hold:
+
+(a) it is in our inventory (we applied it once);
+(b) the live object carries our ``fluxcd.io/sync-gc-mark`` label with the
+    value we recorded (so objects of another fluxd, or with a copied label,
+    are safe);
+(c) it is not in the desired set of this sync;
+(d) the live object is not annotated ``fluxcd.io/ignore: "true"`` or
+    ``"sync_only"``;
+
+and it is neither a Namespace nor a CustomResourceDefinition, unless the
+caller allows those explicitly: deleting either deletes everything in it.
+Deletes go in reverse kind rank (workloads before the ConfigMaps and
+ServiceAccounts they use), with ``propagationPolicy: Background`` and a UID
+precondition, so an object re-created meanwhile under the same name is not
+deleted by mistake. The caller decides whether GC may run at all: never
+after the repo failed to load.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Collection, Iterable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from itertools import groupby
+
+from fluxd.cluster.client import KubeClient
+from fluxd.cluster.discovery import Discovery
+from fluxd.cluster.drift import LiveMeta, group_by_kind, list_marked
+from fluxd.cluster.errors import status_message
+from fluxd.cluster.objects import GC_MARK_LABEL, IGNORE_ANNOTATION, IGNORE_VALUES, InventoryEntry
+from fluxd.errors import ClusterError
+
+log = logging.getLogger(__name__)
+
+_PROTECTED = {"Namespace": "namespaces", "CustomResourceDefinition": "CRDs"}
+
+
+@dataclass(frozen=True, slots=True)
+class GcReport:
+    """What garbage collection did (or, in a dry run, would do)."""
+
+    dry_run: bool
+    #: Deleted, or would be deleted in a dry run.
+    deleted: tuple[str, ...] = ()
+    #: Already gone from the cluster: drop them from the inventory.
+    gone: tuple[str, ...] = ()
+    #: Kept on purpose, with the reason.
+    spared: tuple[tuple[str, str], ...] = ()
+    #: The delete request failed, with the API's message.
+    failed: tuple[tuple[str, str], ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class _Victim:
+    entry: InventoryEntry
+    live: LiveMeta
+    path: str
+
+
+def spare_reason(
+    entry: InventoryEntry, live: LiveMeta, *, delete_namespaces: bool, delete_crds: bool
+) -> str:
+    """Why a garbage candidate must be kept ("" when it may be deleted)."""
+    protected = _PROTECTED.get(entry.kind)
+    allowed = {"Namespace": delete_namespaces, "CustomResourceDefinition": delete_crds}
+    if protected and not allowed[entry.kind]:
+        return f"{protected} are never deleted unless allowed"
+    if live.labels.get(GC_MARK_LABEL) != entry.mark:
+        return "its gc mark is not ours"
+    ignore = str(live.annotations.get(IGNORE_ANNOTATION, "")).lower()
+    if ignore in IGNORE_VALUES:
+        return f"annotated {IGNORE_ANNOTATION}: {ignore}"
+    return ""
+
+
+def collect_garbage(
+    client: KubeClient,
+    discovery: Discovery,
+    inventory: Iterable[InventoryEntry],
+    desired: Collection[str],
+    *,
+    rank: Callable[[str], int],
+    dry_run: bool,
+    namespaces: Sequence[str] = (),
+    delete_namespaces: bool = False,
+    delete_crds: bool = False,
+    concurrency: int = 16,
+) -> GcReport:
+    """Delete inventoried objects that left the desired set (see module docstring)."""
+    candidates = [entry for entry in inventory if entry.id not in desired]
+    victims: list[_Victim] = []
+    gone: list[str] = []
+    spared: list[tuple[str, str]] = []
+    for (api_version, kind), group in group_by_kind(candidates).items():
+        live = list_marked(client, discovery, api_version, kind, namespaces=namespaces)
+        rtype = discovery.lookup(api_version, kind)
+        for entry in group:
+            found = live.get(entry.id)
+            if found is None or rtype is None:
+                gone.append(entry.id)
+                continue
+            why = spare_reason(
+                entry, found, delete_namespaces=delete_namespaces, delete_crds=delete_crds
+            )
+            if why:
+                spared.append((entry.id, why))
+            else:
+                victims.append(_Victim(entry, found, rtype.path(entry.namespace, entry.name)))
+    for item_id, why in spared:
+        log.info("gc: keeping %s: %s", item_id, why)
+    if dry_run:
+        for victim in victims:
+            log.info("gc dry run: would delete %s", victim.entry.id)
+        return GcReport(True, tuple(v.entry.id for v in victims), tuple(gone), tuple(spared))
+    deleted, failed = _delete_all(client, victims, rank, concurrency)
+    return GcReport(False, tuple(deleted), tuple(gone), tuple(spared), tuple(failed))
+
+
+def _delete_all(
+    client: KubeClient, victims: list[_Victim], rank: Callable[[str], int], concurrency: int
+) -> tuple[list[str], list[tuple[str, str]]]:
+    deleted: list[str] = []
+    failed: list[tuple[str, str]] = []
+    ordered = sorted(victims, key=lambda v: -rank(v.entry.kind))
+    with ThreadPoolExecutor(max(concurrency, 1), thread_name_prefix="gc") as pool:
+        for _, stage in groupby(ordered, key=lambda v: rank(v.entry.kind)):
+            for victim, error in pool.map(lambda v: (v, _delete(client, v)), list(stage)):
+                if error:
+                    failed.append((victim.entry.id, error))
+                else:
+                    log.info("gc: deleted %s", victim.entry.id)
+                    deleted.append(victim.entry.id)
+    return deleted, failed
+
+
+def _delete(client: KubeClient, victim: _Victim) -> str:
+    """Delete one object; the error message, or "" on success (or already gone)."""
+    options = {
+        "apiVersion": "v1",
+        "kind": "DeleteOptions",
+        "propagationPolicy": "Background",
+        "preconditions": {"uid": victim.live.uid},
+    }
+    try:
+        response = client.request("DELETE", victim.path, body=options)
+    except ClusterError as exc:  # one unreachable delete must not stop the others
+        return exc.message
+    if response.ok or response.status == 404:
+        return ""
+    return status_message(response.body, response.status, response.reason)

@@ -1,0 +1,179 @@
+"""The record of what fluxd applied, kept in the cluster next to fluxd.
+
+Garbage collection must know what we created without listing every object
+of every kind in the cluster (what made Flux v1 slow on big clusters), and
+drift detection needs the generation and resourceVersion each apply left.
+Both live here, in ConfigMap ``<name>`` in fluxd's namespace, as gzipped
+JSON in ``binaryData``.
+
+A ConfigMap holds at most 1 MiB. When the compressed inventory is bigger
+than one shard it is split over ``<name>``, ``<name>-1``, ``<name>-2``...
+Every shard carries the same serial number; the head (``<name>``) is written
+last and names the shard count, so a save that stops half-way leaves the old
+head pointing at a mix of serials, which ``load`` detects instead of
+returning half an inventory.
+"""
+
+from __future__ import annotations
+
+import base64
+import gzip
+import json
+import logging
+import secrets
+from collections.abc import Iterable, Mapping
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from fluxd.cluster.client import APPLY_PATCH, KubeClient
+from fluxd.cluster.errors import api_error
+from fluxd.cluster.objects import InventoryEntry
+from fluxd.errors import ClusterError
+
+log = logging.getLogger(__name__)
+
+DATA_KEY = "inventory.json.gz"
+SHARDS_ANNOTATION = "fluxd.io/inventory-shards"
+SERIAL_ANNOTATION = "fluxd.io/inventory-serial"
+#: Compressed bytes per ConfigMap; base64 grows them by 4/3, staying under 1 MiB.
+SHARD_BYTES = 700 * 1024
+_FORMAT = 1
+
+
+@dataclass(frozen=True, slots=True)
+class Inventory:
+    """What fluxd applied, by id."""
+
+    entries: Mapping[str, InventoryEntry] = field(default_factory=dict)
+
+    @classmethod
+    def of(cls, entries: Iterable[InventoryEntry]) -> Inventory:
+        return cls({entry.id: entry for entry in entries})
+
+    def __len__(self) -> int:
+        return len(self.entries)
+
+    def __contains__(self, item_id: object) -> bool:
+        return item_id in self.entries
+
+    def merged(self, updates: Iterable[InventoryEntry], removed: Iterable[str] = ()) -> Inventory:
+        """A new inventory with ``updates`` written over and ``removed`` dropped."""
+        entries = dict(self.entries)
+        entries.update((entry.id, entry) for entry in updates)
+        for item_id in removed:
+            entries.pop(item_id, None)
+        return Inventory(entries)
+
+
+def encode(inventory: Inventory) -> bytes:
+    """Compressed JSON of the inventory (stable order, so equal ones compare equal)."""
+    rows = [asdict(inventory.entries[key]) for key in sorted(inventory.entries)]
+    text = json.dumps({"format": _FORMAT, "entries": rows}, separators=(",", ":"))
+    return gzip.compress(text.encode(), compresslevel=6, mtime=0)
+
+
+def decode(data: bytes) -> Inventory:
+    try:
+        document = json.loads(gzip.decompress(data))
+        return Inventory.of(InventoryEntry(**row) for row in document["entries"])
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise ClusterError(
+            f"the inventory is unreadable: {exc}",
+            help="Delete the inventory ConfigMap; fluxd rebuilds it on the next sync, "
+            "but cannot collect garbage for objects it no longer remembers.",
+        ) from exc
+
+
+def split(data: bytes, size: int = SHARD_BYTES) -> list[bytes]:
+    """Shards of at most ``size`` bytes; at least one, even when empty."""
+    return [data[i : i + size] for i in range(0, len(data), size)] or [b""]
+
+
+class InventoryStore:
+    """Loads and saves the inventory in ConfigMaps in one namespace."""
+
+    def __init__(self, client: KubeClient, *, namespace: str, name: str) -> None:
+        self._client = client
+        self._namespace = namespace
+        self._name = name
+
+    def _path(self, name: str = "") -> str:
+        return f"/api/v1/namespaces/{self._namespace}/configmaps/{name}"
+
+    def _shard_name(self, index: int) -> str:
+        return self._name if index == 0 else f"{self._name}-{index}"
+
+    def load(self) -> Inventory:
+        """The saved inventory; empty when none was saved yet."""
+        head = self._read(self._name)
+        if head is None:
+            return Inventory()
+        annotations = head.get("metadata", {}).get("annotations") or {}
+        count = int(annotations.get(SHARDS_ANNOTATION, "1"))
+        serial = annotations.get(SERIAL_ANNOTATION, "")
+        chunks = [_chunk(head)]
+        for index in range(1, count):
+            shard = self._read(self._shard_name(index))
+            shard_annotations = (shard or {}).get("metadata", {}).get("annotations") or {}
+            if shard is None or shard_annotations.get(SERIAL_ANNOTATION) != serial:
+                raise ClusterError(
+                    f"inventory shard {self._shard_name(index)} is missing or from another save",
+                    help="The last save was interrupted; the next successful sync rewrites it.",
+                )
+            chunks.append(_chunk(shard))
+        return decode(b"".join(chunks))
+
+    def save(self, inventory: Inventory) -> None:
+        """Write the inventory; the head goes last so readers never see half of it."""
+        shards = split(encode(inventory))
+        serial = secrets.token_hex(8)
+        for index in range(len(shards) - 1, -1, -1):
+            self._write(self._shard_name(index), shards[index], serial, len(shards))
+        self._drop_stale(len(shards))
+
+    def _read(self, name: str) -> dict[str, Any] | None:
+        response = self._client.request("GET", self._path(name))
+        if response.status == 404:
+            return None
+        if not response.ok:
+            raise api_error(
+                response.status, response.body, what=f"reading inventory ConfigMap {name}"
+            )
+        return response.json()
+
+    def _write(self, name: str, data: bytes, serial: str, count: int) -> None:
+        body = {
+            "apiVersion": "v1",
+            "kind": "ConfigMap",
+            "metadata": {
+                "name": name,
+                "namespace": self._namespace,
+                "labels": {"app.kubernetes.io/managed-by": "fluxd"},
+                "annotations": {SERIAL_ANNOTATION: serial, SHARDS_ANNOTATION: str(count)},
+            },
+            "binaryData": {DATA_KEY: base64.b64encode(data).decode()},
+        }
+        self._client.call(
+            "PATCH",
+            self._path(name),
+            query=[("fieldManager", "fluxd"), ("force", "true")],
+            body=body,
+            content_type=APPLY_PATCH,
+            what=f"saving inventory ConfigMap {name}",
+        )
+
+    def _drop_stale(self, count: int) -> None:
+        # Shards past the new count belong to an older, bigger inventory.
+        index = count
+        while True:
+            response = self._client.request("DELETE", self._path(self._shard_name(index)))
+            if response.status == 404 or not response.ok:
+                if not response.ok and response.status != 404:
+                    log.warning("could not delete stale inventory shard %d", index)
+                return
+            index += 1
+
+
+def _chunk(configmap: Mapping[str, Any]) -> bytes:
+    encoded = (configmap.get("binaryData") or {}).get(DATA_KEY, "")
+    return base64.b64decode(encoded)

@@ -1,0 +1,135 @@
+"""``Cluster``: everything the sync engine and the API ask of Kubernetes.
+
+One object holding the client, the discovery cache and the apply engine,
+with a method per use case. It is synchronous and thread-safe; async
+callers run it with ``asyncio.to_thread``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
+
+from fluxd.cluster.applying import Applier, Rank
+from fluxd.cluster.client import KubeClient
+from fluxd.cluster.discovery import Discovery
+from fluxd.cluster.drift import Drift, detect_drift
+from fluxd.cluster.gc import GcReport, collect_garbage
+from fluxd.cluster.inventory import Inventory, InventoryStore
+from fluxd.cluster.objects import ApplyItem, ApplyOutcome, InventoryEntry
+from fluxd.cluster.records import (
+    EventTarget,
+    EventType,
+    SecretData,
+    annotate_secret,
+    read_secret,
+    record_event,
+)
+from fluxd.cluster.workloads import Workload, list_workloads
+from fluxd.settings import ClusterSettings, SyncSettings
+
+
+class Cluster:
+    """The Kubernetes API as fluxd uses it."""
+
+    def __init__(self, client: KubeClient, cluster: ClusterSettings, sync: SyncSettings) -> None:
+        self.client = client
+        self._settings = cluster
+        self._sync = sync
+        self.discovery = Discovery(client)
+        self._applier = Applier(
+            client,
+            self.discovery,
+            concurrency=sync.concurrency,
+            force=sync.force_conflicts,
+            wait_timeout=sync.timeout,
+        )
+        self._inventory = InventoryStore(
+            client, namespace=cluster.namespace, name=cluster.inventory_name
+        )
+
+    @classmethod
+    def connect(cls, cluster: ClusterSettings, sync: SyncSettings) -> Cluster:
+        """Build the client from the settings (kubeconfig, context or in-cluster)."""
+        # A few connections beyond the apply threads serve the API's reads.
+        client = KubeClient.from_settings(
+            cluster, pool_size=sync.concurrency + 4, timeout=sync.timeout
+        )
+        return cls(client, cluster, sync)
+
+    def close(self) -> None:
+        self.client.close()
+
+    # -- sync -------------------------------------------------------------
+
+    def scope(self, api_version: str, kind: str) -> bool | None:
+        """True if the kind is namespaced, False if cluster-scoped, None if unknown."""
+        return self.discovery.scope(api_version, kind)
+
+    def apply(
+        self,
+        items: Sequence[ApplyItem],
+        *,
+        rank: Rank,
+        before_rest: Callable[[], Sequence[ApplyItem]] | None = None,
+    ) -> list[ApplyOutcome]:
+        """Server-side apply in stages: Namespaces and CRDs, then by ``rank``."""
+        return self._applier.apply(items, rank=rank, before_rest=before_rest)
+
+    def detect_drift(self, entries: Iterable[InventoryEntry]) -> Drift:
+        """Ids changed or gone since we applied them; reads metadata only."""
+        return detect_drift(
+            self.client, self.discovery, entries, namespaces=self._settings.allow_namespaces
+        )
+
+    def load_inventory(self) -> Inventory:
+        return self._inventory.load()
+
+    def save_inventory(self, inventory: Inventory) -> None:
+        self._inventory.save(inventory)
+
+    def collect_garbage(
+        self,
+        inventory: Inventory,
+        desired: Collection[str],
+        *,
+        rank: Rank,
+        dry_run: bool | None = None,
+        delete_namespaces: bool = False,
+        delete_crds: bool = False,
+    ) -> GcReport:
+        """Delete inventoried objects that left ``desired`` (dry run per settings)."""
+        return collect_garbage(
+            self.client,
+            self.discovery,
+            inventory.entries.values(),
+            desired,
+            rank=rank,
+            dry_run=self._sync.garbage_collection_dry if dry_run is None else dry_run,
+            namespaces=self._settings.allow_namespaces,
+            delete_namespaces=delete_namespaces,
+            delete_crds=delete_crds,
+            concurrency=self._sync.concurrency,
+        )
+
+    # -- API and daemon helpers --------------------------------------------
+
+    def list_workloads(self, namespace: str | None = None) -> list[Workload]:
+        return list_workloads(self.client, namespace, allowed=self._settings.allow_namespaces)
+
+    def read_secret(self, name: str, namespace: str | None = None) -> SecretData:
+        return read_secret(self.client, namespace or self._settings.namespace, name)
+
+    def annotate_secret(
+        self, name: str, annotations: Mapping[str, str | None], namespace: str | None = None
+    ) -> None:
+        annotate_secret(self.client, namespace or self._settings.namespace, name, annotations)
+
+    def record_event(
+        self,
+        target: EventTarget,
+        *,
+        reason: str,
+        message: str,
+        type: EventType = EventType.NORMAL,
+    ) -> None:
+        record_event(self.client, target, reason=reason, message=message, type=type)

@@ -1,0 +1,108 @@
+"""Small reads and writes the daemon needs besides syncing: Secrets and Events.
+
+With ``--sync-state=secret`` the applied revision is an annotation on the
+deploy-key Secret (``flux.weave.works/sync-hwm``), so we read and patch
+Secrets; Events tell ``kubectl describe`` readers what fluxd did to an object.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from enum import StrEnum
+
+from fluxd.cluster.client import STRATEGIC_MERGE_PATCH, KubeClient
+from fluxd.errors import ClusterError
+
+SYNC_HWM_ANNOTATION = "flux.weave.works/sync-hwm"
+EVENT_SOURCE = "fluxd"
+
+
+@dataclass(frozen=True, slots=True)
+class SecretData:
+    """A Secret's decoded data and its annotations."""
+
+    data: Mapping[str, bytes]
+    annotations: Mapping[str, str]
+
+
+class EventType(StrEnum):
+    NORMAL = "Normal"
+    WARNING = "Warning"
+
+
+@dataclass(frozen=True, slots=True)
+class EventTarget:
+    """The object an Event is about."""
+
+    api_version: str
+    kind: str
+    name: str
+    namespace: str = ""
+    uid: str = ""
+
+
+def _secret_path(namespace: str, name: str) -> str:
+    return f"/api/v1/namespaces/{namespace}/secrets/{name}"
+
+
+def read_secret(client: KubeClient, namespace: str, name: str) -> SecretData:
+    """A Secret's data, base64-decoded; ``ClusterError`` (status 404) when absent."""
+    secret = client.call("GET", _secret_path(namespace, name), what=f"reading Secret {name}")
+    try:
+        data = {k: base64.b64decode(v) for k, v in (secret.get("data") or {}).items()}
+    except (binascii.Error, ValueError) as exc:
+        raise ClusterError(f"Secret {namespace}/{name} holds data that is not base64") from exc
+    annotations = (secret.get("metadata") or {}).get("annotations") or {}
+    return SecretData(data, {str(k): str(v) for k, v in annotations.items()})
+
+
+def annotate_secret(
+    client: KubeClient, namespace: str, name: str, annotations: Mapping[str, str | None]
+) -> None:
+    """Set (or, with None, remove) annotations on a Secret, touching nothing else."""
+    client.call(
+        "PATCH",
+        _secret_path(namespace, name),
+        body={"metadata": {"annotations": dict(annotations)}},
+        content_type=STRATEGIC_MERGE_PATCH,
+        what=f"annotating Secret {namespace}/{name}",
+    )
+
+
+def record_event(
+    client: KubeClient,
+    target: EventTarget,
+    *,
+    reason: str,
+    message: str,
+    type: EventType = EventType.NORMAL,
+) -> None:
+    """Create a core/v1 Event about ``target`` from component fluxd."""
+    # Events about cluster-scoped objects live in "default", as kubectl shows them.
+    namespace = target.namespace or "default"
+    now = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    involved = {"apiVersion": target.api_version, "kind": target.kind, "name": target.name}
+    if target.namespace:
+        involved["namespace"] = target.namespace
+    if target.uid:
+        involved["uid"] = target.uid
+    event = {
+        "apiVersion": "v1",
+        "kind": "Event",
+        "metadata": {"generateName": f"{target.name}.", "namespace": namespace},
+        "involvedObject": involved,
+        "reason": reason,
+        "message": message[:1024],
+        "type": str(type),
+        "source": {"component": EVENT_SOURCE},
+        "firstTimestamp": now,
+        "lastTimestamp": now,
+        "count": 1,
+    }
+    client.call(
+        "POST", f"/api/v1/namespaces/{namespace}/events", body=event, what="recording an event"
+    )
