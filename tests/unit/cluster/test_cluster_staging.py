@@ -1,0 +1,242 @@
+"""Pure parts of apply, discovery, drift, GC and the inventory format."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import pytest
+
+from fluxd.cluster import (
+    ApplyObject,
+    InventoryEntry,
+    LiveMeta,
+    ResourceType,
+    has_drifted,
+    is_first_stage,
+    rank_stages,
+    spare_reason,
+)
+from fluxd.cluster.applying import _needs_wait, _served_kinds
+from fluxd.cluster.client import RateLimiter
+from fluxd.cluster.discovery import _from_aggregated
+from fluxd.cluster.inventory import Inventory, decode, encode, split
+from fluxd.cluster.objects import ApplyOutcome, Result
+
+RANKS = {"Namespace": 0, "ServiceAccount": 1, "ConfigMap": 2, "Deployment": 3}
+
+
+def rank(kind: str) -> int:
+    return RANKS.get(kind, 4)
+
+
+def obj(kind: str, name: str, api_version: str = "v1", body: Any = None) -> ApplyObject:
+    return ApplyObject(
+        f"demo:{kind.lower()}/{name}", api_version, kind, name, "demo", "f.yaml", body or {}
+    )
+
+
+def test_namespaces_and_crds_go_first_whatever_their_rank() -> None:
+    assert is_first_stage(obj("Namespace", "demo"))
+    assert is_first_stage(obj("CustomResourceDefinition", "x", "apiextensions.k8s.io/v1"))
+    assert not is_first_stage(obj("CustomResourceDefinition", "x", "example.com/v1"))
+    assert not is_first_stage(obj("ConfigMap", "c"))
+
+
+def test_stages_follow_rank_and_keep_order_within_a_rank() -> None:
+    items = [
+        obj("Deployment", "web"),
+        obj("ConfigMap", "a"),
+        obj("Widget", "w", "example.com/v1"),
+        obj("ConfigMap", "b"),
+        obj("ServiceAccount", "sa"),
+    ]
+    stages = rank_stages(items, rank)
+    assert [[i.name for i in stage] for stage in stages] == [["sa"], ["a", "b"], ["web"], ["w"]]
+
+
+def test_no_items_no_stages() -> None:
+    assert rank_stages([], rank) == []
+
+
+def crd_body(*versions: tuple[str, bool]) -> dict[str, Any]:
+    return {
+        "spec": {
+            "group": "example.com",
+            "names": {"kind": "Widget", "plural": "widgets"},
+            "versions": [{"name": v, "served": served} for v, served in versions],
+        }
+    }
+
+
+def test_a_crd_waits_for_its_served_versions_only() -> None:
+    assert _served_kinds(crd_body(("v1", True), ("v1beta1", False))) == [
+        ("example.com/v1", "Widget")
+    ]
+
+
+def outcome(applied: bool) -> ApplyOutcome:
+    result = Result.APPLIED if applied else Result.FAILED
+    return ApplyOutcome(
+        "<cluster>:customresourcedefinition/x",
+        "f",
+        "v",
+        "CustomResourceDefinition",
+        "x",
+        "",
+        result,
+    )
+
+
+def test_only_applied_crds_not_yet_established_are_waited_for() -> None:
+    crd = obj("CustomResourceDefinition", "x", "apiextensions.k8s.io/v1")
+    established = {"status": {"conditions": [{"type": "Established", "status": "True"}]}}
+    assert _needs_wait(crd, outcome(True), {})
+    assert not _needs_wait(crd, outcome(True), established)
+    assert not _needs_wait(crd, outcome(False), {})
+    assert not _needs_wait(obj("Namespace", "n"), outcome(True), {})
+
+
+def test_aggregated_discovery_is_read_into_resource_types() -> None:
+    document = {
+        "kind": "APIGroupDiscoveryList",
+        "items": [
+            {
+                "metadata": {"name": ""},
+                "versions": [
+                    {
+                        "version": "v1",
+                        "resources": [
+                            {
+                                "resource": "configmaps",
+                                "scope": "Namespaced",
+                                "responseKind": {"kind": "ConfigMap"},
+                            },
+                            {
+                                "resource": "namespaces",
+                                "scope": "Cluster",
+                                "responseKind": {"kind": "Namespace"},
+                            },
+                        ],
+                    }
+                ],
+            },
+            {
+                "metadata": {"name": "apps"},
+                "versions": [
+                    {
+                        "version": "v1",
+                        "resources": [
+                            {
+                                "resource": "deployments",
+                                "scope": "Namespaced",
+                                "responseKind": {"kind": "Deployment"},
+                            },
+                        ],
+                    }
+                ],
+            },
+        ],
+    }
+    assert _from_aggregated(document) == {
+        ResourceType("v1", "ConfigMap", "configmaps", True),
+        ResourceType("v1", "Namespace", "namespaces", False),
+        ResourceType("apps/v1", "Deployment", "deployments", True),
+    }
+
+
+def test_resource_paths() -> None:
+    deploy = ResourceType("apps/v1", "Deployment", "deployments", True)
+    assert deploy.path("demo", "web") == "/apis/apps/v1/namespaces/demo/deployments/web"
+    assert deploy.path() == "/apis/apps/v1/deployments"
+    ns = ResourceType("v1", "Namespace", "namespaces", False)
+    assert ns.path("ignored", "demo") == "/api/v1/namespaces/demo"
+
+
+def entry(kind: str = "Deployment", generation: int | None = 2, rv: str = "100") -> InventoryEntry:
+    return InventoryEntry(
+        f"demo:{kind.lower()}/x", "apps/v1", kind, "x", "demo", "sha256.m", "c1", generation, rv
+    )
+
+
+def live(
+    generation: int | None = 2, rv: str = "100", labels: dict[str, str] | None = None
+) -> LiveMeta:
+    return LiveMeta("demo:deployment/x", "uid-1", generation, rv, labels or {})
+
+
+def test_status_updates_alone_are_not_drift() -> None:
+    assert not has_drifted(entry(generation=2, rv="100"), live(generation=2, rv="250"))
+
+
+def test_a_spec_change_is_drift() -> None:
+    assert has_drifted(entry(generation=2), live(generation=3))
+
+
+def test_objects_without_generation_compare_resource_versions() -> None:
+    assert has_drifted(entry("ConfigMap", None, "100"), live(None, "101"))
+    assert not has_drifted(entry("ConfigMap", None, "100"), live(None, "100"))
+
+
+MARK = {"fluxcd.io/sync-gc-mark": "sha256.m"}
+
+
+def test_gc_deletes_only_marked_unignored_objects() -> None:
+    flags = {"delete_namespaces": False, "delete_crds": False}
+    assert spare_reason(entry(), live(labels=MARK), **flags) == ""
+    assert "not ours" in spare_reason(entry(), live(), **flags)
+    other = {"fluxcd.io/sync-gc-mark": "sha256.other"}
+    assert "not ours" in spare_reason(entry(), live(labels=other), **flags)
+    for value in ("true", "sync_only"):
+        ignored = LiveMeta("demo:deployment/x", "u", 2, "1", MARK, {"fluxcd.io/ignore": value})
+        assert "fluxcd.io/ignore" in spare_reason(entry(), ignored, **flags)
+
+
+@pytest.mark.parametrize("kind", ["Namespace", "CustomResourceDefinition"])
+def test_gc_spares_namespaces_and_crds_unless_allowed(kind: str) -> None:
+    denied = spare_reason(
+        entry(kind), live(labels=MARK), delete_namespaces=False, delete_crds=False
+    )
+    assert "never deleted" in denied
+    assert (
+        spare_reason(entry(kind), live(labels=MARK), delete_namespaces=True, delete_crds=True) == ""
+    )
+
+
+def test_inventory_round_trips_and_is_stable() -> None:
+    inventory = Inventory.of([entry("Deployment"), entry("ConfigMap", None, "7")])
+    data = encode(inventory)
+    assert decode(data) == inventory
+    assert encode(decode(data)) == data
+
+
+def test_inventory_merge_updates_and_removes() -> None:
+    old = Inventory.of([entry("Deployment", 1), entry("ConfigMap", None)])
+    new = old.merged([entry("Deployment", 5)], removed=["demo:configmap/x"])
+    assert list(new.entries) == ["demo:deployment/x"]
+    assert new.entries["demo:deployment/x"].generation == 5
+
+
+def test_big_inventories_are_split_into_shards() -> None:
+    data = bytes(range(256)) * 10
+    shards = split(data, 1000)
+    assert [len(s) for s in shards] == [1000, 1000, 560]
+    assert b"".join(shards) == data
+    assert split(b"", 1000) == [b""]
+
+
+def test_rate_limiter_spaces_requests_after_the_burst() -> None:
+    limiter = RateLimiter(qps=200, burst=5)
+    start = time.monotonic()
+    for _ in range(25):
+        limiter.take()
+    # 5 immediately, 20 more at 200/s: about 0.1 s.
+    assert 0.08 < time.monotonic() - start < 0.5
+
+
+def test_rate_limiter_off() -> None:
+    limiter = RateLimiter(qps=0, burst=1)
+    start = time.monotonic()
+    for _ in range(1000):
+        limiter.take()
+    assert time.monotonic() - start < 0.1
