@@ -1,0 +1,180 @@
+"""The HTTP client of fluxd's API: one typed method per route fluxctl uses.
+
+This is the only module that talks httpx. Transport failures and error
+answers are turned into ``fluxctl.errors`` here, so commands deal only in
+wire models and ``CliError``s.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Any, TypeVar
+
+import httpx
+from pydantic import TypeAdapter, ValidationError
+
+from fluxctl.errors import CliError, DaemonApiError, DaemonUnreachable, WaitTimeout
+from fluxctl.params import format_duration
+from fluxd.api.models import (
+    ControllerStatus,
+    ErrorBody,
+    GitConfig,
+    ImageStatus,
+    JobStatus,
+    SyncErrors,
+    UpdateSpec,
+)
+
+T = TypeVar("T")
+
+_GIT_CONFIG = TypeAdapter(GitConfig)
+_JOB_STATUS = TypeAdapter(JobStatus)
+_SYNC_ERRORS = TypeAdapter(SyncErrors)
+_STRING = TypeAdapter(str)
+_REVISIONS = TypeAdapter(list[str] | None)
+_WORKLOADS = TypeAdapter(list[ControllerStatus] | None)
+_IMAGES = TypeAdapter(list[ImageStatus] | None)
+
+_SUCCESS = frozenset({200, 201, 202, 204})
+_AUTH_HELP = (
+    "Authentication failed: fluxd or a proxy in front of it refused the token. "
+    "Check --token (FLUX_SERVICE_TOKEN)."
+)
+
+# httpx logs every request at INFO; a CLI must not print that.
+logging.getLogger("httpx").setLevel(logging.WARNING)
+
+
+class FluxClient:
+    """Calls fluxd's API under ``base_url`` (``.../api/flux``)."""
+
+    def __init__(
+        self,
+        base_url: str,
+        *,
+        token: str = "",
+        timeout: float = 60.0,
+        trust_env: bool = True,
+        diagnose: Callable[[], str] | None = None,
+        unreachable_hint: str = "",
+    ) -> None:
+        headers = {"Accept": "application/json", "User-Agent": "fluxctl"}
+        if token:
+            headers["Authorization"] = f"Scope-Probe token={token}"
+        self.base_url = base_url.rstrip("/")
+        self.timeout = timeout
+        self._diagnose = diagnose
+        self._unreachable_hint = unreachable_hint or f"Check that fluxd serves {self.base_url}."
+        self._http = httpx.Client(
+            base_url=self.base_url, headers=headers, timeout=timeout, trust_env=trust_env
+        )
+
+    def close(self) -> None:
+        self._http.close()
+
+    # --- routes ---------------------------------------------------------------
+
+    def git_repo_config(self, *, regenerate: bool = False) -> GitConfig:
+        return self._call(_GIT_CONFIG, "POST", "/v9/git-repo-config", json=regenerate)
+
+    def update_manifests(self, spec: UpdateSpec) -> str:
+        body = spec.model_dump(mode="json")
+        return self._call(_STRING, "POST", "/v9/update-manifests", json=body)
+
+    def job_status(self, job_id: str) -> JobStatus:
+        return self._call(_JOB_STATUS, "GET", "/v6/jobs", params={"id": job_id})
+
+    def sync_status(self, ref: str) -> list[str]:
+        return self._call(_REVISIONS, "GET", "/v6/sync", params={"ref": ref}) or []
+
+    def sync_errors(self, ref: str) -> SyncErrors | None:
+        """Per-resource failures of the pass that applied ``ref``; None from an old daemon."""
+        try:
+            return self._call(_SYNC_ERRORS, "GET", "/v11/sync-errors", params={"ref": ref})
+        except DaemonApiError as exc:
+            if exc.status in (404, 405):
+                return None
+            raise
+
+    def list_workloads(self, namespace: str) -> list[ControllerStatus]:
+        params = {"namespace": namespace}
+        return self._call(_WORKLOADS, "GET", "/v6/services", params=params) or []
+
+    def list_images(self, service: str, namespace: str) -> list[ImageStatus]:
+        params = {"service": service, "containerFields": "", "namespace": namespace}
+        return self._call(_IMAGES, "GET", "/v10/images", params=params) or []
+
+    def version(self) -> str:
+        return self._call(_STRING, "GET", "/v11/version")
+
+    # --- plumbing -------------------------------------------------------------
+
+    def _call(self, shape: TypeAdapter[T], method: str, path: str, **kwargs: Any) -> T:
+        with self._translate(path):
+            response = self._http.request(method, path, **kwargs)
+        if response.status_code not in _SUCCESS:
+            raise _api_error(response, path)
+        return _decode(shape, response, path)
+
+    @contextmanager
+    def _translate(self, path: str) -> Iterator[None]:
+        try:
+            yield
+        except httpx.TimeoutException as exc:
+            if isinstance(exc, httpx.ConnectTimeout):
+                message = f"connecting to fluxd at {self.base_url} timed out"
+                raise self._unreachable(message) from exc
+            raise WaitTimeout(
+                f"fluxd did not answer {path} within {format_duration(self.timeout)}"
+            ) from exc
+        except (httpx.ConnectError, httpx.RemoteProtocolError, httpx.ReadError) as exc:
+            raise self._unreachable(f"cannot reach fluxd at {self.base_url}: {exc}") from exc
+        except (httpx.UnsupportedProtocol, httpx.InvalidURL) as exc:
+            raise CliError(f"invalid fluxd URL {self.base_url!r}: {exc}") from exc
+        except httpx.TransportError as exc:
+            raise self._unreachable(f"talking to fluxd at {self.base_url} failed: {exc}") from exc
+
+    def _unreachable(self, message: str) -> DaemonUnreachable:
+        detail = self._diagnose() if self._diagnose else ""
+        if detail:
+            message = f"{message}\n{detail}"
+        return DaemonUnreachable(message, hint=self._unreachable_hint)
+
+
+def _decode(shape: TypeAdapter[T], response: httpx.Response, path: str) -> T:
+    # A 204 or an empty body stands for JSON null (e.g. "no pending commits").
+    content = response.content or b"null"
+    try:
+        return shape.validate_json(content)
+    except ValidationError as exc:
+        snippet = response.text[:200]
+        raise CliError(f"unexpected answer from fluxd for {path}: {snippet!r} ({exc})") from exc
+
+
+def _api_error(response: httpx.Response, path: str) -> DaemonApiError:
+    status = response.status_code
+    body = _error_body(response)
+    if body is not None:
+        return DaemonApiError(body.error or f"HTTP {status}", help=body.help, status=status)
+    if status == 401:
+        return DaemonApiError("authentication failed", help=_AUTH_HELP, status=status)
+    text = response.text.strip()[:500] or response.reason_phrase
+    return DaemonApiError(f"{path}: HTTP {status}: {text}", status=status)
+
+
+def _error_body(response: httpx.Response) -> ErrorBody | None:
+    if "json" not in response.headers.get("content-type", ""):
+        return None
+    try:
+        data = response.json()
+    except (json.JSONDecodeError, UnicodeDecodeError):
+        return None
+    if not isinstance(data, dict) or not ({"error", "help"} & data.keys()):
+        return None
+    try:
+        return ErrorBody.model_validate(data)
+    except ValidationError:
+        return None

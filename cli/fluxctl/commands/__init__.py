@@ -1,0 +1,1 @@
+"""One module per fluxctl command; ``main.py`` registers them."""

@@ -1,0 +1,285 @@
+"""Find the fluxd pod and reach its port 3030 through the Kubernetes API.
+
+This is the only module that imports the Kubernetes client (it takes most of a
+second to import, and ``--help``, ``version`` or ``--url`` never need it).
+The forward is what ``kubectl port-forward`` does, in-process: each local TCP
+connection gets its own ``pods/portforward`` websocket through the API
+server, so no kubectl binary and no extra process are involved.
+
+Lookup follows Flux v1: the ``--k8s-fwd-labels`` selector first, then
+``name in (flux,fluxd,weave-flux-agent)``; each in ``--k8s-fwd-ns`` only.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import socket
+from dataclasses import dataclass
+from typing import Any
+
+import urllib3
+from kubernetes import client as k8s
+from kubernetes import config as k8s_config
+from kubernetes.client.exceptions import ApiException
+from kubernetes.config.config_exception import ConfigException
+from kubernetes.stream import portforward as open_portforward
+
+from fluxctl.errors import (
+    AmbiguousPod,
+    ClusterAccessError,
+    DaemonUnreachable,
+    ForbiddenError,
+    PodNotFound,
+    PodNotReady,
+)
+from fluxctl.kubeconfig import kubeconfig_paths
+from fluxctl.tunnel import Tunnel
+
+FLUX_PORT = 3030
+FALLBACK_SELECTOR = "name in (flux,fluxd,weave-flux-agent)"
+_FORBIDDEN = re.compile(r'cannot (\S+) resource "([^"]+)"')
+
+
+@dataclass(frozen=True)
+class PodRef:
+    namespace: str
+    name: str
+    selector: str
+
+
+class Forward:
+    """An open forward from 127.0.0.1:<port> to port 3030 of the fluxd pod."""
+
+    def __init__(self, api: Any, pod: PodRef) -> None:
+        self.pod = pod
+        self._api = api
+        core = k8s.CoreV1Api(api)
+        self._tunnel = Tunnel(lambda: _dial(core, pod), name=f"port-forward {pod.name}")
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self._tunnel.port}/api/flux"
+
+    def diagnose(self) -> str:
+        return self._tunnel.last_error
+
+    def close(self) -> None:
+        self._tunnel.close()
+        self._api.close()
+
+
+def open_forward(*, context: str, namespace: str, selector: str, timeout: float) -> Forward:
+    """Find the fluxd pod in ``namespace`` and open a forward to it."""
+    api = load_api_client(context)
+    try:
+        pod = find_pod(k8s.CoreV1Api(api), namespace, [selector, FALLBACK_SELECTOR], timeout)
+        return Forward(api, pod)
+    except BaseException:
+        api.close()
+        raise
+
+
+def load_api_client(context: str) -> Any:
+    """An ApiClient from the kubeconfig (``--context``), else the in-cluster config."""
+    configuration = k8s.Configuration()
+    paths = kubeconfig_paths()
+    try:
+        if paths:
+            k8s_config.load_kube_config(  # type: ignore[no-untyped-call]
+                config_file=os.pathsep.join(str(p) for p in paths),
+                context=context or None,
+                client_configuration=configuration,
+                persist_config=False,
+            )
+        elif os.environ.get("KUBERNETES_SERVICE_HOST"):
+            k8s_config.load_incluster_config(  # type: ignore[no-untyped-call]
+                client_configuration=configuration
+            )
+        else:
+            raise ClusterAccessError(
+                "no kubeconfig found ($KUBECONFIG or ~/.kube/config) and not running in a cluster",
+                hint="Point KUBECONFIG at your cluster's config, or give the daemon's --url.",
+            )
+    except ConfigException as exc:
+        raise ClusterAccessError(f"cannot use the kubeconfig: {exc}") from exc
+    return k8s.ApiClient(configuration)
+
+
+def find_pod(core: Any, namespace: str, selectors: list[str], timeout: float) -> PodRef:
+    """The one running pod matched by the first selector that matches any."""
+    waiting: list[str] = []
+    for selector in selectors:
+        pods = _list_pods(core, namespace, selector, timeout)
+        live = [p for p in pods if _phase(p) == "Running" and not _terminating(p)]
+        if len(live) > 1:
+            raise _ambiguous(namespace, selector, live)
+        if live:
+            _check_ready(live[0], namespace)
+            return PodRef(namespace, live[0].metadata.name, selector)
+        waiting += [_describe(p) for p in pods if _phase(p) == "Pending" or _terminating(p)]
+    if waiting:
+        raise PodNotReady(
+            f'no running fluxd pod in namespace "{namespace}"; found only:\n'
+            + "\n".join(f"  {line}" for line in waiting),
+            hint=f"Wait for it to start: kubectl -n {namespace} get pods -w",
+        )
+    raise _not_found(namespace, selectors)
+
+
+def _list_pods(core: Any, namespace: str, selector: str, timeout: float) -> list[Any]:
+    try:
+        found = core.list_namespaced_pod(
+            namespace, label_selector=selector, _request_timeout=timeout
+        )
+    except ApiException as exc:
+        raise _api_error(exc, "list", "pods", namespace) from exc
+    except urllib3.exceptions.HTTPError as exc:
+        host = core.api_client.configuration.host
+        raise ClusterAccessError(f"cannot reach the Kubernetes API at {host}: {exc}") from exc
+    return list(found.items or [])
+
+
+def _phase(pod: Any) -> str:
+    return str(pod.status.phase or "") if pod.status else ""
+
+
+def _terminating(pod: Any) -> bool:
+    return pod.metadata.deletion_timestamp is not None
+
+
+def _describe(pod: Any) -> str:
+    state = "Terminating" if _terminating(pod) else _phase(pod)
+    return f"{pod.metadata.name} ({state})"
+
+
+def _check_ready(pod: Any, namespace: str) -> None:
+    conditions = (pod.status.conditions or []) if pod.status else []
+    if any(c.type == "Ready" and c.status == "True" for c in conditions):
+        return
+    name = pod.metadata.name
+    reasons = [
+        f"{cs.name}: {_waiting_reason(cs)}"
+        for cs in (pod.status.container_statuses or [])
+        if not cs.ready
+    ]
+    detail = f" ({'; '.join(reasons)})" if reasons else ""
+    raise PodNotReady(
+        f'pod "{name}" in namespace "{namespace}" is running but not ready{detail}',
+        hint=(
+            f"Watch it with kubectl -n {namespace} get pod {name} -w, "
+            f"and read kubectl -n {namespace} logs {name}."
+        ),
+    )
+
+
+def _waiting_reason(status: Any) -> str:
+    state = status.state
+    if state is not None and state.waiting is not None:
+        return str(state.waiting.reason or "waiting")
+    if state is not None and state.terminated is not None:
+        return str(state.terminated.reason or "terminated")
+    return "not ready"
+
+
+def _ambiguous(namespace: str, selector: str, pods: list[Any]) -> AmbiguousPod:
+    names = "\n".join(f"  {p.metadata.name}" for p in pods)
+    return AmbiguousPod(
+        f'Ambiguous pod: {len(pods)} running pods match "{selector}" '
+        f'in namespace "{namespace}":\n{names}',
+        hint="Select one with --k8s-fwd-labels, or talk to a daemon directly with --url.",
+    )
+
+
+def _not_found(namespace: str, selectors: list[str]) -> PodNotFound:
+    tried = "\n".join(f"  {s}" for s in selectors)
+    return PodNotFound(
+        f'No pod found in namespace "{namespace}" using the following selectors:\n{tried}\n\n'
+        f'Make sure Flux is running in namespace "{namespace}".\n'
+        "If Flux is running in another different namespace, please supply it to --k8s-fwd-ns."
+    )
+
+
+def _api_error(exc: ApiException, verb: str, resource: str, namespace: str) -> Exception:
+    message = _status_message(exc.body) or str(exc.reason or exc)
+    if exc.status == 403:
+        return _forbidden(message, verb, resource, namespace)
+    if exc.status == 401:
+        return ClusterAccessError(
+            f"the Kubernetes API refused the credentials: {message}",
+            hint="Log in again or pick another --context.",
+        )
+    return ClusterAccessError(f"Kubernetes API error ({exc.status}): {message}")
+
+
+def _forbidden(message: str, verb: str, resource: str, namespace: str) -> ForbiddenError:
+    match = _FORBIDDEN.search(message)
+    if match:
+        verb, resource = match.group(1), match.group(2)
+    return ForbiddenError(
+        f'not allowed to {verb} {resource} in namespace "{namespace}": {message}',
+        hint=(
+            "fluxctl needs RBAC permission to list pods and to create pods/portforward "
+            f'in namespace "{namespace}". Ask a cluster admin for a Role that grants '
+            "them, or talk to the daemon directly with --url."
+        ),
+    )
+
+
+def _status_message(body: Any) -> str:
+    if isinstance(body, bytes):
+        body = body.decode("utf-8", "replace")
+    if not isinstance(body, str) or not body:
+        return ""
+    try:
+        status = json.loads(body)
+    except json.JSONDecodeError:
+        return body.strip()
+    return str(status.get("message", "")) if isinstance(status, dict) else ""
+
+
+class _PodChannel:
+    """One ``pods/portforward`` websocket, seen as a socket by the tunnel."""
+
+    def __init__(self, forward: Any) -> None:
+        self._forward = forward
+
+    def socket(self) -> socket.socket:
+        sock: socket.socket = self._forward.socket(FLUX_PORT)
+        return sock
+
+    def error(self) -> str | None:
+        error: str | None = self._forward.error(FLUX_PORT)
+        return error
+
+    def close(self) -> None:
+        self._forward.close()
+
+
+def _dial(core: Any, pod: PodRef) -> _PodChannel:
+    try:
+        forward = open_portforward(
+            core.connect_get_namespaced_pod_portforward,
+            pod.name,
+            pod.namespace,
+            ports=str(FLUX_PORT),
+        )
+    except ApiException as exc:
+        raise _dial_error(exc, pod) from exc
+    return _PodChannel(forward)
+
+
+def _dial_error(exc: ApiException, pod: PodRef) -> Exception:
+    # The client wraps the websocket handshake failure; its status and body
+    # are on the original exception.
+    cause = exc.__cause__ or exc.__context__
+    status = getattr(cause, "status_code", None) or exc.status
+    message = _status_message(getattr(cause, "resp_body", None)) or str(exc.reason or exc)
+    if status == 403:
+        return _forbidden(message, "create", "pods/portforward", pod.namespace)
+    if status == 404:
+        return PodNotFound(f'pod "{pod.name}" disappeared from namespace "{pod.namespace}"')
+    return DaemonUnreachable(
+        f'port-forward to pod "{pod.name}" in namespace "{pod.namespace}" failed: {message}'
+    )
