@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, SerializerFunctionWrapHandler, model_serializer
 
 API_PREFIX = "/api/flux"
 DEFAULT_PORT = 3030
@@ -23,6 +23,19 @@ class WireModel(BaseModel):
     """Base: accept unknown fields from newer or older peers, keep names as given."""
 
     model_config = ConfigDict(extra="ignore", populate_by_name=True)
+
+
+class OmitEmptyModel(WireModel):
+    """Serialises like Go's ``omitempty``: empty strings, zeros, nulls and empty lists are left out.
+
+    Flux v1 tagged these types (``image.Info``, ``v6.Container``, ``job.Result``)
+    with ``omitempty``; leaving the fields out keeps our JSON equal to theirs.
+    """
+
+    @model_serializer(mode="wrap")
+    def _omit_empty(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        data: dict[str, Any] = handler(self)
+        return {key: value for key, value in data.items() if value not in (None, "", 0, [], {})}
 
 
 # --- errors -------------------------------------------------------------------
@@ -62,7 +75,7 @@ class GitConfig(WireModel):
     """Answer of ``POST /v9/git-repo-config``."""
 
     remote: Remote
-    publicSSHKey: PublicKey  # noqa: N815 - wire name
+    publicSSHKey: PublicKey  # the wire name, as Flux v1 spelt it
     status: GitStatus
     errors: str = ""
 
@@ -70,8 +83,8 @@ class GitConfig(WireModel):
 # --- workloads ------------------------------------------------------------------
 
 
-class ImageInfo(WireModel):
-    ID: str
+class ImageInfo(OmitEmptyModel):
+    ID: str = ""
     Digest: str | None = None
     ImageID: str | None = None
     Labels: dict[str, str] | None = None
@@ -79,10 +92,10 @@ class ImageInfo(WireModel):
     LastFetched: str | None = None
 
 
-class Container(WireModel):
+class Container(OmitEmptyModel):
     Name: str = ""
     Current: ImageInfo | None = None
-    LatestFiltered: str | None = None
+    LatestFiltered: ImageInfo | None = None
     Available: list[ImageInfo] | None = None
     AvailableError: str | None = None
     AvailableImagesCount: int | None = None
@@ -100,6 +113,10 @@ class Rollout(WireModel):
     Messages: list[str] | None = None
 
 
+# The field ControllerStatus.Rollout would shadow the class name inside that class.
+RolloutStatus = Rollout
+
+
 ReadOnlyReason = Literal["", "NotInRepo", "System", "NoRepo", "NotReady", "ReadOnlyMode"]
 
 
@@ -110,7 +127,7 @@ class ControllerStatus(WireModel):
     Containers: list[Container] | None = None
     ReadOnly: str = ""
     Status: str = ""
-    Rollout: Rollout = Field(default_factory=lambda: Rollout())
+    Rollout: RolloutStatus = Field(default_factory=RolloutStatus)
     SyncError: str = ""
     Antecedent: str = ""
     Labels: dict[str, str] | None = None
@@ -151,7 +168,7 @@ class ResourceError(WireModel):
     Error: str = ""
 
 
-class JobResult(WireModel):
+class JobResult(OmitEmptyModel):
     revision: str = ""
     spec: UpdateSpec | None = None
     result: dict[str, Any] | None = None
@@ -166,7 +183,11 @@ class JobStatus(WireModel):
 
 
 class SyncErrors(WireModel):
-    """Extension: answer of ``GET /v11/sync-errors``: per-resource failures of one pass."""
+    """Extension: answer of ``GET /v11/sync-errors?ref=``: per-resource failures of one pass.
+
+    ``revision`` is the revision that pass applied; ``errors`` is empty when
+    every resource applied.
+    """
 
     revision: str = ""
     errors: list[ResourceError] = Field(default_factory=list)
@@ -177,3 +198,20 @@ class NotifyChange(WireModel):
 
     Kind: Literal["git", "image"]
     Source: dict[str, Any] = Field(default_factory=dict)
+
+
+# --- probes ---------------------------------------------------------------------------
+
+
+class ReadyReport(WireModel):
+    """Extension: body of ``GET /readyz`` (200 when ``ready``, else 503)."""
+
+    ready: bool
+    #: The git mirror's state, as in ``GitConfig.status``.
+    git_status: GitStatus = "unconfigured"
+    git_error: str = ""
+    #: The revision the last finished sync pass applied ("" before the first).
+    last_sync_revision: str = ""
+    #: RFC 3339 time the last sync pass finished ("" before the first).
+    last_sync_time: str = ""
+    last_sync_failures: int = 0
