@@ -12,8 +12,9 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from fluxd.errors import ManifestError
+from fluxd.manifests import parsing
 from fluxd.manifests.ids import ResourceId, group_of
-from fluxd.manifests.parsing import Document, ParseCache, ParsedFile, parse_file
+from fluxd.manifests.parsing import Document, ParseCache, ParsedFile
 from fluxd.manifests.resources import Resource, make_resource
 
 #: ``(api_version, kind) -> True`` when namespaced, ``False`` when
@@ -118,7 +119,7 @@ def _parse(
     blob_id = blob_ids.get(path)
     is_json = path.lower().endswith(".json")
     if blob_id is None:  # nothing to key on: parse, but do not remember
-        return parse_file(files[path], is_json=is_json)
+        return parsing.parse_file(files[path], is_json=is_json)
     return cache.parse(blob_id, lambda: files[path], is_json=is_json)
 
 

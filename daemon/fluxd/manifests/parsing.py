@@ -86,13 +86,12 @@ def parse_file(content: bytes, *, is_json: bool) -> ParsedFile:
     problems: list[Problem] = []
     raw = _json_documents(content) if is_json else _yaml_documents(content)
     for index, line, value in raw:
-        if isinstance(value, Problem):
-            problems.append(value)
-            continue
-        try:
-            documents.extend(_objects(value, index, line, depth=0))
-        except _Invalid as exc:
-            problems.append(Problem(str(exc), index, line))
+        found = [value] if isinstance(value, Problem) else _objects(value, index, line)
+        for item in found:
+            if isinstance(item, Document):
+                documents.append(item)
+            else:
+                problems.append(item)
     return ParsedFile(tuple(documents), tuple(problems))
 
 
@@ -144,37 +143,62 @@ def _reject_constant(name: str) -> object:
     raise ValueError(f"{name} is not allowed")
 
 
-def _objects(value: object, index: int, line: int, *, depth: int) -> Iterator[Document]:
-    """The objects a document stands for: none, itself, or a List's items."""
+def _objects(
+    value: object, index: int, line: int, *, depth: int = 0, where: str = ""
+) -> Iterator[Document | Problem]:
+    """The objects a document stands for (none, itself, or a List's items).
+
+    A bad List item is reported on its own; its siblings still load.
+    """
+    try:
+        items = _list_items(value, depth=depth)
+        if items is None:
+            document = _document(value, index, line)
+            if document is not None:
+                yield document
+            return
+    except _Invalid as exc:
+        yield Problem(f"{where}{exc}", index, line)
+        return
+    for number, item in enumerate(items):
+        context = f"{where}item {number} of the List: "
+        yield from _objects(item, index, line, depth=depth + 1, where=context)
+
+
+def _list_items(value: object, *, depth: int) -> list[object] | None:
+    """The items when ``value`` is a List, else None."""
+    if not isinstance(value, dict):
+        return None
+    kind = value.get("kind")
+    # Real kinds may end in "List" too (AllowList...); only `items` makes a List.
+    if not (isinstance(kind, str) and kind.endswith("List") and "items" in value):
+        return None
+    items = value["items"]
+    if items is None:
+        return []
+    if not isinstance(items, list):
+        raise _Invalid("the items of a List must be a sequence")
+    if depth >= _MAX_LIST_DEPTH:
+        raise _Invalid("Lists nested too deeply")
+    return items
+
+
+def _document(value: object, index: int, line: int) -> Document | None:
     if value is None:
-        return  # an empty document, e.g. a trailing '---'
+        return None  # an empty document, e.g. after a trailing '---'
     if not isinstance(value, dict):
         raise _Invalid(f"not a Kubernetes object: the document is a {_type_name(value)}")
     kind = value.get("kind")
     if kind is None or kind == "":
-        return  # Flux v1 skips documents without a kind
+        return None  # Flux v1 skips documents without a kind
     if not isinstance(kind, str):
         raise _Invalid("kind must be a string")
-    if kind.endswith("List") and "items" in value:
-        yield from _list_items(value["items"], index, line, depth=depth)
-        return
     _check(value)
     try:
         checksum = checksum_of(value)
     except (TypeError, ValueError) as exc:
         raise _Invalid(f"cannot be represented as JSON: {exc}") from exc
-    yield Document(index, line, value, checksum)
-
-
-def _list_items(items: object, index: int, line: int, *, depth: int) -> Iterator[Document]:
-    if items is None:
-        return
-    if not isinstance(items, list):
-        raise _Invalid("the items of a List must be a sequence")
-    if depth >= _MAX_LIST_DEPTH:
-        raise _Invalid("Lists nested too deeply")
-    for item in items:
-        yield from _objects(item, index, line, depth=depth + 1)
+    return Document(index, line, value, checksum)
 
 
 def _check(value: JsonDict) -> None:

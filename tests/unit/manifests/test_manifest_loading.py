@@ -311,3 +311,42 @@ def test_files_are_read_in_path_order_so_the_result_is_deterministic(
     files = {f"{name}.yaml": doc % name.encode() for name in ["c", "a", "b"]}
     result = load(files, {}, scope=scope, default_namespace="default")
     assert [r.source for r in result.resources] == ["a.yaml", "b.yaml", "c.yaml"]
+
+
+def test_a_bad_item_of_a_list_is_reported_and_its_siblings_still_load(
+    load_texts: LoadTexts,
+) -> None:
+    result = load_texts(
+        {
+            "list.yaml": """\
+                apiVersion: v1
+                kind: List
+                items:
+                - apiVersion: v1
+                  kind: ConfigMap
+                  metadata: {name: a}
+                - apiVersion: v1
+                  kind: ConfigMap
+                  metadata: {}
+                - apiVersion: v1
+                  kind: ConfigMap
+                  metadata: {name: c}
+                """
+        }
+    )
+    assert _ids(result) == ["default:configmap/a", "default:configmap/c"]
+    error = _only_error(result)
+    assert (error.document, error.line) == (0, 1)
+    assert error.cause == "item 1 of the List: missing metadata.name"
+
+
+def test_a_list_whose_items_are_not_a_sequence_is_reported(load_texts: LoadTexts) -> None:
+    result = load_texts({"list.yaml": "apiVersion: v1\nkind: List\nitems: {a: b}\n"})
+    assert _only_error(result).cause == "the items of a List must be a sequence"
+
+
+def test_a_list_that_contains_itself_is_reported_not_expanded_forever(
+    load_texts: LoadTexts,
+) -> None:
+    result = load_texts({"list.yaml": "&l {apiVersion: v1, kind: List, items: [*l]}\n"})
+    assert "Lists nested too deeply" in _only_error(result).cause
