@@ -14,9 +14,11 @@ from typing import Self
 
 CLUSTER_SCOPE = "<cluster>"
 
-# Same character classes Flux v1 accepts; names may hold dots and colons
-# (e.g. ClusterRole "system:controller:foo").
-_ID_PATTERN = re.compile(r"^(<cluster>|[a-zA-Z0-9_-]+):([a-zA-Z0-9_-]+)/([a-zA-Z0-9_.:-]+)$")
+# Namespace and kind as Flux v1 accepts them. Names are wider than Flux v1
+# allowed: an RBAC object may be called "system:foo" or "alice@example.com",
+# and every id we print must parse back. Neither ':' in a namespace nor '/'
+# in a name is possible, so the split stays unambiguous.
+_ID_PATTERN = re.compile(r"(<cluster>|[a-zA-Z0-9_-]+):([a-zA-Z0-9_-]+)/([^/\s]+)")
 
 
 def group_of(api_version: str) -> str:
@@ -55,7 +57,7 @@ class ResourceId:
     @classmethod
     def parse(cls, text: str) -> Self:
         """Read ``namespace:kind/name``; raises ``ValueError`` when malformed."""
-        match = _ID_PATTERN.match(text)
+        match = _ID_PATTERN.fullmatch(text)
         if match is None:
             raise ValueError(f"invalid resource id {text!r}: expected namespace:kind/name")
         namespace, kind, name = match.groups()

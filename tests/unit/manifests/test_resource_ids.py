@@ -19,7 +19,13 @@ def test_a_cluster_scoped_id_uses_the_cluster_pseudo_namespace() -> None:
 
 @pytest.mark.parametrize(
     "text",
-    ["default:deployment/nginx", "<cluster>:namespace/demo", "kube-system:configmap/a.b-c"],
+    [
+        "default:deployment/nginx",
+        "<cluster>:namespace/demo",
+        "kube-system:configmap/a.b-c",
+        "<cluster>:clusterrolebinding/alice@example.com",
+        "<cluster>:clusterrole/system:aggregate-to-view",
+    ],
 )
 def test_an_id_survives_a_round_trip_through_its_string_form(text: str) -> None:
     assert str(ResourceId.parse(text)) == text
@@ -29,7 +35,10 @@ def test_parsing_the_cluster_pseudo_namespace_gives_a_cluster_scoped_id() -> Non
     assert ResourceId.parse("<cluster>:namespace/demo") == ResourceId("", "namespace", "demo")
 
 
-@pytest.mark.parametrize("text", ["", "deployment/nginx", "demo:deployment", "a b:c/d", "x:y/"])
+@pytest.mark.parametrize(
+    "text",
+    ["", "deployment/nginx", "demo:deployment", "a b:c/d", "x:y/", "x:y/a/b", "x:y/a b", "x:y/a\n"],
+)
 def test_a_malformed_id_is_refused_with_a_value_error(text: str) -> None:
     with pytest.raises(ValueError, match="invalid resource id"):
         ResourceId.parse(text)
