@@ -15,6 +15,8 @@ from typing import Any
 
 import yaml
 
+from fluxd.manifests.ids import group_of
+
 JsonDict = dict[str, Any]
 
 # libyaml is several times faster than the pure-Python parser; fall back only
@@ -25,6 +27,7 @@ except ImportError:  # pragma: no cover
     from yaml import SafeLoader as _BaseLoader  # type: ignore[assignment]
 
 _TIMESTAMP_TAG = "tag:yaml.org,2002:timestamp"
+_KUSTOMIZE_GROUP = "kustomize.config.k8s.io"
 
 # Lists may hold Lists (kubectl flattens them too); a cap keeps a
 # self-referencing YAML alias from recursing forever.
@@ -193,12 +196,20 @@ def _document(value: object, index: int, line: int) -> Document | None:
         return None  # Flux v1 skips documents without a kind
     if not isinstance(kind, str):
         raise _Invalid("kind must be a string")
+    if _is_build_config(value.get("apiVersion")):
+        return None
     _check(value)
     try:
         checksum = checksum_of(value)
     except (TypeError, ValueError) as exc:
         raise _Invalid(f"cannot be represented as JSON: {exc}") from exc
     return Document(index, line, value, checksum)
+
+
+def _is_build_config(api_version: object) -> bool:
+    # kustomization.yaml files often sit next to the manifests they list; they
+    # are input to a build, not objects, and no cluster can ever place them.
+    return isinstance(api_version, str) and group_of(api_version) == _KUSTOMIZE_GROUP
 
 
 def _check(value: JsonDict) -> None:

@@ -350,3 +350,19 @@ def test_a_list_that_contains_itself_is_reported_not_expanded_forever(
 ) -> None:
     result = load_texts({"list.yaml": "&l {apiVersion: v1, kind: List, items: [*l]}\n"})
     assert "Lists nested too deeply" in _only_error(result).cause
+
+
+def test_kustomize_configuration_files_are_not_objects_and_are_skipped(
+    load_texts: LoadTexts,
+) -> None:
+    result = load_texts(
+        {
+            "kustomization.yaml": """\
+                apiVersion: kustomize.config.k8s.io/v1beta1
+                kind: Kustomization
+                resources: [app.yaml]
+                """
+        }
+    )
+    assert result.resources == []
+    assert result.complete
