@@ -152,10 +152,17 @@ def _crd_scopes(documents: Iterable[Document]) -> dict[tuple[str, str], bool]:
 def _with_repo_crds(
     scope: ScopeResolver, crd_scopes: Mapping[tuple[str, str], bool]
 ) -> ScopeResolver:
-    # The cluster's answer comes first: it is what the apply will meet.
+    # The cluster's answer comes first: it is what the apply will meet. One
+    # question per kind, however many objects of it the repo holds.
+    answers: dict[tuple[str, str], bool | None] = {}
+
     def resolve(api_version: str, kind: str) -> bool | None:
-        answer = scope(api_version, kind)
-        return crd_scopes.get((group_of(api_version), kind)) if answer is None else answer
+        key = (api_version, kind)
+        if key not in answers:
+            answer = scope(api_version, kind)
+            fallback = crd_scopes.get((group_of(api_version), kind))
+            answers[key] = fallback if answer is None else answer
+        return answers[key]
 
     return resolve
 

@@ -151,3 +151,18 @@ def test_a_crd_of_another_group_does_not_decide_the_scope(load_texts: LoadTexts)
     other = _crd("Cluster").replace("group: example.com", "group: other.example.com")
     result = load_texts({"crd.yaml": other, "w.yaml": WIDGET})
     assert [u.name for u in result.unresolved] == ["w"]
+
+
+def test_the_cluster_is_asked_once_per_kind_not_once_per_object(
+    load_texts: LoadTexts, scope: ScopeResolver
+) -> None:
+    asked: list[tuple[str, str]] = []
+
+    def counting(api_version: str, kind: str) -> bool | None:
+        asked.append((api_version, kind))
+        return scope(api_version, kind)
+
+    docs = "---\n".join(CONFIG.replace("settings", f"c{n}") for n in range(20))
+    result = load_texts({"c.yaml": docs}, scope=counting)
+    assert len(result.resources) == 20
+    assert asked == [("v1", "ConfigMap")]
