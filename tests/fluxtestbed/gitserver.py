@@ -293,6 +293,7 @@ StrictModes no
 AllowUsers {user}
 AllowTcpForwarding no
 MaxStartups 64
+AcceptEnv GIT_PROTOCOL
 LogLevel VERBOSE
 """
 
@@ -308,8 +309,7 @@ _ROOT_GITCONFIG = """\
 def _free_port() -> int:
     with socket.socket() as sock:
         sock.bind((HOST, 0))
-        port: int = sock.getsockname()[1]
-        return port
+        return int(sock.getsockname()[1])
 
 
 def _wait_for_banner(port: int, proc: subprocess.Popen[bytes]) -> bool:

@@ -1,0 +1,137 @@
+"""Reading a revision straight from the object store: no working copy.
+
+Trees are immutable and named by their content, so a directory's manifest
+listing is cached by tree id. A new commit that touches one file re-lists only
+the directories on that file's path; every other subtree is a cache hit.
+"""
+
+from __future__ import annotations
+
+import stat
+from collections import OrderedDict
+from collections.abc import Sequence
+
+from dulwich.errors import NotTreeError
+from dulwich.object_store import BaseObjectStore
+from dulwich.objects import Blob, Commit, ObjectID, Tag, Tree
+from dulwich.walk import Walker
+
+from fluxd.errors import GitError
+
+MANIFEST_SUFFIXES = (".yaml", ".yml", ".json")
+# A directory holding both is a Helm chart: its templates are not manifests.
+CHART_MARKERS = (b"Chart.yaml", b"values.yaml")
+
+Listing = tuple[tuple[str, str], ...]  # (path relative to the tree, blob id)
+
+
+def normalise_path(path: str) -> str:
+    """``./deploy/`` -> ``deploy``; the repo root is ``""``."""
+    parts = [p for p in path.replace("\\", "/").split("/") if p not in ("", ".")]
+    return "/".join(parts)
+
+
+class TreeReader:
+    """Manifest files and blobs of one object store."""
+
+    def __init__(self, store: BaseObjectStore, *, cache_size: int = 4096) -> None:
+        self._store = store
+        self._listings: OrderedDict[bytes, Listing] = OrderedDict()
+        self._cache_size = cache_size
+
+    def commit(self, revision: str) -> Commit:
+        try:
+            obj = self._store[ObjectID(revision.encode("ascii"))]
+        except (KeyError, UnicodeEncodeError, ValueError):
+            obj = None
+        while isinstance(obj, Tag):
+            obj = self._store[obj.object[1]]
+        if not isinstance(obj, Commit):
+            raise GitError(
+                f"revision {revision!r} is not a commit in the local mirror",
+                help="Give a full commit id from the configured branch.",
+            )
+        return obj
+
+    def manifest_files(self, revision: str, paths: Sequence[str]) -> dict[str, str]:
+        """``{repo path: blob id}`` of manifest files under ``paths`` (root if empty)."""
+        commit = self.commit(revision)
+        found: dict[str, str] = {}
+        for raw in paths or [""]:
+            path = normalise_path(raw)
+            mode, sha = self._lookup(commit, path, raw)
+            prefix = f"{path}/" if path else ""
+            if stat.S_ISDIR(mode):
+                found.update((prefix + rel, blob) for rel, blob in self._listing(sha))
+            elif stat.S_ISREG(mode) and path.endswith(MANIFEST_SUFFIXES):
+                found[path] = sha.decode("ascii")
+        return found
+
+    def read_blob(self, blob_id: str) -> bytes:
+        try:
+            obj = self._store[ObjectID(blob_id.encode("ascii"))]
+        except (KeyError, UnicodeEncodeError, ValueError):
+            obj = None
+        if not isinstance(obj, Blob):
+            raise GitError(f"blob {blob_id!r} is not in the local mirror")
+        return obj.data
+
+    def _lookup(self, commit: Commit, path: str, as_given: str) -> tuple[int, ObjectID]:
+        tree = self._store[commit.tree]
+        assert isinstance(tree, Tree)
+        try:
+            return tree.lookup_path(self._store.__getitem__, path.encode())
+        except (KeyError, NotTreeError) as exc:
+            raise GitError(
+                f"git path '{as_given}' does not exist in revision {commit.id.decode()[:7]}",
+                help="Check --git-path: paths are relative to the repository root.",
+            ) from exc
+
+    def _listing(self, tree_id: ObjectID) -> Listing:
+        cached = self._listings.get(tree_id)
+        if cached is not None:
+            self._listings.move_to_end(tree_id)
+            return cached
+        listing = self._list_tree(tree_id)
+        self._listings[tree_id] = listing
+        if len(self._listings) > self._cache_size:
+            self._listings.popitem(last=False)
+        return listing
+
+    def _list_tree(self, tree_id: ObjectID) -> Listing:
+        tree = self._store[tree_id]
+        assert isinstance(tree, Tree)
+        names = {entry.path for entry in tree.iteritems()}
+        if all(marker in names for marker in CHART_MARKERS):
+            return ()
+        listing: list[tuple[str, str]] = []
+        for entry in tree.iteritems():
+            name = entry.path.decode("utf-8", "surrogateescape")
+            if stat.S_ISDIR(entry.mode):
+                listing.extend((f"{name}/{rel}", blob) for rel, blob in self._listing(entry.sha))
+            elif stat.S_ISREG(entry.mode) and name.endswith(MANIFEST_SUFFIXES):
+                listing.append((name, entry.sha.decode("ascii")))
+        return tuple(listing)
+
+
+def commits_between(
+    store: BaseObjectStore, old: ObjectID | None, new: ObjectID, paths: Sequence[str]
+) -> list[str]:
+    """Like ``git log old..new -- paths``: commit ids, newest first."""
+    wanted = [p.encode() for p in map(normalise_path, paths) if p]
+    walker = Walker(
+        store,
+        [new],
+        exclude=[old] if old is not None else None,
+        paths=wanted or None,
+        simplify_history=True,
+    )
+    return [entry.commit.id.decode("ascii") for entry in walker]
+
+
+def peel_to_commit(store: BaseObjectStore, sha: ObjectID) -> str | None:
+    """The commit a ref (maybe an annotated tag) points at, or None if not a commit."""
+    obj = store[sha]
+    while isinstance(obj, Tag):
+        obj = store[obj.object[1]]
+    return obj.id.decode("ascii") if isinstance(obj, Commit) else None
