@@ -13,7 +13,14 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, SerializerFunctionWrapHandler, model_serializer
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SerializerFunctionWrapHandler,
+    field_validator,
+    model_serializer,
+)
 
 API_PREFIX = "/api/flux"
 DEFAULT_PORT = 3030
@@ -102,6 +109,15 @@ class Container(OmitEmptyModel):
     NewAvailableImagesCount: int | None = None
     FilteredImagesCount: int | None = None
     NewFilteredImagesCount: int | None = None
+
+    @field_validator("LatestFiltered", mode="before")
+    @classmethod
+    def _image_ref_as_info(cls, value: object) -> object:
+        # Flux v1 sends an image info object; a bare "repo:tag" (as some
+        # recordings have it) is read as that object's ID.
+        if isinstance(value, str):
+            return {"ID": value} if value else None
+        return value
 
 
 class Rollout(WireModel):
