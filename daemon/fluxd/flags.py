@@ -77,7 +77,7 @@ class _Parser(argparse.ArgumentParser):
         raise SettingsError(f"fluxd: {message}")
 
 
-def _add_bool(parser: argparse.ArgumentParser, name: str, help: str) -> None:
+def _add_bool(parser: argparse._ActionsContainer, name: str, help: str) -> None:
     parser.add_argument(name, type=_bool, nargs="?", const=True, default=None, help=help)
 
 

@@ -85,9 +85,14 @@ def _kubeconfig(server: str, ca: Path, cert: pki.CertPair, user: str) -> dict[st
     return {
         "apiVersion": "v1",
         "kind": "Config",
-        "clusters": [{"name": "testbed", "cluster": {"server": server, "certificate-authority": str(ca)}}],
+        "clusters": [
+            {"name": "testbed", "cluster": {"server": server, "certificate-authority": str(ca)}}
+        ],
         "users": [
-            {"name": user, "user": {"client-certificate": str(cert.cert), "client-key": str(cert.key)}}
+            {
+                "name": user,
+                "user": {"client-certificate": str(cert.cert), "client-key": str(cert.key)},
+            }
         ],
         "contexts": [{"name": "testbed", "context": {"cluster": "testbed", "user": user}}],
         "current-context": "testbed",
@@ -192,7 +197,12 @@ class Cluster:
 
     def wait_pod_ready(self, namespace: str, name: str, timeout: float = 30.0) -> None:
         self.kubectl(
-            "wait", "-n", namespace, f"pod/{name}", "--for=condition=Ready", f"--timeout={int(timeout)}s"
+            "wait",
+            "-n",
+            namespace,
+            f"pod/{name}",
+            "--for=condition=Ready",
+            f"--timeout={int(timeout)}s",
         )
 
     def stop(self) -> None:
@@ -228,7 +238,10 @@ class ControlPlane:
             self._start_controllers()
             cluster.kubectl("apply", "-f", str(HERE / "kwok-portforward-crd.yaml"))
             cluster.kubectl(
-                "wait", "--for=condition=Established", "crd/portforwards.kwok.x-k8s.io", "--timeout=30s"
+                "wait",
+                "--for=condition=Established",
+                "crd/portforwards.kwok.x-k8s.io",
+                "--timeout=30s",
             )
             self._start_kwok()
             self._add_node(cluster)
@@ -394,7 +407,9 @@ class ControlPlane:
 
     def _start_kwok(self) -> None:
         kubeconfig = self._write_kubeconfig("kwok", "kwok-controller", "system:masters")
-        serving = self.ca.issue("kwok-serving", common_name="kwok", server=True, hosts=("127.0.0.1",))
+        serving = self.ca.issue(
+            "kwok-serving", common_name="kwok", server=True, hosts=("127.0.0.1",)
+        )
         self.kubelet_port = free_port()
         self.processes.append(
             start(
@@ -439,10 +454,16 @@ class ControlPlane:
         cluster.apply_objects([node])
         wait_until(
             f"node {NODE_NAME} Ready",
-            lambda: "True"
-            == cluster.kubectl(
-                "get", "node", NODE_NAME, "-o", "jsonpath={.status.conditions[?(@.type=='Ready')].status}"
-            ).stdout,
+            lambda: (
+                "True"
+                == cluster.kubectl(
+                    "get",
+                    "node",
+                    NODE_NAME,
+                    "-o",
+                    "jsonpath={.status.conditions[?(@.type=='Ready')].status}",
+                ).stdout
+            ),
             timeout=60,
             watch=self.processes,
             interval=0.25,
@@ -451,7 +472,9 @@ class ControlPlane:
     def _wait_default_service_account(self, cluster: Cluster) -> None:
         wait_until(
             "ServiceAccount default/default",
-            lambda: cluster.kubectl("get", "serviceaccount", "default", check=False).returncode == 0,
+            lambda: (
+                cluster.kubectl("get", "serviceaccount", "default", check=False).returncode == 0
+            ),
             timeout=60,
             watch=self.processes,
             interval=0.25,
@@ -474,7 +497,10 @@ def start_cluster(workdir: Path) -> Cluster:
     binaries = find_binaries()
     began = time.monotonic()
     cluster = ControlPlane(workdir, binaries).start()
-    print(f"[testbed] control plane ready in {time.monotonic() - began:.1f}s at {workdir}", file=sys.stderr)
+    print(
+        f"[testbed] control plane ready in {time.monotonic() - began:.1f}s at {workdir}",
+        file=sys.stderr,
+    )
     return cluster
 
 

@@ -65,7 +65,9 @@ class Process:
             )
 
 
-def start(name: str, argv: Sequence[str], *, logdir: Path, env: dict[str, str] | None = None) -> Process:
+def start(
+    name: str, argv: Sequence[str], *, logdir: Path, env: dict[str, str] | None = None
+) -> Process:
     """Start a process in its own process group, output to logdir/name.log."""
     log = logdir / f"{name}.log"
     with log.open("ab") as out:

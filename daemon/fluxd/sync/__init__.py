@@ -1,0 +1,1 @@
+"""Keeping the cluster equal to git: one pass (``engine``), and the loop running passes."""
