@@ -1,0 +1,217 @@
+"""Flux v1's routes under ``/api/flux``: same paths, methods, JSON and status codes.
+
+Handlers only check input and convert; the work is the daemon's. Quick port
+methods are called directly, blocking ones through ``asyncio.to_thread`` so
+a read never waits for a running sync.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import logging
+import re
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Body, Query, Request, Response
+from pydantic import StrictBool
+
+from fluxd.api import models
+from fluxd.api.errors import BadRequest, error_response
+from fluxd.api.port import ALL_WORKLOADS, DaemonPort
+from fluxd.errors import UserError
+from fluxd.webhooks import normalize_repo_url
+
+__all__ = ["CONTAINER_FIELDS", "flux_router", "open_flux_router", "parse_resource_id"]
+
+log = logging.getLogger(__name__)
+
+_ID = re.compile(r"^(<cluster>|[a-zA-Z0-9_-]+):([a-zA-Z0-9_-]+)/([a-zA-Z0-9_.:-]+)$")
+_LEGACY_ID = re.compile(r"^([a-zA-Z0-9_-]+)/([a-zA-Z0-9_.:-]+)$")
+
+CONTAINER_FIELDS = frozenset(models.Container.model_fields)
+
+
+def parse_resource_id(text: str, *, what: str) -> str:
+    """``ns:kind/name`` with the kind lower-cased; Flux v1's ``ns/name`` means a Deployment."""
+    if match := _ID.match(text):
+        return f"{match[1]}:{match[2].lower()}/{match[3]}"
+    if match := _LEGACY_ID.match(text):
+        return f"{match[1]}:deployment/{match[2]}"
+    raise BadRequest(
+        f"{what} {text!r} is not a workload ID",
+        help="Write workload IDs as <namespace>:<kind>/<name>, e.g. default:deployment/web.",
+    )
+
+
+def flux_router(daemon: DaemonPort) -> APIRouter:
+    """The versioned API routes, bound to ``daemon`` (behind the token, if any)."""
+    router = APIRouter(prefix=models.API_PREFIX, tags=["flux v1"])
+    _add_meta(router, daemon)
+    _add_listings(router, daemon)
+    _add_jobs(router, daemon)
+    _add_identity(router, daemon)
+    _add_deprecated(router)
+    return router
+
+
+def open_flux_router(daemon: DaemonPort) -> APIRouter:
+    """``GET /v6/identity.pub`` without a token: Flux v1's probes call it; the key is public."""
+    router = APIRouter(prefix=models.API_PREFIX, tags=["flux v1"])
+
+    @router.get("/v6/identity.pub")
+    async def public_key() -> models.PublicKey:
+        config = await asyncio.to_thread(daemon.git_config, False)
+        return config.publicSSHKey
+
+    return router
+
+
+def _add_meta(router: APIRouter, daemon: DaemonPort) -> None:
+    @router.get("/v11/ping", status_code=204, response_class=Response)
+    async def ping() -> Response:
+        await asyncio.to_thread(daemon.ping)
+        return Response(status_code=204)
+
+    @router.get("/v11/version")
+    async def version() -> str:
+        return daemon.version
+
+    @router.post("/v11/notify", status_code=202, response_class=Response)
+    async def notify(change: models.NotifyChange) -> Response:
+        if change.Kind == "git":
+            _notify_git(daemon, change.Source)
+        else:
+            log.info("image notification ignored: fluxd does not automate images")
+        return Response(status_code=202)
+
+    async def export() -> str:
+        # Flux v1 sent the YAML as a JSON byte array, i.e. a base64 string.
+        text = await asyncio.to_thread(daemon.export)
+        return base64.b64encode(text.encode()).decode("ascii")
+
+    router.add_api_route("/v6/export", export, methods=["GET"])
+    # HEAD as Flux v1 allowed it; kept out of the schema, which wants one operation per method.
+    router.add_api_route("/v6/export", export, methods=["HEAD"], include_in_schema=False)
+
+
+def _notify_git(daemon: DaemonPort, source: dict[str, Any]) -> None:
+    url, branch = source.get("URL"), source.get("Branch")
+    if not isinstance(url, str) or not isinstance(branch, str):
+        raise BadRequest("body field 'Source' needs 'URL' and 'Branch' strings")
+    remote = daemon.git_remote()
+    # As in Flux v1: only a push to another branch of our own repo is ignored.
+    if normalize_repo_url(url) == normalize_repo_url(remote.url) and branch != remote.branch:
+        log.info("notification ignored: branch %s is not %s", branch, remote.branch)
+        return
+    daemon.notify_git_change(url, branch)
+
+
+def _add_listings(router: APIRouter, daemon: DaemonPort) -> None:
+    @router.get("/v6/services")
+    async def services_v6(namespace: str = "") -> list[models.ControllerStatus]:
+        return await asyncio.to_thread(daemon.list_workloads, namespace, [])
+
+    @router.get("/v11/services")
+    async def services_v11(
+        namespace: str = "", services: str = ""
+    ) -> list[models.ControllerStatus]:
+        ids = [parse_resource_id(s, what="services") for s in services.split(",") if s]
+        if namespace and ids:
+            raise BadRequest("give either query parameter 'namespace' or 'services', not both")
+        return await asyncio.to_thread(daemon.list_workloads, namespace, ids)
+
+    @router.get("/v6/images")
+    async def images_v6(service: str = "") -> list[dict[str, Any]]:
+        return await _images(daemon, service, "", "")
+
+    @router.get("/v10/images")
+    async def images_v10(
+        service: str = "", containerFields: str = "", namespace: str = ""
+    ) -> list[dict[str, Any]]:
+        return await _images(daemon, service, containerFields, namespace)
+
+
+async def _images(
+    daemon: DaemonPort, service: str, fields_csv: str, namespace: str
+) -> list[dict[str, Any]]:
+    spec = service or ALL_WORKLOADS
+    if spec != ALL_WORKLOADS:
+        spec = parse_resource_id(spec, what="service")
+        if namespace:
+            raise BadRequest("query parameter 'namespace' cannot be combined with one 'service'")
+    fields = [f for f in fields_csv.split(",") if f]
+    unknown = sorted(set(fields) - CONTAINER_FIELDS)
+    if unknown:
+        raise BadRequest(
+            f"query parameter 'containerFields': {', '.join(unknown)} is an invalid field"
+        )
+    statuses = await asyncio.to_thread(daemon.list_images, spec, namespace)
+    return [_image_status(status, fields) for status in statuses]
+
+
+def _image_status(status: models.ImageStatus, fields: list[str]) -> dict[str, Any]:
+    data = status.model_dump(mode="json")
+    if fields and data.get("Containers"):
+        data["Containers"] = [
+            {key: value for key, value in container.items() if key in fields}
+            for container in data["Containers"]
+        ]
+    return data
+
+
+def _add_jobs(router: APIRouter, daemon: DaemonPort) -> None:
+    @router.post("/v9/update-manifests")
+    async def update_manifests(spec: models.UpdateSpec) -> str:
+        if spec.type != "sync":
+            raise UserError(
+                f"update type {spec.type!r} is not supported",
+                help=(
+                    "This daemon does not automate images or policies: it only applies "
+                    "what is in git. Change the manifests in git instead; 'fluxctl sync' "
+                    "makes fluxd apply them now."
+                ),
+            )
+        return daemon.start_sync_job()
+
+    @router.get("/v6/jobs")
+    async def job_status(
+        job_id: Annotated[str, Query(alias="id", min_length=1)],
+    ) -> models.JobStatus:
+        return daemon.job_status(job_id)
+
+    @router.get("/v6/sync")
+    async def sync_status(ref: Annotated[str, Query(min_length=1)]) -> list[str]:
+        return await asyncio.to_thread(daemon.sync_status, ref)
+
+    @router.get("/v11/sync-errors")
+    async def sync_errors(ref: str = "") -> models.SyncErrors:
+        return daemon.sync_errors(ref or None)
+
+
+def _add_identity(router: APIRouter, daemon: DaemonPort) -> None:
+    @router.post("/v9/git-repo-config")
+    async def git_repo_config(regenerate: Annotated[StrictBool, Body()]) -> models.GitConfig:
+        return await asyncio.to_thread(daemon.git_config, regenerate)
+
+    @router.post("/v6/identity.pub", status_code=204, response_class=Response)
+    async def regenerate_key() -> Response:
+        await asyncio.to_thread(daemon.git_config, True)
+        return Response(status_code=204)
+
+
+def _add_deprecated(router: APIRouter) -> None:
+    methods = ["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD"]
+
+    async def gone(request: Request) -> Response:
+        return error_response(
+            410,
+            "missing",
+            f"API endpoint deprecated: {request.url.path}",
+            "This API version is no longer served; use a newer fluxctl.",
+        )
+
+    for version in ("v1", "v2", "v3", "v4", "v5"):
+        router.add_api_route(
+            f"/{version}/{{rest:path}}", gone, methods=methods, include_in_schema=False
+        )

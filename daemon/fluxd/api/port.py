@@ -1,0 +1,92 @@
+"""What the HTTP API needs from the daemon: ``DaemonPort``.
+
+The routes are thin: they validate input, call one method here and turn the
+answer into Flux v1's JSON. Methods come in two kinds, and the split is
+part of the contract:
+
+* **quick** ones are called on the event loop. They must answer from memory
+  at once and never wait for a running sync (they may set an asyncio.Event).
+* **blocking** ones are called through ``asyncio.to_thread``. They may talk
+  to the cluster, read git or the Secret, and take a while.
+
+Errors are ``fluxd.errors.FluxError``s; the API maps ``MissingError`` to 404,
+``UserError`` to 422 and everything else to 500.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Protocol
+
+from fluxd.api import models
+
+__all__ = ["ALL_WORKLOADS", "DaemonPort"]
+
+#: The image listing's "every workload" spec, as Flux v1 spelt it.
+ALL_WORKLOADS = "<all>"
+
+
+class DaemonPort(Protocol):
+    """The daemon as the API sees it."""
+
+    @property
+    def version(self) -> str:
+        """fluxd's version string (quick)."""
+        ...
+
+    def git_remote(self) -> models.Remote:
+        """The configured repo: URL without credentials, branch, paths (quick)."""
+        ...
+
+    def ready(self) -> models.ReadyReport:
+        """Whether fluxd is serving, plus git status and the last sync (quick)."""
+        ...
+
+    def notify_git_change(self, url: str, branch: str) -> None:
+        """Something was pushed to the configured repo: fetch soon (quick).
+
+        Called once per delivery; bursts are the daemon's to coalesce.
+        """
+        ...
+
+    def start_sync_job(self) -> str:
+        """Queue "fetch and report the branch head"; return the job ID (quick)."""
+        ...
+
+    def job_status(self, job_id: str) -> models.JobStatus:
+        """Status of a job; ``MissingError`` for an unknown ID (quick)."""
+        ...
+
+    def sync_errors(self, ref: str | None) -> models.SyncErrors:
+        """Per-resource failures of the last pass, or of the pass that applied ``ref``.
+
+        ``MissingError`` when no pass applied ``ref`` (quick).
+        """
+        ...
+
+    def ping(self) -> None:
+        """Check that the cluster answers; raise if it does not (blocking)."""
+        ...
+
+    def sync_status(self, ref: str) -> list[str]:
+        """Revisions in ``ref`` not yet applied, newest first; [] when applied (blocking).
+
+        ``MissingError`` for an unknown ref, ``UserError`` for a malformed one.
+        """
+        ...
+
+    def git_config(self, regenerate: bool) -> models.GitConfig:
+        """Repo, status and public key; with ``regenerate`` a new key first (blocking)."""
+        ...
+
+    def list_workloads(self, namespace: str, ids: Sequence[str]) -> list[models.ControllerStatus]:
+        """Workloads in ``namespace`` ("" = all), or only ``ids`` when given (blocking)."""
+        ...
+
+    def list_images(self, spec: str, namespace: str) -> list[models.ImageStatus]:
+        """Images of workloads: ``spec`` is ``ALL_WORKLOADS`` or one ID (blocking)."""
+        ...
+
+    def export(self) -> str:
+        """The cluster's workloads as multi-document YAML (blocking)."""
+        ...

@@ -1,0 +1,121 @@
+"""Prometheus metrics under Flux v1's names, on a registry the caller owns.
+
+Nothing registers on prometheus_client's global ``REGISTRY``: the runner makes
+one ``CollectorRegistry`` and hands it to ``Metrics`` (sync and git), to
+``RequestMetrics`` (the API middleware) and to whatever serves ``/metrics``.
+Tests make a fresh registry each and so never see each other's numbers.
+"""
+
+from __future__ import annotations
+
+import time
+import weakref
+from collections.abc import Callable
+from typing import ClassVar, Final
+
+from prometheus_client import CollectorRegistry, Gauge, Histogram, make_asgi_app
+from prometheus_client.exposition import CONTENT_TYPE_LATEST, generate_latest
+
+__all__ = [
+    "CONTENT_TYPE_LATEST",
+    "SYNC_BUCKETS",
+    "Metrics",
+    "RequestMetrics",
+    "make_metrics_app",
+    "render",
+]
+
+#: Flux v1's buckets for a sync pass, in seconds.
+SYNC_BUCKETS: Final = (0.5, 5, 10, 20, 30, 40, 50, 60, 75, 90, 120, 240)
+
+
+def _flag(value: bool) -> str:
+    # Flux v1 labelled with Go's fmt of a bool.
+    return "true" if value else "false"
+
+
+class Metrics:
+    """What the sync engine and the git mirror report."""
+
+    def __init__(self, registry: CollectorRegistry, *, clock: Callable[[], float] = time.time):
+        self._clock = clock
+        self.sync_duration = Histogram(
+            "flux_daemon_sync_duration_seconds",
+            "Duration of a sync pass, in seconds.",
+            ["success"],
+            buckets=SYNC_BUCKETS,
+            registry=registry,
+        )
+        self.sync_manifests = Gauge(
+            "flux_daemon_sync_manifests",
+            "Resources applied (success=true) and failed (success=false) in the last pass.",
+            ["success"],
+            registry=registry,
+        )
+        self.resource_failures = Gauge(
+            "flux_daemon_sync_resource_failures",
+            "Number of resources that failed to apply in the last sync pass.",
+            registry=registry,
+        )
+        self.last_success = Gauge(
+            "flux_daemon_last_successful_sync_timestamp_seconds",
+            "Unix time at which the last sync pass without failures finished.",
+            registry=registry,
+        )
+        self.git_ready = Gauge(
+            "flux_git_ready", "1 when the git mirror is ready to sync, else 0.", registry=registry
+        )
+        # Present from the start so that alerts on them have a series to look at.
+        for success in (True, False):
+            self.sync_manifests.labels(_flag(success)).set(0)
+
+    def observe_sync(self, duration: float, success: bool, applied: int, failed: int) -> None:
+        """Record one finished sync pass."""
+        self.sync_duration.labels(_flag(success)).observe(duration)
+        self.sync_manifests.labels("true").set(applied)
+        self.sync_manifests.labels("false").set(failed)
+        self.resource_failures.set(failed)
+        if success and failed == 0:
+            self.last_success.set(self._clock())
+
+    def set_git_ready(self, ready: bool) -> None:
+        """Record whether the mirror can be synced from."""
+        self.git_ready.set(1 if ready else 0)
+
+
+class RequestMetrics:
+    """``flux_request_duration_seconds``, filled by the API's middleware."""
+
+    _per_registry: ClassVar[weakref.WeakKeyDictionary[CollectorRegistry, RequestMetrics]] = (
+        weakref.WeakKeyDictionary()
+    )
+
+    @classmethod
+    def for_registry(cls, registry: CollectorRegistry) -> RequestMetrics:
+        """The one instance for ``registry``: several apps (API, webhooks) share it."""
+        existing = cls._per_registry.get(registry)
+        if existing is None:
+            existing = cls._per_registry[registry] = cls(registry)
+        return existing
+
+    def __init__(self, registry: CollectorRegistry) -> None:
+        self.duration = Histogram(
+            "flux_request_duration_seconds",
+            "Time (in seconds) spent serving HTTP requests.",
+            ["method", "route", "status_code"],
+            registry=registry,
+        )
+
+    def observe(self, method: str, route: str, status_code: int, seconds: float) -> None:
+        """Record one answered request; ``route`` is the template, not the raw path."""
+        self.duration.labels(method, route, str(status_code)).observe(seconds)
+
+
+def render(registry: CollectorRegistry) -> bytes:
+    """The registry in the Prometheus text format."""
+    return generate_latest(registry)
+
+
+def make_metrics_app(registry: CollectorRegistry) -> Callable[..., object]:
+    """A bare ASGI app serving ``registry`` (for ``--listen-metrics``)."""
+    return make_asgi_app(registry)

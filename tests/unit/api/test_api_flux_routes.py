@@ -1,0 +1,213 @@
+"""Each Flux v1 route answers with Flux v1's path, status code and JSON shape."""
+
+from __future__ import annotations
+
+import base64
+
+import pytest
+from pydantic import TypeAdapter
+
+from fluxd.api import models
+from unit.api.fakes import REVISION
+from unit.api.wire import fixture, go_differences
+
+API = "/api/flux"
+
+
+def seed_git_config(daemon, name: str) -> dict:
+    recorded = fixture(name)
+    config = models.GitConfig.model_validate(recorded)
+    daemon.remote = config.remote
+    daemon.status = config.status
+    daemon.git_errors = config.errors
+    daemon.git_config = lambda regenerate: config  # the recorded answer, verbatim
+    return recorded
+
+
+def test_ping_answers_204_without_body(client):
+    response = client.get(f"{API}/v11/ping")
+    assert response.status_code == 204
+    assert response.content == b""
+
+
+def test_version_is_a_json_string(client):
+    response = client.get(f"{API}/v11/version")
+    assert response.status_code == 200
+    assert response.json() == fixture("version.json")
+
+
+@pytest.mark.parametrize(
+    "name",
+    ["git-repo-config.json", "git-repo-config-new.json", "git-repo-config-unconfigured.json"],
+)
+def test_git_repo_config_has_flux_v1_fields(client, daemon, name):
+    recorded = seed_git_config(daemon, name)
+
+    response = client.post(f"{API}/v9/git-repo-config", json=False)
+
+    assert response.status_code == 200
+    assert go_differences(response.json(), recorded) == []
+    assert set(response.json()) == {"remote", "publicSSHKey", "status", "errors"}
+
+
+def test_git_repo_config_true_regenerates_the_key(client, daemon):
+    assert client.post(f"{API}/v9/git-repo-config", json=True).status_code == 200
+    assert client.post(f"{API}/v9/git-repo-config", json=False).status_code == 200
+    assert daemon.regenerated == 1
+
+
+def test_public_key_is_served_at_the_legacy_path(client, daemon):
+    recorded = seed_git_config(daemon, "git-repo-config.json")
+    response = client.get(f"{API}/v6/identity.pub")
+    assert response.status_code == 200
+    assert go_differences(response.json(), fixture("identity.pub.json")) == []
+    assert response.json() == recorded["publicSSHKey"]
+
+
+def test_posting_to_the_legacy_key_path_regenerates_with_204(client, daemon):
+    response = client.post(f"{API}/v6/identity.pub")
+    assert response.status_code == 204
+    assert daemon.regenerated == 1
+
+
+@pytest.mark.parametrize("version", ["v6", "v11"])
+def test_services_list_has_flux_v1_fields(client, daemon, version):
+    recorded = fixture("services.json")
+    daemon.workloads = TypeAdapter(list[models.ControllerStatus]).validate_python(recorded)
+
+    response = client.get(f"{API}/{version}/services", params={"namespace": "default"})
+
+    assert response.status_code == 200
+    assert go_differences(response.json(), recorded) == []
+    assert daemon.listed == [("default", ())]
+
+
+def test_controller_status_keeps_every_go_field_even_when_empty(client, daemon):
+    daemon.workloads = [models.ControllerStatus(ID="default:service/web")]
+    (workload,) = client.get(f"{API}/v6/services").json()
+    assert set(workload) == set(fixture("services.json")[0])
+
+
+def test_v11_services_filter_is_parsed_into_workload_ids(client, daemon):
+    response = client.get(
+        f"{API}/v11/services", params={"services": "default:Deployment/web,kube-system/dns"}
+    )
+    assert response.status_code == 200
+    assert daemon.listed == [("", ("default:deployment/web", "kube-system:deployment/dns"))]
+
+
+@pytest.mark.parametrize("name", ["images.json", "images-no-data.json"])
+@pytest.mark.parametrize("version", ["v6", "v10"])
+def test_images_list_has_flux_v1_fields(client, daemon, name, version):
+    recorded = fixture(name)
+    daemon.images = TypeAdapter(list[models.ImageStatus]).validate_python(recorded)
+
+    response = client.get(f"{API}/{version}/images")
+
+    assert response.status_code == 200
+    assert go_differences(response.json(), recorded) == []
+    assert daemon.images_asked == [("<all>", "")]
+
+
+def test_images_container_fields_selects_what_is_returned(client, daemon):
+    daemon.images = TypeAdapter(list[models.ImageStatus]).validate_python(fixture("images.json"))
+
+    response = client.get(
+        f"{API}/v10/images",
+        params={
+            "service": "default:deployment/nginx-deployment",
+            "containerFields": "Name,Current",
+        },
+    )
+
+    (container,) = response.json()[0]["Containers"]
+    assert set(container) == {"Name", "Current"}
+    assert daemon.images_asked == [("default:deployment/nginx-deployment", "")]
+
+
+def test_update_manifests_sync_returns_a_job_id_string(client):
+    response = client.post(
+        f"{API}/v9/update-manifests", json=fixture("update-manifests-sync-request.json")
+    )
+    assert response.status_code == 200
+    assert isinstance(response.json(), str)
+    assert isinstance(fixture("update-manifests.json"), str)
+
+
+@pytest.mark.parametrize(
+    "name", ["jobs-queued.json", "jobs-running.json", "jobs-succeeded.json", "jobs-failed.json"]
+)
+def test_job_status_has_flux_v1_fields(client, daemon, name):
+    recorded = fixture(name)
+    daemon.jobs["d5a6"] = models.JobStatus.model_validate(recorded)
+
+    response = client.get(f"{API}/v6/jobs", params={"id": "d5a6"})
+
+    assert response.status_code == 200
+    assert response.json() == recorded, "omitempty fields are left out exactly as Go does"
+
+
+def test_a_sync_job_can_be_followed_from_queued(client):
+    job_id = client.post(
+        f"{API}/v9/update-manifests", json={"type": "sync", "cause": {}, "spec": {}}
+    ).json()
+    assert client.get(f"{API}/v6/jobs", params={"id": job_id}).json()["StatusString"] == "queued"
+
+
+@pytest.mark.parametrize("name", ["sync-pending.json", "sync-done.json"])
+def test_sync_status_is_the_list_of_pending_revisions(client, daemon, name):
+    daemon.pending[REVISION[:7]] = fixture(name)
+    response = client.get(f"{API}/v6/sync", params={"ref": REVISION[:7]})
+    assert response.status_code == 200
+    assert response.json() == fixture(name)
+
+
+def test_sync_errors_extension_lists_per_resource_failures(client, daemon):
+    recorded = fixture("sync-errors.json")
+    daemon.errors = models.SyncErrors.model_validate(recorded)
+
+    response = client.get(f"{API}/v11/sync-errors", params={"ref": recorded["revision"][:7]})
+
+    assert response.status_code == 200
+    assert response.json() == recorded
+
+
+def test_sync_errors_without_ref_is_the_last_pass(client, daemon):
+    assert client.get(f"{API}/v11/sync-errors").json() == {"revision": "", "errors": []}
+
+
+def test_notify_git_change_for_our_repo_is_accepted_and_passed_on(client, daemon):
+    daemon.remote = models.Remote(url="ssh://git@github.com/acme/fleet.git", branch="master")
+    response = client.post(f"{API}/v11/notify", json=fixture("notify-git-request.json"))
+    assert response.status_code == 202
+    assert daemon.notified == [("git@github.com:acme/fleet", "master")]
+
+
+def test_notify_for_another_branch_of_our_repo_is_accepted_but_ignored(client, daemon):
+    daemon.remote = models.Remote(url="git@github.com:acme/fleet", branch="main")
+    response = client.post(f"{API}/v11/notify", json=fixture("notify-git-request.json"))
+    assert response.status_code == 202
+    assert daemon.notified == []
+
+
+def test_notify_image_change_is_accepted_and_ignored(client, daemon):
+    response = client.post(f"{API}/v11/notify", json=fixture("notify-image-request.json"))
+    assert response.status_code == 202
+    assert daemon.notified == []
+
+
+@pytest.mark.parametrize("method", ["GET", "HEAD"])
+def test_export_is_the_yaml_as_a_base64_json_string(client, daemon, method):
+    response = client.request(method, f"{API}/v6/export")
+    assert response.status_code == 200
+    if method == "GET":
+        assert base64.b64decode(response.json()).decode() == daemon.exported
+        assert isinstance(fixture("export.json"), str)
+
+
+def test_blocking_port_calls_run_off_the_event_loop(client, daemon):
+    client.get(f"{API}/v6/services")
+    client.get(f"{API}/v6/export")
+    client.post(f"{API}/v9/git-repo-config", json=False)
+    assert daemon.threads
+    assert "MainThread" not in daemon.threads
