@@ -1,0 +1,327 @@
+"""The daemon as one object: what the HTTP API calls (``DaemonPort``), wired to
+the git mirror, the sync engine and loop, the key ring and the cluster."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import logging
+import re
+from collections import OrderedDict
+from collections.abc import Sequence
+from typing import Protocol
+
+import yaml
+
+from fluxd import __version__
+from fluxd.api import models
+from fluxd.api.convert import public_key
+from fluxd.api.port import ALL_WORKLOADS
+from fluxd.cluster import EventTarget, EventType, Workload
+from fluxd.errors import FluxError, MissingError, UserError
+from fluxd.identity import PublicKeyInfo
+from fluxd.jobs import JobRing, JobState
+from fluxd.metrics import Metrics
+from fluxd.settings import Settings
+from fluxd.sync.engine import SyncEngine
+from fluxd.sync.loop import LoopTimings, SyncLoop
+from fluxd.sync.results import SyncResult
+from fluxd.workload_views import controller_status, image_status
+
+log = logging.getLogger(__name__)
+
+_SHA = re.compile(r"^[0-9a-f]{4,40}$")
+_KEEP_RESULTS = 20
+
+
+class MirrorView(Protocol):
+    """What the daemon reads of the git mirror besides what the engine uses."""
+
+    @property
+    def ready(self) -> bool: ...
+
+    @property
+    def status(self) -> str: ...
+
+    @property
+    def error(self) -> str: ...
+
+    def safe_url(self) -> str: ...
+
+    def advance(self) -> object: ...
+
+    def refresh(self) -> str: ...
+
+    def head(self) -> str: ...
+
+    def commits_between(self, old: str | None, new: str) -> list[str]: ...
+
+
+class KeyRingView(Protocol):
+    def public_key(self) -> PublicKeyInfo | None: ...
+
+    def regenerate(self) -> PublicKeyInfo: ...
+
+
+class ClusterView(Protocol):
+    def list_workloads(self, namespace: str | None = None) -> list[Workload]: ...
+
+    def ping(self) -> None: ...
+
+    def record_event(
+        self, target: EventTarget, *, reason: str, message: str, type: EventType = ...
+    ) -> None: ...
+
+
+class Daemon:
+    """Implements ``fluxd.api.port.DaemonPort``; see there for quick vs blocking."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        mirror: MirrorView,
+        engine: SyncEngine,
+        keyring: KeyRingView | None,
+        cluster: ClusterView,
+        metrics: Metrics,
+    ) -> None:
+        self._settings = settings
+        self._mirror = mirror
+        self._engine = engine
+        self._keyring = keyring
+        self._cluster = cluster
+        self._metrics = metrics
+        self.loop = SyncLoop(mirror, self.run_pass, _timings(settings))
+        self._jobs = JobRing()
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._results: OrderedDict[str, SyncResult] = OrderedDict()
+        self.last_result: SyncResult | None = None
+
+    # --- the sync pass ---------------------------------------------------------
+
+    async def run_pass(self) -> SyncResult:
+        result = await asyncio.to_thread(self._engine.run_pass)
+        self.last_result = result
+        self._results[result.revision] = result
+        self._results.move_to_end(result.revision)
+        while len(self._results) > _KEEP_RESULTS:
+            self._results.popitem(last=False)
+        self._metrics.observe_sync(
+            result.duration, result.success, result.applied, len(result.failures)
+        )
+        level = logging.INFO if result.success else logging.WARNING
+        log.log(level, "event=sync %s", result.summary())
+        for failure in result.failures:
+            log.warning(
+                "event=resource-failed id=%s source=%s error=%r",
+                failure.id or "-",
+                failure.source or "-",
+                failure.error,
+            )
+        await asyncio.to_thread(self._record_event, result)
+        return result
+
+    def _record_event(self, result: SyncResult) -> None:
+        namespace = self._settings.cluster.namespace
+        target = EventTarget("v1", "Namespace", namespace, namespace=namespace)
+        if result.success:
+            message = f"Applied revision {result.revision[:7]}: {result.summary()}"
+            reason, kind = "Synced", EventType.NORMAL
+        else:
+            failed = ", ".join(f.id or f.source for f in result.failures[:10])
+            message = f"Revision {result.revision[:7]}: {len(result.failures)} failed ({failed})"
+            reason, kind = "SyncFailed", EventType.WARNING
+        try:
+            self._cluster.record_event(target, reason=reason, message=message, type=kind)
+        except FluxError as exc:
+            log.debug("event=event-not-recorded error=%r", str(exc))
+
+    # --- quick -------------------------------------------------------------------
+
+    @property
+    def version(self) -> str:
+        return __version__
+
+    def git_remote(self) -> models.Remote:
+        git = self._settings.git
+        return models.Remote(
+            url=self._mirror.safe_url(), branch=git.branch, path=",".join(git.paths)
+        )
+
+    def ready(self) -> models.ReadyReport:
+        self._metrics.set_git_ready(self._mirror.ready)
+        last = self.last_result
+        return models.ReadyReport(
+            ready=True,
+            git_status=self._git_status(),
+            git_error=self._mirror.error,
+            last_sync_revision=last.revision if last else "",
+            last_sync_time=_rfc3339(last.started_at + last.duration) if last else "",
+            last_sync_failures=len(last.failures) if last else 0,
+        )
+
+    def notify_git_change(self, url: str, branch: str) -> None:
+        log.info("event=notified url=%s branch=%s", url, branch)
+        self.loop.ask_for_fetch()
+
+    def start_sync_job(self) -> str:
+        job = self._jobs.new({"type": "sync"})
+        task = asyncio.get_running_loop().create_task(self._run_sync_job(job.id))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+        return job.id
+
+    async def _run_sync_job(self, job_id: str) -> None:
+        job = self._jobs.get(job_id)
+        if job is None:
+            return
+        job.state = JobState.RUNNING
+        try:
+            if not self._mirror.ready:
+                raise UserError(f"git repo not ready: {self._mirror.error}")
+            job.revision = await self.loop.refresh_now()
+            # Unlike Flux v1, run a pass even when HEAD did not move, so a manual
+            # sync also corrects drift at once.
+            self.loop.ask_for_sync()
+            job.state = JobState.SUCCEEDED
+        except Exception as exc:
+            job.error = str(exc)
+            job.state = JobState.FAILED
+
+    def job_status(self, job_id: str) -> models.JobStatus:
+        job = self._jobs.get(job_id)
+        if job is None:
+            raise MissingError(
+                f"unknown job {job_id!r}",
+                help="Jobs are kept in memory (the newest 100) and lost when fluxd restarts.",
+            )
+        return models.JobStatus(
+            Result=models.JobResult(
+                revision=job.revision,
+                spec=models.UpdateSpec(type="sync", spec={}),
+                result={},
+            ),
+            Err=job.error,
+            StatusString=job.state.value,
+        )
+
+    def sync_errors(self, ref: str | None) -> models.SyncErrors:
+        result = self.last_result if not ref else self._result_for(ref)
+        if result is None:
+            raise MissingError(
+                f"no sync pass has applied {ref!r} yet" if ref else "no sync pass has run yet"
+            )
+        return models.SyncErrors(
+            revision=result.revision,
+            errors=[
+                models.ResourceError(ID=f.id, Path=f.source, Error=f.error) for f in result.failures
+            ],
+        )
+
+    def _result_for(self, ref: str) -> SyncResult | None:
+        for revision in reversed(self._results):
+            if revision.startswith(ref.lower()):
+                return self._results[revision]
+        return None
+
+    # --- blocking ----------------------------------------------------------------
+
+    def ping(self) -> None:
+        self._cluster.ping()
+
+    def sync_status(self, ref: str) -> list[str]:
+        revision = self._resolve(ref)
+        applied = self._engine.applied_revision()
+        if applied == revision:
+            return []
+        return self._mirror.commits_between(applied, revision)
+
+    def _resolve(self, ref: str) -> str:
+        text = ref.strip().lower()
+        if not _SHA.match(text):
+            if ref == self._settings.git.branch or ref == "HEAD":
+                return self._mirror.head()
+            raise UserError(
+                f"ref {ref!r} is not a commit id",
+                help="Pass a commit sha (7 to 40 hex digits), as 'fluxctl sync' does.",
+            )
+        known = [self._mirror.head(), self._engine.applied_revision() or "", *self._results]
+        for revision in known:
+            if revision and revision.startswith(text):
+                return revision
+        if len(text) == 40:
+            return text
+        raise MissingError(
+            f"revision {ref!r} is not known to fluxd",
+            help="Push it to the configured branch, or pass the full 40-digit sha.",
+        )
+
+    def git_config(self, regenerate: bool) -> models.GitConfig:
+        info: PublicKeyInfo | None = None
+        if self._keyring is not None:
+            info = self._keyring.regenerate() if regenerate else self._keyring.public_key()
+        return models.GitConfig(
+            remote=self.git_remote(),
+            publicSSHKey=public_key(info),
+            status=self._git_status(),
+            errors=self._mirror.error,
+        )
+
+    def _git_status(self) -> models.GitStatus:
+        status = str(self._mirror.status)
+        allowed: tuple[models.GitStatus, ...] = (
+            "unconfigured",
+            "new",
+            "cloned",
+            "ready",
+            "unreachable",
+        )
+        for value in allowed:
+            if status == value:
+                return value
+        return "new"
+
+    def list_workloads(self, namespace: str, ids: Sequence[str]) -> list[models.ControllerStatus]:
+        workloads = self._cluster.list_workloads(namespace or None)
+        if ids:
+            wanted = set(ids)
+            workloads = [w for w in workloads if w.id in wanted]
+        last = self.last_result
+        desired = last.desired if last else frozenset()
+        errors = {f.id: f.error for f in (last.failures if last else ()) if f.id}
+        ready = self._mirror.ready
+        return [
+            controller_status(
+                w, in_repo=w.id in desired, repo_ready=ready, sync_error=errors.get(w.id, "")
+            )
+            for w in workloads
+        ]
+
+    def list_images(self, spec: str, namespace: str) -> list[models.ImageStatus]:
+        workloads = self._cluster.list_workloads(namespace or None)
+        if spec and spec != ALL_WORKLOADS:
+            workloads = [w for w in workloads if w.id == spec]
+        return [image_status(w) for w in workloads]
+
+    def export(self) -> str:
+        docs = [
+            {
+                "apiVersion": "apps/v1" if w.kind != "CronJob" else "batch/v1",
+                "kind": w.kind,
+                "metadata": {"name": w.name, "namespace": w.namespace, "labels": dict(w.labels)},
+                "spec": {"containers": [{"name": c.name, "image": c.image} for c in w.containers]},
+            }
+            for w in self._cluster.list_workloads(None)
+        ]
+        return yaml.safe_dump_all(docs, sort_keys=False)
+
+
+def _timings(settings: Settings) -> LoopTimings:
+    return LoopTimings(
+        poll_interval=settings.git.poll_interval, sync_interval=settings.sync.interval
+    )
+
+
+def _rfc3339(timestamp: float) -> str:
+    return dt.datetime.fromtimestamp(timestamp, dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")

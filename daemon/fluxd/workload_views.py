@@ -1,0 +1,67 @@
+"""Workloads as the Flux v1 API shows them (``ControllerStatus``, ``ImageStatus``)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from fluxd.api import models
+from fluxd.cluster import Workload
+
+
+def _flag(policies: Mapping[str, str], name: str) -> bool:
+    return any(
+        policies.get(prefix + name) == "true" for prefix in ("fluxcd.io/", "flux.weave.works/")
+    )
+
+
+def _policy_map(policies: Mapping[str, str]) -> dict[str, str]:
+    out: dict[str, str] = {}
+    for key, value in policies.items():
+        for prefix in ("fluxcd.io/", "flux.weave.works/", "filter.fluxcd.io/"):
+            if key.startswith(prefix):
+                name = key[len(prefix) :]
+                out["tag." + name if prefix == "filter.fluxcd.io/" else name] = value
+    return out
+
+
+def controller_status(
+    workload: Workload, *, in_repo: bool, repo_ready: bool, sync_error: str
+) -> models.ControllerStatus:
+    policies = _policy_map(workload.policies)
+    read_only = "" if in_repo else "NotInRepo"
+    if not repo_ready:
+        read_only = "NotReady"
+    return models.ControllerStatus(
+        ID=workload.id,
+        Containers=[
+            models.Container(Name=c.name, Current=models.ImageInfo(ID=c.image))
+            for c in workload.containers
+        ],
+        ReadOnly=read_only,
+        Status=workload.status.value,
+        Rollout=models.Rollout(
+            Desired=workload.rollout.desired,
+            Updated=workload.rollout.updated,
+            Ready=workload.rollout.ready,
+            Available=workload.rollout.available,
+            Outdated=workload.rollout.outdated,
+            Messages=list(workload.rollout.messages) or None,
+        ),
+        SyncError=sync_error,
+        Labels=dict(workload.labels) or None,
+        Automated=_flag(workload.policies, "automated"),
+        Locked=_flag(workload.policies, "locked"),
+        Ignore=policies.get("ignore") in ("true", "sync_only"),
+        Policies=policies or None,
+    )
+
+
+def image_status(workload: Workload) -> models.ImageStatus:
+    """Current images only: this daemon does not scan registries."""
+    return models.ImageStatus(
+        ID=workload.id,
+        Containers=[
+            models.Container(Name=c.name, Current=models.ImageInfo(ID=c.image))
+            for c in workload.containers
+        ],
+    )
