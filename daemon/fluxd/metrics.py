@@ -10,10 +10,10 @@ from __future__ import annotations
 
 import time
 import weakref
-from collections.abc import Callable
-from typing import ClassVar, Final
+from collections.abc import Awaitable, Callable, MutableMapping
+from typing import Any, ClassVar, Final
 
-from prometheus_client import CollectorRegistry, Gauge, Histogram, make_asgi_app
+from prometheus_client import CollectorRegistry, Gauge, Histogram
 from prometheus_client.exposition import CONTENT_TYPE_LATEST, generate_latest
 
 __all__ = [
@@ -116,6 +116,45 @@ def render(registry: CollectorRegistry) -> bytes:
     return generate_latest(registry)
 
 
-def make_metrics_app(registry: CollectorRegistry) -> Callable[..., object]:
-    """A bare ASGI app serving ``registry`` (for ``--listen-metrics``)."""
-    return make_asgi_app(registry)
+Scope = MutableMapping[str, Any]
+Receive = Callable[[], Awaitable[MutableMapping[str, Any]]]
+Send = Callable[[MutableMapping[str, Any]], Awaitable[None]]
+AsgiApp = Callable[[Scope, Receive, Send], Awaitable[None]]
+
+
+def make_metrics_app(registry: CollectorRegistry) -> AsgiApp:
+    """A bare ASGI app serving ``registry`` at ``/metrics`` (for ``--listen-metrics``).
+
+    Written out rather than prometheus_client's ``make_asgi_app`` because that
+    one refuses ASGI lifespan messages, which uvicorn sends first.
+    """
+
+    async def app(scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "lifespan":
+            await _lifespan(receive, send)
+            return
+        if scope["type"] != "http":
+            return
+        found = scope.get("path") == "/metrics"
+        body = render(registry) if found else b"not found: metrics are at /metrics\n"
+        content_type = CONTENT_TYPE_LATEST if found else "text/plain; charset=utf-8"
+        await send(
+            {
+                "type": "http.response.start",
+                "status": 200 if found else 404,
+                "headers": [(b"content-type", content_type.encode())],
+            }
+        )
+        await send({"type": "http.response.body", "body": body})
+
+    return app
+
+
+async def _lifespan(receive: Receive, send: Send) -> None:
+    while True:
+        message = await receive()
+        if message["type"] == "lifespan.startup":
+            await send({"type": "lifespan.startup.complete"})
+        elif message["type"] == "lifespan.shutdown":
+            await send({"type": "lifespan.shutdown.complete"})
+            return

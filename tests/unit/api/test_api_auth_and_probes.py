@@ -63,7 +63,7 @@ def test_probes_the_public_key_and_docs_need_no_token(client, path):
 
 def test_without_a_configured_token_nothing_is_asked(daemon, registry):
     from fluxd.api.app import create_app
-    from unit.api.conftest import TestClient
+    from unit.api.testclient import TestClient
 
     app = create_app(daemon, settings=ApiSettings(), registry=registry)
     with TestClient(app) as open_client:
