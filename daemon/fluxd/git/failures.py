@@ -119,7 +119,7 @@ def explain(
         cause = Cause.REPO_NOT_FOUND
     else:
         cause = classify(text, pushing=pushing)
-    return remote_error(cause, remote, detail=_detail(stderr, exc, remote))
+    return remote_error(cause, remote, detail=_detail(cause, stderr, exc, remote))
 
 
 def remote_error(cause: Cause, remote: RemoteUrl, detail: str = "") -> GitRemoteError:
@@ -138,14 +138,30 @@ def branch_missing(branch: str, remote: RemoteUrl) -> GitRemoteError:
     )
 
 
-def _detail(stderr: str, exc: BaseException, remote: RemoteUrl) -> str:
-    """The most telling line: ssh's or the server's last words, else the exception."""
+def _detail(cause: Cause, stderr: str, exc: BaseException, remote: RemoteUrl) -> str:
+    """The most telling line: the one that shows the cause, else the last words."""
     lines = [ln.strip() for ln in stderr.splitlines() if ln.strip()]
-    lines = [ln for ln in lines if not ln.startswith(("@@@", "Warning: Permanently added"))]
-    text = lines[-1] if lines else (str(exc) or type(exc).__name__)
+    lines = [ln for ln in lines if not ln.startswith(("@", "Warning: Permanently added"))]
+    lines += [ln.strip() for ln in _exception_text(exc).splitlines() if ln.strip()]
+    pattern = _PATTERNS.get(cause)
+    matching = [ln for ln in lines if pattern is not None and pattern.search(ln)]
+    text = (matching or lines or [""])[-1 if not matching else 0]
+    if cause is Cause.HOST_KEY_CHANGED and (offered := _FINGERPRINT.search(stderr)):
+        text += f" (the host offered {offered[0].rstrip('.')})"
     if remote.password:
         text = text.replace(remote.password, "***")
     return text.removeprefix("fatal: ").removeprefix("ERROR: ")
+
+
+def _exception_text(exc: BaseException) -> str:
+    # dulwich puts raw bytes from the server into some exceptions.
+    parts = [a.decode("utf-8", "replace") if isinstance(a, bytes) else str(a) for a in exc.args]
+    return " ".join(p for p in parts if p)
+
+
+_PATTERNS = {cause: pattern for cause, pattern in (*_TRANSPORT_RULES, *_SERVER_RULES)}
+_PATTERNS[Cause.PUSH_REFUSED] = _PUSH_REFUSED
+_FINGERPRINT = re.compile(r"SHA256:[A-Za-z0-9+/=]+")
 
 
 def _host(remote: RemoteUrl) -> str:
