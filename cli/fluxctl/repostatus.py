@@ -161,5 +161,7 @@ def check_ready(config: GitConfig, context: HintContext) -> None:
     else:
         message = f"git repository {url} is not ready to sync"
     if config.errors:
-        message += f"\n\nFull error message: {config.errors.strip()}"
+        # git over ssh mixes in CRLF line ends; a terminal shows them as noise.
+        full = config.errors.replace("\r\n", "\n").strip()
+        message += f"\n\nFull error message: {full}"
     raise CliError(message, hint=hint_for(config, context))

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import select
 import socket
 import threading
 from collections.abc import Callable
@@ -60,6 +59,10 @@ class Tunnel:
             if self._spare is not None:
                 channels.append(self._spare)
                 self._spare = None
+        # shutdown() first: close() alone does not wake the thread blocked in
+        # accept(), and the port would keep accepting until it returns.
+        with contextlib.suppress(OSError):
+            self._listener.shutdown(socket.SHUT_RDWR)
         _close_quietly(self._listener)
         for channel in channels:
             channel.close()
@@ -76,6 +79,9 @@ class Tunnel:
                 conn, _ = self._listener.accept()
             except OSError:
                 return  # listener closed
+            # Bytes are passed on as they arrive; with Nagle on, a response
+            # written in two pieces would wait 40 ms for a delayed ACK.
+            conn.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
             threading.Thread(target=self._serve, args=(conn,), daemon=True).start()
 
     def _take_channel(self) -> Channel | None:
@@ -113,20 +119,32 @@ class Tunnel:
 
 
 def _shuttle(local: socket.socket, remote: socket.socket) -> None:
-    """Copy bytes both ways until either side closes."""
-    peers = {local.fileno(): remote, remote.fileno(): local}
-    sockets = [local, remote]
-    while True:
-        readable, _, _ = select.select(sockets, [], [])
-        for sock in readable:
-            try:
-                data = sock.recv(_CHUNK)
-                if data:
-                    peers[sock.fileno()].sendall(data)
-            except OSError:  # a reset is just another way of closing
-                return
-            if not data:
-                return
+    """Copy bytes both ways until the remote side is done.
+
+    One thread per direction: with a single thread, a peer that writes a lot
+    before reading would block it in ``sendall`` while the other direction
+    fills up, and both would wait forever.
+    """
+    upstream = threading.Thread(target=_pump, args=(local, remote), daemon=True)
+    upstream.start()
+    _pump(remote, local)
+    # The answer is complete; wake the upstream pump, which may be waiting on
+    # a kept-alive connection that will send nothing more.
+    with contextlib.suppress(OSError):
+        local.shutdown(socket.SHUT_RDWR)
+    upstream.join()
+
+
+def _pump(source: socket.socket, sink: socket.socket) -> None:
+    try:
+        while data := source.recv(_CHUNK):
+            sink.sendall(data)
+    except OSError:
+        pass  # a reset is just another way of closing
+    finally:
+        # Pass the end of stream on, so the other side can finish too.
+        with contextlib.suppress(OSError):
+            sink.shutdown(socket.SHUT_WR)
 
 
 def _close_quietly(sock: socket.socket) -> None:
