@@ -92,10 +92,13 @@ def split(data: bytes, size: int = SHARD_BYTES) -> list[bytes]:
 class InventoryStore:
     """Loads and saves the inventory in ConfigMaps in one namespace."""
 
-    def __init__(self, client: KubeClient, *, namespace: str, name: str) -> None:
+    def __init__(
+        self, client: KubeClient, *, namespace: str, name: str, shard_bytes: int = SHARD_BYTES
+    ) -> None:
         self._client = client
         self._namespace = namespace
         self._name = name
+        self._shard_bytes = shard_bytes
 
     def _path(self, name: str = "") -> str:
         return f"/api/v1/namespaces/{self._namespace}/configmaps/{name}"
@@ -125,7 +128,7 @@ class InventoryStore:
 
     def save(self, inventory: Inventory) -> None:
         """Write the inventory; the head goes last so readers never see half of it."""
-        shards = split(encode(inventory))
+        shards = split(encode(inventory), self._shard_bytes)
         serial = secrets.token_hex(8)
         for index in range(len(shards) - 1, -1, -1):
             self._write(self._shard_name(index), shards[index], serial, len(shards))

@@ -1,0 +1,136 @@
+"""Drift detection reads metadata only, finds spec changes and deletions, writes nothing."""
+
+from __future__ import annotations
+
+import json
+import re
+import time
+from collections import Counter
+from collections.abc import Iterator, Mapping
+from typing import Any
+
+import pytest
+from test_cluster_apply import configmap, deployment, item, rank
+
+from fluxd.cluster import Cluster, InventoryEntry, KubeClient
+from fluxd.cluster.client import Query, Response
+from fluxd.settings import ClusterSettings, SyncSettings
+from fluxtestbed.kube import Cluster as Kube
+
+pytestmark = pytest.mark.cluster
+
+MUTATING = {"APPLY", "PATCH", "POST", "PUT", "DELETE", "DELETECOLLECTION", "UPDATE", "CREATE"}
+
+
+class CountingClient(KubeClient):
+    """Counts the requests fluxd sends, by HTTP method."""
+
+    sent: Counter[str]
+
+    def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        query: Query = (),
+        body: Mapping[str, Any] | None = None,
+        content_type: str = "application/json",
+        accept: str = "application/json",
+    ) -> Response:
+        self.sent[method] += 1
+        return super().request(
+            method, path, query=query, body=body, content_type=content_type, accept=accept
+        )
+
+
+@pytest.fixture
+def counted(kube: Kube, namespace: str) -> Iterator[tuple[Cluster, CountingClient]]:
+    settings = ClusterSettings(kubeconfig=str(kube.kubeconfig), namespace=namespace, qps=0)
+    sync = SyncSettings(concurrency=8, timeout=30.0)
+    client = CountingClient.from_settings(settings, pool_size=12)
+    client.sent = Counter()
+    yield Cluster(client, settings, sync), client
+    client.close()
+
+
+def deployment_writes(kube: Kube) -> int:
+    """Mutating requests the API server counted on Deployments (not their status)."""
+    total = 0
+    for line in kube.metrics().splitlines():
+        if not line.startswith("apiserver_request_total{"):
+            continue
+        labels = dict(re.findall(r'(\w+)="([^"]*)"', line))
+        if (
+            labels.get("resource") == "deployments"
+            and labels.get("subresource") == ""
+            and labels.get("verb") in MUTATING
+        ):
+            total += int(float(line.rsplit(" ", 1)[1]))
+    return total
+
+
+def wait_observed(kube: Kube, namespace: str, name: str) -> None:
+    """Wait until the controller wrote the Deployment's status (a resourceVersion bump)."""
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        out = kube.kubectl("get", "-n", namespace, "deployment", name, "-o", "json").stdout
+        if json.loads(out).get("status", {}).get("observedGeneration"):
+            return
+        time.sleep(0.2)
+    raise AssertionError("the deployment controller never observed the Deployment")
+
+
+def test_drift_is_found_and_corrected_and_no_drift_costs_no_writes(
+    kube: Kube, namespace: str, counted: tuple[Cluster, CountingClient]
+) -> None:
+    cluster, client = counted
+    items = [item(deployment(namespace)), item(configmap(namespace, "settings", color="blue"))]
+    outcomes = cluster.apply(items, rank=rank)
+    entries = [InventoryEntry.from_outcome(o, mark="sha256.test", checksum="c") for o in outcomes]
+    wait_observed(kube, namespace, "web")
+
+    # No drift: status updates by controllers are not drift, and we only read.
+    client.sent.clear()
+    before = deployment_writes(kube)
+    drift = cluster.detect_drift(entries)
+    assert drift.ids == frozenset()
+    assert deployment_writes(kube) == before
+    assert set(client.sent) == {"GET"}
+    assert client.sent["GET"] == 2  # one metadata LIST per kind
+
+    # Someone scales the Deployment and deletes the ConfigMap.
+    kube.kubectl("scale", "-n", namespace, "deployment/web", "--replicas=5")
+    kube.kubectl("delete", "-n", namespace, "configmap", "settings")
+    drift = cluster.detect_drift(entries)
+    assert drift.changed == {f"{namespace}:deployment/web"}
+    assert drift.missing == {f"{namespace}:configmap/settings"}
+
+    # Re-applying just those restores them.
+    again = cluster.apply([i for i in items if str(i.id) in drift.ids], rank=rank)
+    assert all(o.applied for o in again)
+    live = json.loads(kube.kubectl("get", "-n", namespace, "deploy/web", "-o", "json").stdout)
+    assert live["spec"]["replicas"] == 3
+    kube.kubectl("get", "-n", namespace, "configmap", "settings")
+
+    entries = [InventoryEntry.from_outcome(o, mark="sha256.test", checksum="c") for o in again]
+    assert cluster.detect_drift(entries).ids == frozenset()
+
+
+def test_an_object_that_lost_our_label_counts_as_missing(
+    kube: Kube, namespace: str, counted: tuple[Cluster, CountingClient]
+) -> None:
+    cluster, _ = counted
+    [outcome] = cluster.apply([item(configmap(namespace, "c"))], rank=rank)
+    kube.kubectl("label", "-n", namespace, "configmap", "c", "fluxcd.io/sync-gc-mark-")
+    entry = InventoryEntry.from_outcome(outcome, mark="sha256.test", checksum="c")
+    assert cluster.detect_drift([entry]).missing == {f"{namespace}:configmap/c"}
+
+
+def test_drift_of_a_kind_whose_crd_is_gone_is_missing(
+    namespace: str, counted: tuple[Cluster, CountingClient]
+) -> None:
+    cluster, _ = counted
+    entry = InventoryEntry(
+        f"{namespace}:gadget/g", "gone.example.com/v1", "Gadget", "g", namespace, "sha256.test"
+    )
+    assert cluster.detect_drift([entry]).missing == {entry.id}
