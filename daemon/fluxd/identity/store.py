@@ -16,6 +16,7 @@ from typing import Any, Protocol
 
 from kubernetes import client as k8s
 from kubernetes.client.exceptions import ApiException
+from urllib3.exceptions import HTTPError as Urllib3Error
 
 from fluxd.errors import ClusterError, IdentityError
 
@@ -79,6 +80,8 @@ class KubeSecretStore:
             if exc.status == 404:
                 return None
             raise self._translate(exc, "read") from exc
+        except (Urllib3Error, OSError) as exc:
+            raise self._unreachable(exc, "read") from exc
         return _snapshot(secret)
 
     def write_secret_data(
@@ -104,6 +107,8 @@ class KubeSecretStore:
                 secret = self._api.patch_namespaced_secret(self._name, self._namespace, patch)
         except ApiException as exc:
             raise self._translate(exc, "write") from exc
+        except (Urllib3Error, OSError) as exc:
+            raise self._unreachable(exc, "write") from exc
         log.info("secret written name=%s namespace=%s", self._name, self._namespace)
         return _snapshot(secret)
 
@@ -122,6 +127,13 @@ class KubeSecretStore:
                 ),
             )
         return ClusterError(f"cannot {verb} {where}: {exc.reason}", status=exc.status)
+
+    def _unreachable(self, exc: Exception, verb: str) -> ClusterError:
+        return ClusterError(
+            f"cannot {verb} Secret {self._namespace}/{self._name}: the API server "
+            f"did not answer ({type(exc).__name__})",
+            help="Check that the Kubernetes API server is reachable from fluxd.",
+        )
 
 
 def _snapshot(secret: Any) -> SecretSnapshot:
