@@ -4,10 +4,7 @@ The same bare repos are served by OpenSSH ``sshd`` (own config, host keys and
 ``authorized_keys``) logging in a system user ``git`` limited to git-shell; by
 ``git http-backend`` behind basic auth (one account may push, one may only
 read); and as ``file://``. Needs root: sshd switches to ``git`` (created if missing).
-
-    with GitServer() as server:
-        server.create_repo("app")
-        server.push_files("app", {"deploy.yaml": "kind: Namespace"}, "first")
+Use it as a context manager, or ``start()``/``stop()``.
 """
 
 from __future__ import annotations
@@ -154,7 +151,9 @@ class GitServer:
 
     def git(self, name: str, *args: str) -> str:
         """Run ``git -C <bare repo> args...`` and return its stripped stdout."""
-        return self._git("-C", str(self.bare_path(name)), *args)
+        out = self._git("-C", str(self.bare_path(name)), *args)
+        self._give_to_git_user(self.bare_path(name))
+        return out
 
     @contextlib.contextmanager
     def read_only(self, name: str) -> Iterator[None]:

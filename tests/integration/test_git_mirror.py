@@ -6,6 +6,8 @@ sees in ``fluxctl`` when the repo is not ready.
 
 from __future__ import annotations
 
+import socket
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -250,6 +252,39 @@ def test_a_closed_port_makes_the_repo_unreachable(
     )
     assert settle(mirror) is RepoStatus.UNREACHABLE
     assert "could not connect to [127.0.0.1]:1" in mirror.error
+
+
+@pytest.fixture
+def silent_port() -> Iterator[int]:
+    """A port on 127.0.0.1 that accepts connections and never says a word."""
+    with socket.create_server(("127.0.0.1", 0)) as listener:
+        yield listener.getsockname()[1]
+
+
+@pytest.mark.parametrize("scheme", ["ssh", "http"])
+def test_a_silent_server_times_out_and_is_unreachable(
+    scheme: str,
+    silent_port: int,
+    deploy_key: DeployKey,
+    git_known_hosts: Path,
+    make_mirror: MakeMirror,
+) -> None:
+    mirror = make_mirror(
+        f"{scheme}://git@127.0.0.1:{silent_port}/app.git",
+        identity=deploy_key.private,
+        known_hosts=(git_known_hosts,),
+        timeout=1.0,
+    )
+    started = time.monotonic()
+    assert mirror.advance() is RepoStatus.UNREACHABLE
+    assert mirror.error.startswith(f"timed out talking to [127.0.0.1]:{silent_port}")
+    assert time.monotonic() - started < 5  # one attempt, not urllib3's four
+
+
+def test_http_to_a_closed_port_is_unreachable(make_mirror: MakeMirror) -> None:
+    mirror = make_mirror("http://127.0.0.1:1/app.git")
+    assert mirror.advance() is RepoStatus.UNREACHABLE
+    assert "Connection refused" in mirror.error
 
 
 def test_a_key_that_can_read_but_not_write_fails_the_write_check(

@@ -11,7 +11,14 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from pathlib import Path
 
-from dulwich.client import GitClient, HttpGitClient, LocalGitClient, SSHGitClient
+import urllib3
+from dulwich.client import (
+    GitClient,
+    HttpGitClient,
+    LocalGitClient,
+    SSHGitClient,
+    default_urllib3_manager,
+)
 from dulwich.objects import ObjectID
 from dulwich.protocol import PEELED_TAG_SUFFIX
 from dulwich.refs import Ref
@@ -95,6 +102,7 @@ class Remote:
         if url.scheme in (Scheme.HTTP, Scheme.HTTPS):
             client = HttpGitClient(
                 url.transport_url(),
+                pool_manager=_http_pool(url, self._timeout),
                 username=url.user or None,
                 password=url.password or None,
                 timeout=self._timeout,
@@ -120,6 +128,20 @@ class Remote:
             accept_new_host_keys=self._ssh.known_hosts_scan,
             timeout=self._timeout,
         )
+
+
+def _http_pool(url: RemoteUrl, timeout: float) -> urllib3.PoolManager:
+    """dulwich's pool (proxies from the environment, CA checks) making one attempt per request.
+
+    urllib3 retries a dead or silent server three times by default, which
+    would stretch --git-timeout fourfold. Redirects are still followed.
+    """
+    pool = default_urllib3_manager(None, base_url=url.transport_url(), timeout=timeout)
+    assert isinstance(pool, urllib3.PoolManager)  # no auth callbacks, so no wrapper
+    pool.connection_pool_kw["retries"] = urllib3.Retry(
+        total=None, connect=0, read=0, status=0, other=0, redirect=5
+    )
+    return pool
 
 
 def _stderr(vendor: OpenSshVendor | None) -> str:
