@@ -46,7 +46,7 @@ class GcReport:
     dry_run: bool
     #: Deleted, or would be deleted in a dry run.
     deleted: tuple[str, ...] = ()
-    #: Already gone from the cluster: drop them from the inventory.
+    #: Not found with our label (deleted, or the label removed): drop from the inventory.
     gone: tuple[str, ...] = ()
     #: Kept on purpose, with the reason.
     spared: tuple[tuple[str, str], ...] = ()
