@@ -66,20 +66,31 @@ def pushed(git_server: GitServer, git_repo: str) -> str:
     return git_server.push_files(git_repo, {"deploy/app.yaml": "kind: Namespace\n"}, "first")
 
 
-# -- SSH -------------------------------------------------------------------------
-
-
-def test_ssh_with_an_authorized_key_goes_new_cloned_ready(
+@pytest.fixture
+def ssh_mirror(
     git_server: GitServer,
     git_repo: str,
     pushed: str,
     deploy_key: DeployKey,
     git_known_hosts: Path,
     make_mirror: MakeMirror,
+) -> Callable[..., GitMirror]:
+    """A mirror of the test repo (one commit) over SSH, with an authorized key."""
+
+    def make(**git: object) -> GitMirror:
+        url = git_server.ssh_url(git_repo)
+        return make_mirror(url, identity=deploy_key.private, known_hosts=(git_known_hosts,), **git)
+
+    return make
+
+
+# -- SSH -------------------------------------------------------------------------
+
+
+def test_ssh_with_an_authorized_key_goes_new_cloned_ready(
+    git_server: GitServer, git_repo: str, pushed: str, ssh_mirror: MakeMirror
 ) -> None:
-    mirror = make_mirror(
-        git_server.ssh_url(git_repo), identity=deploy_key.private, known_hosts=(git_known_hosts,)
-    )
+    mirror = ssh_mirror()
     assert (mirror.status, mirror.error) == (RepoStatus.NEW, NOT_CLONED)
     assert mirror.advance() is RepoStatus.CLONED
     assert mirror.error == NOT_WRITE_CHECKED
@@ -288,16 +299,9 @@ def test_http_to_a_closed_port_is_unreachable(make_mirror: MakeMirror) -> None:
 
 
 def test_a_key_that_can_read_but_not_write_fails_the_write_check(
-    git_server: GitServer,
-    git_repo: str,
-    pushed: str,
-    deploy_key: DeployKey,
-    git_known_hosts: Path,
-    make_mirror: MakeMirror,
+    git_server: GitServer, git_repo: str, ssh_mirror: MakeMirror
 ) -> None:
-    mirror = make_mirror(
-        git_server.ssh_url(git_repo), identity=deploy_key.private, known_hosts=(git_known_hosts,)
-    )
+    mirror = ssh_mirror()
     with git_server.read_only(git_repo):
         assert settle(mirror) is RepoStatus.CLONED
     assert "no write access" in mirror.error
@@ -305,19 +309,9 @@ def test_a_key_that_can_read_but_not_write_fails_the_write_check(
 
 
 def test_readonly_mode_is_ready_without_ever_pushing(
-    git_server: GitServer,
-    git_repo: str,
-    pushed: str,
-    deploy_key: DeployKey,
-    git_known_hosts: Path,
-    make_mirror: MakeMirror,
+    git_server: GitServer, git_repo: str, pushed: str, ssh_mirror: MakeMirror
 ) -> None:
-    mirror = make_mirror(
-        git_server.ssh_url(git_repo),
-        identity=deploy_key.private,
-        known_hosts=(git_known_hosts,),
-        readonly=True,
-    )
+    mirror = ssh_mirror(readonly=True)
     with git_server.read_only(git_repo):
         assert settle(mirror) is RepoStatus.READY, mirror.error
         with pytest.raises(GitError, match="read-only"):
@@ -326,16 +320,9 @@ def test_readonly_mode_is_ready_without_ever_pushing(
 
 
 def test_a_failed_fetch_when_ready_goes_back_to_new(
-    git_server: GitServer,
-    git_repo: str,
-    pushed: str,
-    deploy_key: DeployKey,
-    git_known_hosts: Path,
-    make_mirror: MakeMirror,
+    git_server: GitServer, deploy_key: DeployKey, ssh_mirror: MakeMirror
 ) -> None:
-    mirror = make_mirror(
-        git_server.ssh_url(git_repo), identity=deploy_key.private, known_hosts=(git_known_hosts,)
-    )
+    mirror = ssh_mirror()
     assert settle(mirror) is RepoStatus.READY
     git_server.revoke(deploy_key.public_line)
     with pytest.raises(GitError, match="permission denied"):
