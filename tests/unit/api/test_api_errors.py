@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
 from fluxd.errors import ClusterError, UserError
@@ -10,7 +12,7 @@ from unit.api.wire import fixture
 API = "/api/flux"
 
 
-def assert_error_shape(response, status: int, kind: str) -> dict:
+def assert_error_shape(response, status: int, kind: str) -> Any:
     assert response.status_code == status
     body = response.json()
     assert set(body) == set(fixture("error-missing.json")) == {"type", "help", "error"}

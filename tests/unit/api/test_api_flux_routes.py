@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+from typing import Any
 
 import pytest
 from pydantic import TypeAdapter
@@ -14,7 +15,7 @@ from unit.api.wire import fixture, go_differences
 API = "/api/flux"
 
 
-def seed_git_config(daemon, name: str) -> dict:
+def seed_git_config(daemon, name: str) -> Any:
     recorded = fixture(name)
     config = models.GitConfig.model_validate(recorded)
     daemon.remote = config.remote

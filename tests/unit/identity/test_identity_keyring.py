@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 
 from fluxd.errors import IdentityError
-from fluxd.identity import KeyRing, SecretConflict, generate_key, parse_private_key
+from fluxd.identity import KeyPair, KeyRing, SecretConflict, generate_key, parse_private_key
 from fluxd.settings import SshSettings
-from unit.identity.fakes import FakeSecretStore
+from unit.identity.fake_store import FakeSecretStore
 
 
 class Clock:
@@ -91,6 +91,7 @@ def test_a_key_already_in_the_secret_is_used_and_nothing_is_written(make_ring):
     assert store.writes == []
     path = ring.identity_file()
     assert path is not None
+    assert store.snapshot is not None
     assert same_key(path.read_bytes(), store.snapshot.data["identity"])
 
 
@@ -179,14 +180,12 @@ def test_an_unchanged_resource_version_is_not_parsed_again(make_ring, clock, mon
     ring = make_ring(store)
     ring.start()
     parsed: list[bytes] = []
-    import fluxd.identity.keyring as keyring_module
 
-    real = keyring_module.parse_private_key
-    monkeypatch.setattr(
-        keyring_module,
-        "parse_private_key",
-        lambda data, **kw: parsed.append(data) or real(data, **kw),
-    )
+    def counting_parse(data: bytes, *, source: str = "") -> KeyPair:
+        parsed.append(data)
+        return parse_private_key(data, source=source)
+
+    monkeypatch.setattr("fluxd.identity.keyring.parse_private_key", counting_parse)
     for _ in range(5):
         clock.tick(2)
         ring.identity_file()
