@@ -6,6 +6,7 @@ sees in ``fluxctl`` when the repo is not ready.
 
 from __future__ import annotations
 
+import logging
 import socket
 import time
 from collections.abc import Callable, Iterator
@@ -13,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from fluxd.errors import GitError
+from fluxd.errors import GitError, IdentityError
 from fluxd.git import GitMirror, RepoStatus
 from fluxd.git.mirror import NOT_CLONED, NOT_WRITE_CHECKED
 from fluxd.settings import GitSettings, SshSettings
@@ -32,7 +33,7 @@ def make_mirror(tmp_path: Path) -> Iterator[MakeMirror]:
     def make(
         url: str,
         *,
-        identity: Path | None = None,
+        identity: Path | Callable[[], Path] | None = None,
         known_hosts: tuple[Path, ...] = (),
         scan: bool = False,
         **git: object,
@@ -41,7 +42,7 @@ def make_mirror(tmp_path: Path) -> Iterator[MakeMirror]:
             GitSettings(url=url, **git),  # type: ignore[arg-type]
             SshSettings(known_hosts=known_hosts, known_hosts_scan=scan),
             workdir=tmp_path / f"work{len(made)}",
-            identity_file=lambda: identity,
+            identity_file=identity if callable(identity) else lambda: identity,
         )
         made.append(mirror)
         return mirror
@@ -190,18 +191,21 @@ def test_a_changed_host_key_is_refused_as_changed(
     assert "has CHANGED" in mirror.error
 
 
-def test_trust_on_first_use_records_the_host_key_and_then_holds_to_it(
+def test_trust_on_first_use_records_and_logs_the_host_key(
     git_server: GitServer,
     git_repo: str,
     pushed: str,
     deploy_key: DeployKey,
     make_mirror: MakeMirror,
     tmp_path: Path,
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
     mirror = make_mirror(git_server.ssh_url(git_repo), identity=deploy_key.private, scan=True)
-    assert settle(mirror) is RepoStatus.READY, mirror.error
+    with caplog.at_level(logging.WARNING, logger="fluxd.git"):
+        assert settle(mirror) is RepoStatus.READY, mirror.error
     learned = (tmp_path / "work0" / "known_hosts.learned").read_text()
     assert f"[127.0.0.1]:{git_server.ssh_port} " in learned
+    assert f"Permanently added '[127.0.0.1]:{git_server.ssh_port}'" in caplog.text
 
 
 def test_a_replaced_key_is_used_from_the_next_operation(
@@ -241,6 +245,17 @@ def test_no_key_yet_is_reported_instead_of_trying_other_keys(
     assert "no SSH key" in mirror.error
 
 
+def test_a_key_that_cannot_be_loaded_is_reported(
+    git_server: GitServer, git_repo: str, make_mirror: MakeMirror
+) -> None:
+    def unreadable_key() -> Path:
+        raise IdentityError("Secret flux-git-deploy holds no key")
+
+    mirror = make_mirror(git_server.ssh_url(git_repo), identity=unreadable_key)
+    assert mirror.advance() is RepoStatus.NEW
+    assert mirror.error == "fluxd's SSH key is not available: Secret flux-git-deploy holds no key"
+
+
 def test_a_wrong_repo_path_is_reported_as_not_found(
     git_server: GitServer, deploy_key: DeployKey, git_known_hosts: Path, make_mirror: MakeMirror
 ) -> None:
@@ -253,16 +268,14 @@ def test_a_wrong_repo_path_is_reported_as_not_found(
     assert "no-such-repo.git not found" in mirror.error
 
 
+@pytest.mark.parametrize("scheme", ["ssh", "http"])
 def test_a_closed_port_makes_the_repo_unreachable(
-    deploy_key: DeployKey, git_known_hosts: Path, make_mirror: MakeMirror
+    scheme: str, deploy_key: DeployKey, make_mirror: MakeMirror
 ) -> None:
-    mirror = make_mirror(
-        "ssh://git@127.0.0.1:1/srv/app.git",
-        identity=deploy_key.private,
-        known_hosts=(git_known_hosts,),
-    )
+    mirror = make_mirror(f"{scheme}://git@127.0.0.1:1/srv/app.git", identity=deploy_key.private)
     assert settle(mirror) is RepoStatus.UNREACHABLE
     assert "could not connect to [127.0.0.1]:1" in mirror.error
+    assert "Connection refused" in mirror.error
 
 
 @pytest.fixture
@@ -290,12 +303,6 @@ def test_a_silent_server_times_out_and_is_unreachable(
     assert mirror.advance() is RepoStatus.UNREACHABLE
     assert mirror.error.startswith(f"timed out talking to [127.0.0.1]:{silent_port}")
     assert time.monotonic() - started < 5  # one attempt, not urllib3's four
-
-
-def test_http_to_a_closed_port_is_unreachable(make_mirror: MakeMirror) -> None:
-    mirror = make_mirror("http://127.0.0.1:1/app.git")
-    assert mirror.advance() is RepoStatus.UNREACHABLE
-    assert "Connection refused" in mirror.error
 
 
 def test_a_key_that_can_read_but_not_write_fails_the_write_check(

@@ -58,7 +58,14 @@ NOT_WRITE_CHECKED = "git repo has been cloned but not yet checked for write acce
 
 
 class GitMirror:
-    """A bare local mirror of ``settings.branch`` and the tags of ``settings.url``."""
+    """A bare local mirror of ``settings.branch`` and the tags of ``settings.url``.
+
+    The daemon calls ``advance()`` until the status is ``ready`` (it does
+    nothing then), and ``refresh()`` to fetch in the ready state. Reads work
+    on whatever the mirror holds. Methods are serialised by a lock, so the
+    API may read while the sync loop fetches. A malformed URL raises
+    ``SettingsError`` here, at start, rather than at the first fetch.
+    """
 
     def __init__(
         self,
@@ -73,24 +80,21 @@ class GitMirror:
         self._branch_ref = Ref(f"refs/heads/{settings.branch}".encode())
         self._commits_cache: OrderedDict[tuple[str | None, str], list[str]] = OrderedDict()
         self._url: RemoteUrl | None = None
+        self._remote: Remote | None = None
         self._status, self._error = RepoStatus.UNCONFIGURED, NOT_CONFIGURED
+        workdir.mkdir(parents=True, exist_ok=True)
         if settings.url:
             self._url = parse_remote_url(
                 settings.url, auth_user=settings.auth_user, auth_key=settings.auth_key
             )
-            self._status, self._error = RepoStatus.NEW, NOT_CLONED
-        workdir.mkdir(parents=True, exist_ok=True)
-        self._remote = (
-            Remote(
+            self._remote = Remote(
                 self._url,
                 ssh,
                 workdir=workdir,
                 timeout=settings.timeout,
                 identity_file=identity_file,
             )
-            if self._url is not None
-            else None
-        )
+            self._status, self._error = RepoStatus.NEW, NOT_CLONED
         self._repo = _open_or_init(settings.mirror_dir or workdir / "mirror.git")
         self._reader = TreeReader(self._repo.object_store)
 

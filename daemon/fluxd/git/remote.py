@@ -8,6 +8,7 @@ replaced while fluxd runs). Every failure leaves this module as a
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Mapping
 from pathlib import Path
 
@@ -24,11 +25,14 @@ from dulwich.protocol import PEELED_TAG_SUFFIX
 from dulwich.refs import Ref
 from dulwich.repo import Repo
 
-from fluxd.git.failures import Cause, explain, remote_error
+from fluxd.errors import FluxError
+from fluxd.git.failures import Cause, GitRemoteError, explain, remote_error
 from fluxd.git.hostkeys import assemble_known_hosts, write_if_changed
 from fluxd.git.ssh import OpenSshVendor, SshOptions
 from fluxd.git.urls import RemoteUrl, Scheme
 from fluxd.settings import SshSettings
+
+log = logging.getLogger(__name__)
 
 TAGS_PREFIX = b"refs/tags/"
 
@@ -113,7 +117,11 @@ class Remote:
         return ssh, url.path, vendor
 
     def _ssh_options(self) -> SshOptions:
-        identity = self._identity_file()
+        try:
+            identity = self._identity_file()
+        except FluxError as exc:  # e.g. the key Secret cannot be read
+            message = f"fluxd's SSH key is not available: {exc}"
+            raise GitRemoteError(Cause.NO_KEY, message, help=exc.help) from exc
         if identity is None or not identity.is_file():
             raise remote_error(Cause.NO_KEY, self.url)
         write_if_changed(self._known_hosts, assemble_known_hosts(self._ssh.known_hosts))
@@ -151,4 +159,8 @@ def _stderr(vendor: OpenSshVendor | None) -> str:
 def _close(client: GitClient, vendor: OpenSshVendor | None) -> None:
     client.close()
     if vendor is not None:
+        for line in vendor.stderr_text().splitlines():
+            # Trust on first use: leave a trace of which key was trusted.
+            if line.startswith("Warning: Permanently added"):
+                log.warning("ssh: %s", line.removeprefix("Warning: ").strip())
         vendor.close()
