@@ -95,8 +95,9 @@ def test_ssh_with_an_authorized_key_goes_new_cloned_ready(
     assert (mirror.status, mirror.error) == (RepoStatus.NEW, NOT_CLONED)
     assert mirror.advance() is RepoStatus.CLONED
     assert mirror.error == NOT_WRITE_CHECKED
+    assert not mirror.ready
     assert mirror.advance() is RepoStatus.READY
-    assert mirror.error == ""
+    assert (mirror.ready, mirror.error) == (True, "")
     assert mirror.head() == pushed
     # The write check cleaned up after itself.
     assert git_server.git(git_repo, "tag", "--list", "flux-write-check-*") == ""

@@ -105,6 +105,10 @@ class GitMirror:
         return self._status
 
     @property
+    def ready(self) -> bool:
+        return self._status is RepoStatus.READY
+
+    @property
     def error(self) -> str:
         """Why the repo is not ready ("" when it is)."""
         return self._error
