@@ -21,6 +21,8 @@ Life of the key:
   used in its place, and the user's Secret is never written over.
 * When the API cannot be reached, the last good key stays in use: the Secret
   did not necessarily change, and git should not fail because of an API blip.
+  If ``start()`` itself failed that way, the next ``identity_file()`` finishes
+  it, generating a key if the Secret has none.
 """
 
 from __future__ import annotations
@@ -75,15 +77,14 @@ class KeyRing:
         self._file = KeyFile(ssh.keygen_dir, name=data_key)
         self._lock = threading.Lock()
         self._seen: _Seen | None = None
+        self._started = False
         self._checked_at = float("-inf")
 
     def start(self) -> PublicKeyInfo:
         """Use the key in the Secret, or generate and store one; raise if it is unusable."""
         with self._lock:
-            snapshot = self._store.get_secret_data()
-            if snapshot is None or not snapshot.data.get(self._data_key):
-                snapshot = self._store_new_key(snapshot)
-            self._adopt(snapshot)
+            self._checked_at = self._clock()
+            self._start_locked()
             return self._usable()
 
     def identity_file(self) -> Path | None:
@@ -118,6 +119,13 @@ class KeyRing:
 
     # --- internals (called with the lock held) ----------------------------------
 
+    def _start_locked(self) -> None:
+        snapshot = self._store.get_secret_data()
+        if snapshot is None or not snapshot.data.get(self._data_key):
+            snapshot = self._store_new_key(snapshot)
+        self._adopt(snapshot)
+        self._started = True
+
     def _store_new_key(self, snapshot: SecretSnapshot | None) -> SecretSnapshot:
         try:
             return self._write_new_key(snapshot)
@@ -150,11 +158,14 @@ class KeyRing:
         if now - self._checked_at < self._refresh_interval:
             return
         self._checked_at = now
+        if not self._started:
+            # start() failed (API down, no RBAC yet): finish it now, generating
+            # if need be, since the Secret was never seen.
+            self._start_locked()
+            return
         try:
             snapshot = self._store.get_secret_data()
         except (ClusterError, IdentityError) as exc:
-            if self._seen is None:
-                raise
             log.warning("cannot re-read the deploy key Secret, keeping the current key: %s", exc)
             return
         if snapshot is None:

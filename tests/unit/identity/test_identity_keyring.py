@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from fluxd.errors import IdentityError
+from fluxd.errors import ClusterError, IdentityError
 from fluxd.identity import KeyPair, KeyRing, SecretConflict, generate_key, parse_private_key
 from fluxd.settings import SshSettings
 from unit.identity.fake_store import FakeSecretStore
@@ -168,11 +168,11 @@ def test_the_secret_is_read_at_most_once_per_second(make_ring, clock):
     ring.start()
     reads = store.reads
 
-    for _ in range(50):
+    for _ in range(250):  # 2.5 seconds of back-to-back git operations
         ring.identity_file()
         clock.tick(0.01)
 
-    assert store.reads - reads == 1
+    assert store.reads - reads == 2
 
 
 def test_an_unchanged_resource_version_is_not_parsed_again(make_ring, clock, monkeypatch):
@@ -316,3 +316,20 @@ def test_the_private_key_is_never_logged(make_ring, clock, caplog):
     assert "PRIVATE KEY" not in caplog.text
     assert "secretstuff" not in caplog.text
     assert "SHA256:" in caplog.text
+
+
+def test_a_start_that_failed_on_the_api_is_finished_by_the_next_git_operation(make_ring, clock):
+    store = FakeSecretStore()
+    store.fail_reads = True
+    ring = make_ring(store)
+    with pytest.raises(ClusterError):
+        ring.start()
+    clock.tick(1)
+    with pytest.raises(ClusterError):
+        ring.identity_file()
+
+    store.fail_reads = False
+    clock.tick(1)
+
+    assert ring.identity_file() is not None
+    assert store.snapshot is not None and "identity" in store.snapshot.data
