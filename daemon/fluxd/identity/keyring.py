@@ -109,6 +109,7 @@ class KeyRing:
                 except SecretConflict:
                     continue  # changed under us: read it again and replace that
                 self._adopt(snapshot)
+                self._started = True
                 return self._usable()
             raise SecretConflict("the Secret kept changing while fluxd replaced the key")
 
