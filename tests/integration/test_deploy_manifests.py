@@ -37,9 +37,7 @@ Obj = dict[str, Any]
 def _manifest_files(directory: Path) -> list[Path]:
     """The files `kubectl apply -f <directory>` reads (it is not recursive)."""
     return sorted(
-        p
-        for p in directory.iterdir()
-        if p.is_file() and p.suffix in {".yaml", ".yml", ".json"} and p.name != "kustomization.yaml"
+        p for p in directory.iterdir() if p.is_file() and p.suffix in {".yaml", ".yml", ".json"}
     )
 
 
@@ -85,13 +83,26 @@ def container(pod_spec: Obj) -> Obj:
 # --- the files themselves ------------------------------------------------------
 
 
-def test_the_kustomization_lists_exactly_the_top_level_manifests() -> None:
-    kustomization = yaml.safe_load((DEPLOY / "kustomization.yaml").read_text())
+def test_the_kustomization_lists_the_top_level_manifests() -> None:
+    # Named `Kustomization`, which kustomize reads and `kubectl apply -f` skips
+    # (it would fail on a kustomization.yaml: no such kind in the cluster).
+    assert not (DEPLOY / "kustomization.yaml").exists()
+    kustomization = yaml.safe_load((DEPLOY / "Kustomization").read_text())
     listed = sorted(kustomization["resources"])
-    assert listed == [p.name for p in _manifest_files(DEPLOY)]
+    # flux-ns.yaml's Namespace is repeated at the top of flux-account.yaml.
+    assert listed == [p.name for p in _manifest_files(DEPLOY) if p.name != "flux-ns.yaml"]
     # Subdirectories hold alternatives and examples: neither `-f deploy` nor
     # `-k deploy` may pick them up.
     assert not any(str(r).startswith(("least-privilege", "examples")) for r in listed)
+
+
+def test_the_namespace_comes_first_in_the_file_kubectl_reads_first() -> None:
+    """`kubectl apply -f deploy` applies files in name order, objects as read."""
+    first = _manifest_files(DEPLOY)[0]
+    (namespace,) = _objects(DEPLOY / "flux-ns.yaml")
+    assert _objects(first)[0] == namespace
+    kinds = [o["kind"] for o in _objects(*_manifest_files(DEPLOY))]
+    assert kinds.index("Namespace") == 0
 
 
 def test_deploy_holds_the_flux_v1_objects(objects: list[Obj]) -> None:
@@ -236,7 +247,7 @@ def test_the_least_privilege_variant_grants_no_cluster_wide_writes() -> None:
         assert binding["subjects"] == [
             {"kind": "ServiceAccount", "name": "flux", "namespace": NAMESPACE}
         ]
-    assert not (LEAST_PRIVILEGE / "kustomization.yaml").exists()
+    assert not any(p.name.lower().startswith("kustomization") for p in LEAST_PRIVILEGE.iterdir())
 
 
 # --- on the test bed -------------------------------------------------------------
@@ -256,16 +267,21 @@ def _cleanup(kube: Cluster) -> None:
 
 
 @pytest.fixture(scope="module")
-def flux_namespace(kube: Cluster) -> Iterator[str]:
-    """Namespace `flux`, really created (a server-side dry run of a namespace's
-    objects needs the namespace), and everything deploy/ made removed at the end."""
+def deploy_cleanup(kube: Cluster) -> Iterator[None]:
+    """Remove what deploy/ and its variants created once this module is done."""
     if kube.kubectl("get", "namespace", NAMESPACE, check=False).returncode == 0:
         pytest.fail(f"namespace {NAMESPACE} exists already; these tests would delete it")
-    kube.kubectl("apply", "-f", str(DEPLOY / "flux-ns.yaml"))
     try:
-        yield NAMESPACE
+        yield
     finally:
         _cleanup(kube)
+
+
+@pytest.fixture
+def flux_namespace(kube: Cluster, deploy_cleanup: None) -> str:
+    """Namespace `flux` exists (a server-side dry run of its objects needs it)."""
+    kube.kubectl("apply", "-f", str(DEPLOY / "flux-ns.yaml"))
+    return NAMESPACE
 
 
 def _dry_run(kube: Cluster, *args: str) -> str:
@@ -274,6 +290,44 @@ def _dry_run(kube: Cluster, *args: str) -> str:
         f"kubectl apply --dry-run=server {shlex.join(args)}:\n{done.stderr}"
     )
     return done.stdout
+
+
+def _running_pods(kube: Cluster, selector: str) -> list[Obj]:
+    out = kube.kubectl(
+        "get",
+        "pods",
+        "-n",
+        NAMESPACE,
+        "-l",
+        selector,
+        "--field-selector=status.phase=Running",
+        "-o",
+        "json",
+    ).stdout
+    return list(json.loads(out)["items"])
+
+
+@pytest.mark.cluster
+def test_applying_deploy_to_a_fresh_cluster_gives_one_ready_pod_that_fluxctl_finds(
+    kube: Cluster, deploy_cleanup: None
+) -> None:
+    _cleanup(kube)  # from nothing, as the walkthrough starts: no namespace yet
+    done = kube.kubectl("apply", "-f", str(DEPLOY), check=False)  # the walkthrough's command
+    assert done.returncode == 0, done.stderr
+    kube.kubectl(
+        "wait", "-n", NAMESPACE, "deployment/flux", "--for=condition=Available", "--timeout=90s"
+    )
+    by_labels = _running_pods(kube, DEFAULT_FORWARD_LABELS)
+    by_name = _running_pods(kube, FALLBACK_SELECTOR)
+    assert len(by_labels) == 1
+    assert [p["metadata"]["name"] for p in by_name] == [by_labels[0]["metadata"]["name"]]
+    pod = by_labels[0]
+    assert pod["spec"]["nodeName"] == NODE_NAME
+    ready = {c["type"]: c["status"] for c in pod["status"]["conditions"]}
+    assert ready["Ready"] == "True"
+    # Admission kept the lock-down (e.g. no mutating policy relaxed it).
+    assert pod["spec"]["securityContext"]["runAsNonRoot"] is True
+    assert pod["spec"]["serviceAccountName"] == "flux"
 
 
 @pytest.mark.cluster
@@ -295,49 +349,14 @@ def test_the_whole_directory_and_its_kustomization_pass_a_server_side_dry_run(
     by_file = _dry_run(kube, "-f", str(DEPLOY))
     by_kustomize = _dry_run(kube, "-k", str(DEPLOY))
     assert "deployment.apps/flux" in by_file
-    assert sorted(by_file.splitlines()) == sorted(by_kustomize.splitlines())
+    assert set(by_file.splitlines()) == set(by_kustomize.splitlines())
 
 
 @pytest.mark.cluster
 def test_kustomize_builds_the_same_objects_as_the_files(kube: Cluster, objects: list[Obj]) -> None:
     built = [d for d in yaml.safe_load_all(kube.kubectl("kustomize", str(DEPLOY)).stdout) if d]
-    assert sorted(map(_key, built)) == sorted(map(_key, objects))
-
-
-def _running_pods(kube: Cluster, selector: str) -> list[Obj]:
-    out = kube.kubectl(
-        "get",
-        "pods",
-        "-n",
-        NAMESPACE,
-        "-l",
-        selector,
-        "--field-selector=status.phase=Running",
-        "-o",
-        "json",
-    ).stdout
-    return list(json.loads(out)["items"])
-
-
-@pytest.mark.cluster
-def test_applying_deploy_gives_one_ready_flux_pod_that_fluxctl_can_find(
-    kube: Cluster, flux_namespace: str
-) -> None:
-    kube.kubectl("apply", "-f", str(DEPLOY))  # the walkthrough's command
-    kube.kubectl(
-        "wait", "-n", NAMESPACE, "deployment/flux", "--for=condition=Available", "--timeout=90s"
-    )
-    by_labels = _running_pods(kube, DEFAULT_FORWARD_LABELS)
-    by_name = _running_pods(kube, FALLBACK_SELECTOR)
-    assert len(by_labels) == 1
-    assert [p["metadata"]["name"] for p in by_name] == [by_labels[0]["metadata"]["name"]]
-    pod = by_labels[0]
-    assert pod["spec"]["nodeName"] == NODE_NAME
-    ready = {c["type"]: c["status"] for c in pod["status"]["conditions"]}
-    assert ready["Ready"] == "True"
-    # Admission kept the lock-down (e.g. no mutating policy relaxed it).
-    assert pod["spec"]["securityContext"]["runAsNonRoot"] is True
-    assert pod["spec"]["serviceAccountName"] == "flux"
+    assert len(built) == len(set(map(_key, built)))
+    assert set(map(_key, built)) == set(map(_key, objects))
 
 
 @pytest.mark.cluster
