@@ -13,8 +13,6 @@ import os
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 DEFAULT_NAMESPACE = "default"
 _SA_NAMESPACE = Path("/var/run/secrets/kubernetes.io/serviceaccount/namespace")
 
@@ -44,6 +42,8 @@ def context_namespace(context: str = "") -> str:
 def _load(path: Path) -> dict[str, Any]:
     # A broken kubeconfig must not stop a command that talks to --url; the
     # port-forward path reports it properly when it loads the same file.
+    import yaml  # here: only commands that default a namespace read kubeconfigs
+
     try:
         doc = yaml.safe_load(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, yaml.YAMLError):

@@ -6,6 +6,12 @@ The forward is what ``kubectl port-forward`` does, in-process: each local TCP
 connection gets its own ``pods/portforward`` websocket through the API
 server, so no kubectl binary and no extra process are involved.
 
+Only the client's transport is used (``ApiClient`` for auth and TLS, and
+``ws_client.portforward_call``, which is what ``kubernetes.stream.portforward``
+runs), with pods read as plain JSON: the generated ``CoreV1Api`` and its
+models cost about two seconds of CPU to import, more than everything else a
+``fluxctl sync`` does.
+
 Lookup follows Flux v1: the ``--k8s-fwd-labels`` selector first, then
 ``name in (flux,fluxd,weave-flux-agent)``; each in ``--k8s-fwd-ns`` only.
 """
@@ -20,11 +26,12 @@ from dataclasses import dataclass
 from typing import Any
 
 import urllib3
-from kubernetes import client as k8s
-from kubernetes import config as k8s_config
+from kubernetes.client.api_client import ApiClient
+from kubernetes.client.configuration import Configuration
 from kubernetes.client.exceptions import ApiException
+from kubernetes.config import incluster_config, kube_config
 from kubernetes.config.config_exception import ConfigException
-from kubernetes.stream import portforward as open_portforward
+from kubernetes.stream.ws_client import portforward_call
 
 from fluxctl.errors import (
     AmbiguousPod,
@@ -36,6 +43,8 @@ from fluxctl.errors import (
 )
 from fluxctl.kubeconfig import kubeconfig_paths
 from fluxctl.tunnel import Tunnel
+
+Pod = dict[str, Any]
 
 FLUX_PORT = 3030
 FALLBACK_SELECTOR = "name in (flux,fluxd,weave-flux-agent)"
@@ -52,11 +61,10 @@ class PodRef:
 class Forward:
     """An open forward from 127.0.0.1:<port> to port 3030 of the fluxd pod."""
 
-    def __init__(self, api: Any, pod: PodRef) -> None:
+    def __init__(self, api: ApiClient, pod: PodRef) -> None:
         self.pod = pod
         self._api = api
-        core = k8s.CoreV1Api(api)
-        self._tunnel = Tunnel(lambda: _dial(core, pod), name=f"port-forward {pod.name}")
+        self._tunnel = Tunnel(lambda: _dial(api, pod), name=f"port-forward {pod.name}")
 
     @property
     def url(self) -> str:
@@ -67,34 +75,34 @@ class Forward:
 
     def close(self) -> None:
         self._tunnel.close()
-        self._api.close()
+        self._api.close()  # type: ignore[no-untyped-call]
 
 
 def open_forward(*, context: str, namespace: str, selector: str, timeout: float) -> Forward:
     """Find the fluxd pod in ``namespace`` and open a forward to it."""
     api = load_api_client(context)
     try:
-        pod = find_pod(k8s.CoreV1Api(api), namespace, [selector, FALLBACK_SELECTOR], timeout)
+        pod = find_pod(api, namespace, [selector, FALLBACK_SELECTOR], timeout)
         return Forward(api, pod)
     except BaseException:
-        api.close()
+        api.close()  # type: ignore[no-untyped-call]
         raise
 
 
-def load_api_client(context: str) -> Any:
+def load_api_client(context: str) -> ApiClient:
     """An ApiClient from the kubeconfig (``--context``), else the in-cluster config."""
-    configuration = k8s.Configuration()
+    configuration = Configuration()
     paths = kubeconfig_paths()
     try:
         if paths:
-            k8s_config.load_kube_config(  # type: ignore[no-untyped-call]
+            kube_config.load_kube_config(  # type: ignore[no-untyped-call]
                 config_file=os.pathsep.join(str(p) for p in paths),
                 context=context or None,
                 client_configuration=configuration,
                 persist_config=False,
             )
         elif os.environ.get("KUBERNETES_SERVICE_HOST"):
-            k8s_config.load_incluster_config(  # type: ignore[no-untyped-call]
+            incluster_config.load_incluster_config(  # type: ignore[no-untyped-call]
                 client_configuration=configuration
             )
         else:
@@ -104,20 +112,20 @@ def load_api_client(context: str) -> Any:
             )
     except ConfigException as exc:
         raise ClusterAccessError(f"cannot use the kubeconfig: {exc}") from exc
-    return k8s.ApiClient(configuration)
+    return ApiClient(configuration)
 
 
-def find_pod(core: Any, namespace: str, selectors: list[str], timeout: float) -> PodRef:
+def find_pod(api: ApiClient, namespace: str, selectors: list[str], timeout: float) -> PodRef:
     """The one running pod matched by the first selector that matches any."""
     waiting: list[str] = []
     for selector in selectors:
-        pods = _list_pods(core, namespace, selector, timeout)
+        pods = _list_pods(api, namespace, selector, timeout)
         live = [p for p in pods if _phase(p) == "Running" and not _terminating(p)]
         if len(live) > 1:
             raise _ambiguous(namespace, selector, live)
         if live:
             _check_ready(live[0], namespace)
-            return PodRef(namespace, live[0].metadata.name, selector)
+            return PodRef(namespace, _name(live[0]), selector)
         waiting += [_describe(p) for p in pods if _phase(p) == "Pending" or _terminating(p)]
     if waiting:
         raise PodNotReady(
@@ -128,41 +136,63 @@ def find_pod(core: Any, namespace: str, selectors: list[str], timeout: float) ->
     raise _not_found(namespace, selectors)
 
 
-def _list_pods(core: Any, namespace: str, selector: str, timeout: float) -> list[Any]:
+def _request(api: ApiClient, path: str, query: list[tuple[str, str]]) -> tuple[str, dict[str, str]]:
+    """URL and headers (with the kubeconfig's auth) of a GET on ``path``."""
+    _, url, headers, _, _ = api.param_serialize(
+        method="GET",
+        resource_path=path,
+        query_params=query,
+        header_params={"Accept": "application/json"},
+        auth_settings=["BearerToken"],
+    )
+    return url, headers
+
+
+def _list_pods(api: ApiClient, namespace: str, selector: str, timeout: float) -> list[Pod]:
+    url, headers = _request(
+        api, f"/api/v1/namespaces/{namespace}/pods", [("labelSelector", selector)]
+    )
     try:
-        found = core.list_namespaced_pod(
-            namespace, label_selector=selector, _request_timeout=timeout
-        )
-    except ApiException as exc:
-        raise _api_error(exc, "list", "pods", namespace) from exc
+        response = api.call_api("GET", url, headers, _request_timeout=timeout)
+        body = response.read()  # type: ignore[no-untyped-call]
+    except ApiException as exc:  # raised for transport failures (status 0)
+        raise ClusterAccessError(f"cannot use the Kubernetes API: {exc.reason}") from exc
     except urllib3.exceptions.HTTPError as exc:
-        host = core.api_client.configuration.host
+        host = api.configuration.host
         raise ClusterAccessError(f"cannot reach the Kubernetes API at {host}: {exc}") from exc
-    return list(found.items or [])
+    if response.status != 200:
+        raise _api_error(response.status, body, "list", "pods", namespace)
+    items = json.loads(body).get("items") or []
+    return [item for item in items if isinstance(item, dict)]
 
 
-def _phase(pod: Any) -> str:
-    return str(pod.status.phase or "") if pod.status else ""
+def _name(pod: Pod) -> str:
+    return str(pod.get("metadata", {}).get("name", ""))
 
 
-def _terminating(pod: Any) -> bool:
-    return pod.metadata.deletion_timestamp is not None
+def _phase(pod: Pod) -> str:
+    return str(pod.get("status", {}).get("phase") or "")
 
 
-def _describe(pod: Any) -> str:
+def _terminating(pod: Pod) -> bool:
+    return pod.get("metadata", {}).get("deletionTimestamp") is not None
+
+
+def _describe(pod: Pod) -> str:
     state = "Terminating" if _terminating(pod) else _phase(pod)
-    return f"{pod.metadata.name} ({state})"
+    return f"{_name(pod)} ({state})"
 
 
-def _check_ready(pod: Any, namespace: str) -> None:
-    conditions = (pod.status.conditions or []) if pod.status else []
-    if any(c.type == "Ready" and c.status == "True" for c in conditions):
+def _check_ready(pod: Pod, namespace: str) -> None:
+    status = pod.get("status", {})
+    conditions = status.get("conditions") or []
+    if any(c.get("type") == "Ready" and c.get("status") == "True" for c in conditions):
         return
-    name = pod.metadata.name
+    name = _name(pod)
     reasons = [
-        f"{cs.name}: {_waiting_reason(cs)}"
-        for cs in (pod.status.container_statuses or [])
-        if not cs.ready
+        f"{cs.get('name')}: {_waiting_reason(cs)}"
+        for cs in status.get("containerStatuses") or []
+        if not cs.get("ready")
     ]
     detail = f" ({'; '.join(reasons)})" if reasons else ""
     raise PodNotReady(
@@ -174,17 +204,16 @@ def _check_ready(pod: Any, namespace: str) -> None:
     )
 
 
-def _waiting_reason(status: Any) -> str:
-    state = status.state
-    if state is not None and state.waiting is not None:
-        return str(state.waiting.reason or "waiting")
-    if state is not None and state.terminated is not None:
-        return str(state.terminated.reason or "terminated")
+def _waiting_reason(container_status: dict[str, Any]) -> str:
+    state = container_status.get("state") or {}
+    for phase in ("waiting", "terminated"):
+        if phase in state:
+            return str(state[phase].get("reason") or phase)
     return "not ready"
 
 
-def _ambiguous(namespace: str, selector: str, pods: list[Any]) -> AmbiguousPod:
-    names = "\n".join(f"  {p.metadata.name}" for p in pods)
+def _ambiguous(namespace: str, selector: str, pods: list[Pod]) -> AmbiguousPod:
+    names = "\n".join(f"  {_name(p)}" for p in pods)
     return AmbiguousPod(
         f'Ambiguous pod: {len(pods)} running pods match "{selector}" '
         f'in namespace "{namespace}":\n{names}',
@@ -201,16 +230,16 @@ def _not_found(namespace: str, selectors: list[str]) -> PodNotFound:
     )
 
 
-def _api_error(exc: ApiException, verb: str, resource: str, namespace: str) -> Exception:
-    message = _status_message(exc.body) or str(exc.reason or exc)
-    if exc.status == 403:
+def _api_error(status: int, body: Any, verb: str, resource: str, namespace: str) -> Exception:
+    message = _status_message(body) or f"HTTP {status}"
+    if status == 403:
         return _forbidden(message, verb, resource, namespace)
-    if exc.status == 401:
+    if status == 401:
         return ClusterAccessError(
             f"the Kubernetes API refused the credentials: {message}",
             hint="Log in again or pick another --context.",
         )
-    return ClusterAccessError(f"Kubernetes API error ({exc.status}): {message}")
+    return ClusterAccessError(f"Kubernetes API error ({status}): {message}")
 
 
 def _forbidden(message: str, verb: str, resource: str, namespace: str) -> ForbiddenError:
@@ -220,9 +249,11 @@ def _forbidden(message: str, verb: str, resource: str, namespace: str) -> Forbid
     return ForbiddenError(
         f'not allowed to {verb} {resource} in namespace "{namespace}": {message}',
         hint=(
-            "fluxctl needs RBAC permission to list pods and to create pods/portforward "
-            f'in namespace "{namespace}". Ask a cluster admin for a Role that grants '
-            "them, or talk to the daemon directly with --url."
+            # API servers check "get" for websocket port-forwards and "create"
+            # for SPDY ones (kubectl), newer ones both: name both.
+            "fluxctl needs RBAC permission to list pods, and to get and create "
+            f'pods/portforward, in namespace "{namespace}". Ask a cluster admin for a '
+            "Role that grants them, or talk to the daemon directly with --url."
         ),
     )
 
@@ -257,13 +288,12 @@ class _PodChannel:
         self._forward.close()
 
 
-def _dial(core: Any, pod: PodRef) -> _PodChannel:
+def _dial(api: ApiClient, pod: PodRef) -> _PodChannel:
+    path = f"/api/v1/namespaces/{pod.namespace}/pods/{pod.name}/portforward"
+    url, headers = _request(api, path, [("ports", str(FLUX_PORT))])
     try:
-        forward = open_portforward(
-            core.connect_get_namespaced_pod_portforward,
-            pod.name,
-            pod.namespace,
-            ports=str(FLUX_PORT),
+        forward = portforward_call(  # type: ignore[no-untyped-call]
+            api.configuration, "GET", url, headers=headers
         )
     except ApiException as exc:
         raise _dial_error(exc, pod) from exc
