@@ -98,7 +98,7 @@ def wait_until(
         try:
             if ready():
                 return
-        except Exception:  # noqa: S110 - not up yet; the deadline decides
+        except Exception:  # not up yet; the deadline decides
             pass
         if time.monotonic() > deadline:
             logs = "\n".join(f"--- {p.name}:\n{log_tail(p.log)}" for p in watch)

@@ -37,12 +37,17 @@ def _deployment(namespace: str, replicas: int = 3) -> dict[str, object]:
     }
 
 
-def _server_side_apply(api: client.ApiClient, path: str, body: dict[str, object]) -> dict[str, object]:
+def _server_side_apply(
+    api: client.ApiClient, path: str, body: dict[str, object]
+) -> dict[str, object]:
     resp = api.call_api(
         path,
         "PATCH",
         query_params=[("fieldManager", "testbed-check"), ("force", "true")],
-        header_params={"Content-Type": "application/apply-patch+yaml", "Accept": "application/json"},
+        header_params={
+            "Content-Type": "application/apply-patch+yaml",
+            "Accept": "application/json",
+        },
         body=body,
         _preload_content=False,
         _return_http_data_only=True,
@@ -66,7 +71,9 @@ def test_server_side_apply_records_the_field_manager_and_pods_become_ready_on_th
     api = kube.api_client()
     ns = "testbed-apply"
     created = _server_side_apply(
-        api, f"/api/v1/namespaces/{ns}", {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": ns}}
+        api,
+        f"/api/v1/namespaces/{ns}",
+        {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": ns}},
     )
     assert created["metadata"]["name"] == ns  # type: ignore[index]
     deployment = _server_side_apply(
@@ -79,13 +86,17 @@ def test_server_side_apply_records_the_field_manager_and_pods_become_ready_on_th
     _wait("a ReplicaSet of the Deployment", lambda: apps.list_namespaced_replica_set(ns).items)
     pods = _wait(
         "3 Ready pods",
-        lambda: [
-            p
-            for p in core.list_namespaced_pod(ns, label_selector="app=web").items
-            if any(c.type == "Ready" and c.status == "True" for c in (p.status.conditions or []))
-        ]
-        if len(core.list_namespaced_pod(ns, label_selector="app=web").items) == 3
-        else None,
+        lambda: (
+            [
+                p
+                for p in core.list_namespaced_pod(ns, label_selector="app=web").items
+                if any(
+                    c.type == "Ready" and c.status == "True" for c in (p.status.conditions or [])
+                )
+            ]
+            if len(core.list_namespaced_pod(ns, label_selector="app=web").items) == 3
+            else None
+        ),
     )
     assert len(pods) == 3
     assert {p.spec.node_name for p in pods} == {NODE_NAME}
@@ -94,8 +105,10 @@ def test_server_side_apply_records_the_field_manager_and_pods_become_ready_on_th
     core.delete_namespace(ns)
     _wait(
         "the namespace and its pods to be gone",
-        lambda: not core.list_namespaced_pod(ns).items
-        and ns not in {n.metadata.name for n in core.list_namespace().items},
+        lambda: (
+            not core.list_namespaced_pod(ns).items
+            and ns not in {n.metadata.name for n in core.list_namespace().items}
+        ),
         timeout=90,
     )
 

@@ -1,0 +1,238 @@
+"""Run the product the way a user deploys it, with fluxd itself on this host.
+
+``deploy/`` is applied to the test bed's cluster as it is (the Deployment's
+git URL swapped for the local git server's, as a user edits it). kwok runs
+the ``flux`` pod; a kwok PortForward routes that pod's port 3030 to a fluxd
+process on 127.0.0.1, started with the Deployment's own args and the
+ServiceAccount token of the ``flux`` account, so RBAC of deploy/ is real.
+fluxctl then finds the pod by label and port-forwards to it through the API
+server, exactly as against a real cluster.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from fluxtestbed.kube import Cluster
+from fluxtestbed.procs import Process, TestbedError, free_port, log_tail, start, wait_until
+
+ROOT = Path(__file__).resolve().parents[2]
+DEPLOY = ROOT / "deploy"
+DEPLOY_FILES = ("flux-ns.yaml", "flux-account.yaml", "flux-secret.yaml", "flux-deployment.yaml")
+
+
+def deploy_documents(
+    namespace: str, git_url: str, extra_args: Sequence[str] = ()
+) -> list[dict[str, Any]]:
+    """deploy/'s objects, placed in ``namespace`` with ``git_url`` as the user would set it."""
+    docs: list[dict[str, Any]] = []
+    for name in DEPLOY_FILES:
+        docs += [d for d in yaml.safe_load_all((DEPLOY / name).read_text()) if d]
+    for doc in docs:
+        _place(doc, namespace)
+        if doc["kind"] == "Deployment":
+            container = doc["spec"]["template"]["spec"]["containers"][0]
+            args = [a for a in container["args"] if not a.startswith("--git-url=")]
+            container["args"] = [f"--git-url={git_url}", *args, *extra_args]
+    return docs
+
+
+def _place(doc: dict[str, Any], namespace: str) -> None:
+    meta = doc["metadata"]
+    if doc["kind"] == "Namespace":
+        meta["name"] = namespace
+    elif doc["kind"] in ("ClusterRole", "ClusterRoleBinding"):
+        meta["name"] = f"{meta['name']}-{namespace}" if namespace != "flux" else meta["name"]
+        if doc["kind"] == "ClusterRoleBinding":
+            doc["roleRef"]["name"] = meta["name"]
+            for subject in doc.get("subjects", []):
+                subject["namespace"] = namespace
+    else:
+        meta["namespace"] = namespace
+
+
+@dataclass
+class HostFluxd:
+    """A fluxd process standing in for the ``flux`` pod of a deploy/ install."""
+
+    namespace: str
+    pod: str
+    port: int
+    metrics_port: int
+    process: Process
+    workdir: Path
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/api/flux"
+
+    def get_json(self, path: str) -> Any:
+        with urllib.request.urlopen(f"{self.url}{path}", timeout=10) as resp:
+            return json.loads(resp.read() or b"null")
+
+    def post(self, path: str, body: bytes, headers: dict[str, str] | None = None) -> int:
+        req = urllib.request.Request(
+            f"http://127.0.0.1:{self.port}{path}", data=body, method="POST"
+        )
+        for key, value in (headers or {}).items():
+            req.add_header(key, value)
+        with urllib.request.urlopen(req, timeout=10) as resp:
+            return int(resp.status)
+
+    def log(self) -> str:
+        return log_tail(self.process.log, 60)
+
+    def stop(self) -> None:
+        self.process.stop()
+
+
+def _service_account_kubeconfig(cluster: Cluster, namespace: str, path: Path) -> Path:
+    token = cluster.kubectl(
+        "create", "token", "flux", "-n", namespace, "--duration=24h"
+    ).stdout.strip()
+    admin = yaml.safe_load(cluster.kubeconfig.read_text())
+    server = admin["clusters"][0]["cluster"]
+    conf = {
+        "apiVersion": "v1",
+        "kind": "Config",
+        "clusters": [{"name": "testbed", "cluster": server}],
+        "users": [{"name": "flux", "user": {"token": token}}],
+        "contexts": [
+            {
+                "name": "flux",
+                "context": {"cluster": "testbed", "user": "flux", "namespace": namespace},
+            }
+        ],
+        "current-context": "flux",
+    }
+    path.write_text(yaml.safe_dump(conf))
+    path.chmod(0o600)
+    return path
+
+
+def _pod_of_deployment(cluster: Cluster, namespace: str) -> str:
+    cluster.kubectl(
+        "wait", "-n", namespace, "--for=condition=Available", "deployment/flux", "--timeout=60s"
+    )
+    names = cluster.kubectl(
+        "get",
+        "pods",
+        "-n",
+        namespace,
+        "-l",
+        "name=flux",
+        "-o",
+        "jsonpath={.items[*].metadata.name}",
+    ).stdout.split()
+    if len(names) != 1:
+        raise TestbedError(f"expected one flux pod in {namespace}, found {names}")
+    return names[0]
+
+
+def _deployment_args(cluster: Cluster, namespace: str) -> list[str]:
+    out = cluster.kubectl("get", "deployment", "flux", "-n", namespace, "-o", "json").stdout
+    return list(json.loads(out)["spec"]["template"]["spec"]["containers"][0]["args"])
+
+
+def start_host_fluxd(
+    cluster: Cluster,
+    *,
+    namespace: str,
+    git_url: str,
+    known_hosts: Sequence[str] = (),
+    extra_args: Sequence[str] = (),
+    host_args: Sequence[str] = (),
+    env: dict[str, str] | None = None,
+) -> HostFluxd:
+    """Apply deploy/ into ``namespace`` and serve its pod from a host fluxd."""
+    workdir = Path(tempfile.mkdtemp(prefix=f"fluxd-{namespace}-"))
+    cluster.apply_objects(deploy_documents(namespace, git_url, extra_args))
+    pod = _pod_of_deployment(cluster, namespace)
+    port, metrics_port = free_port(), free_port()
+    cluster.apply_objects([_port_forward(namespace, pod, port)])
+    kubeconfig = _service_account_kubeconfig(cluster, namespace, workdir / "kubeconfig")
+    known = workdir / "known_hosts"
+    known.write_text("".join(line + "\n" for line in known_hosts))
+    keygen = workdir / "keygen"
+    keygen.mkdir(mode=0o700)
+    args = [
+        a
+        for a in _deployment_args(cluster, namespace)
+        if not a.startswith(("--listen-metrics=", "--ssh-keygen-dir="))
+    ]
+    argv = [
+        sys.executable,
+        "-m",
+        "fluxd",
+        *args,
+        f"--listen=127.0.0.1:{port}",
+        f"--listen-metrics=127.0.0.1:{metrics_port}",
+        f"--kubeconfig={kubeconfig}",
+        f"--k8s-namespace={namespace}",
+        f"--ssh-keygen-dir={keygen}",
+        f"--ssh-known-hosts={known}",
+        *host_args,
+    ]
+    process = start("fluxd", argv, logdir=workdir, env={"POD_NAME": pod, **(env or {})})
+    host = HostFluxd(namespace, pod, port, metrics_port, process, workdir)
+    wait_until(
+        "fluxd to serve /healthz",
+        lambda: urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=1).status == 200,
+        timeout=30,
+        watch=[process],
+    )
+    return host
+
+
+def _port_forward(namespace: str, pod: str, port: int) -> dict[str, Any]:
+    return {
+        "apiVersion": "kwok.x-k8s.io/v1alpha1",
+        "kind": "PortForward",
+        "metadata": {"name": pod, "namespace": namespace},
+        "spec": {"forwards": [{"ports": [3030], "target": {"port": port, "address": "127.0.0.1"}}]},
+    }
+
+
+@contextmanager
+def host_fluxd(cluster: Cluster, **kwargs: Any) -> Iterator[HostFluxd]:
+    daemon = start_host_fluxd(cluster, **kwargs)
+    try:
+        yield daemon
+    finally:
+        daemon.stop()
+
+
+def fluxctl(*args: str, kubeconfig: Path, timeout: float = 120) -> subprocess.CompletedProcess[str]:
+    """Run the fluxctl console script of this environment, as a user would."""
+    exe = Path(sys.executable).with_name("fluxctl")
+    return subprocess.run(
+        [str(exe), *args],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env={**os.environ, "KUBECONFIG": str(kubeconfig)},
+        check=False,
+    )
+
+
+def wait_for(what: str, check: Any, timeout: float = 60.0, interval: float = 0.2) -> Any:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = check()
+        if value:
+            return value
+        time.sleep(interval)
+    raise TestbedError(f"timed out after {timeout:.0f}s waiting for {what}")

@@ -1,0 +1,137 @@
+"""Scenarios of the end-to-end tests and the demo: the seed's nginx repo, installed."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import uuid
+from dataclasses import dataclass
+
+from fluxtestbed.fluxd_host import HostFluxd, fluxctl, start_host_fluxd
+from fluxtestbed.gitserver import GitServer
+from fluxtestbed.kube import Cluster
+
+NGINX_DEPLOYMENT = """\
+apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: nginx-deployment
+  labels:
+    app: nginx
+spec:
+  replicas: 3
+  selector:
+    matchLabels:
+      app: nginx
+  template:
+    metadata:
+      labels:
+        app: nginx
+    spec:
+      containers:
+      - name: nginx
+        image: nginx:{version}
+        ports:
+        - containerPort: 80
+"""
+
+NGINX_SERVICE = """\
+apiVersion: v1
+kind: Service
+metadata:
+  name: nginx-service
+spec:
+  type: NodePort
+  selector:
+    app: nginx
+  ports:
+  - port: 80
+    targetPort: 80
+"""
+
+
+@dataclass
+class Installation:
+    """fluxd installed from deploy/ into ``namespace``, syncing ``repo`` into ``target``."""
+
+    kube: Cluster
+    git: GitServer
+    repo: str
+    namespace: str
+    target: str
+    daemon: HostFluxd
+
+    def fluxctl(self, *args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
+        """fluxctl as the user runs it: ``fluxctl <args> --k8s-fwd-ns <namespace>``."""
+        return fluxctl(
+            *args, "--k8s-fwd-ns", self.namespace, kubeconfig=self.kube.kubeconfig, timeout=timeout
+        )
+
+    def authorize_deploy_key(self) -> str:
+        """The user's step: take `fluxctl identity` and add it as a deploy key."""
+        out = self.fluxctl("identity")
+        if out.returncode != 0:
+            raise AssertionError(f"fluxctl identity failed: {out.stderr}")
+        key = out.stdout.strip()
+        self.git.authorize(key)
+        return key
+
+
+def install(
+    kube: Cluster,
+    git: GitServer,
+    *,
+    files: dict[str, str],
+    extra_args: tuple[str, ...] = (),
+    host_args: tuple[str, ...] = (),
+) -> Installation:
+    suffix = uuid.uuid4().hex[:6]
+    repo, namespace, target = f"seed-{suffix}", f"flux-{suffix}", f"apps-{suffix}"
+    git.create_repo(repo)
+    git.push_files(repo, files, "Add the nginx demo")
+    kube.kubectl("create", "namespace", target)
+    daemon = start_host_fluxd(
+        kube,
+        namespace=namespace,
+        git_url=git.ssh_url(repo),
+        known_hosts=git.known_hosts_lines(),
+        extra_args=(f"--k8s-default-namespace={target}", *extra_args),
+        host_args=host_args,
+    )
+    return Installation(kube, git, repo, namespace, target, daemon)
+
+
+def seed_files(version: str = "1.17.7") -> dict[str, str]:
+    """The seed's repo: an nginx Deployment (3 replicas) and a NodePort Service."""
+    return {
+        "nginx-deployment-flux.yaml": NGINX_DEPLOYMENT.format(version=version),
+        "nginx-service.yaml": NGINX_SERVICE,
+    }
+
+
+def deployment_image(kube: Cluster, namespace: str, name: str = "nginx-deployment") -> str:
+    out = kube.kubectl(
+        "get",
+        "deployment",
+        name,
+        "-n",
+        namespace,
+        "-o",
+        "jsonpath={.spec.template.spec.containers[0].image}",
+        check=False,
+    )
+    return out.stdout if out.returncode == 0 else ""
+
+
+def ready_pods(kube: Cluster, namespace: str, selector: str = "app=nginx") -> list[str]:
+    out = kube.kubectl("get", "pods", "-n", namespace, "-l", selector, "-o", "json").stdout
+    pods = json.loads(out)["items"]
+    return [
+        p["metadata"]["name"]
+        for p in pods
+        if not p["metadata"].get("deletionTimestamp")
+        and any(
+            c["type"] == "Ready" and c["status"] == "True"
+            for c in p["status"].get("conditions", [])
+        )
+    ]
