@@ -28,7 +28,7 @@ from concurrent.futures import ThreadPoolExecutor
 from itertools import groupby
 from typing import Any
 
-from fluxd.cluster.client import APPLY_PATCH, KubeClient, Response
+from fluxd.cluster.client import APPLY_PATCH, JSON, METADATA, KubeClient, Response
 from fluxd.cluster.discovery import Discovery, ResourceType
 from fluxd.cluster.errors import IMMUTABLE_HELP, is_immutable, status_message
 from fluxd.cluster.objects import RECREATE_ANNOTATION, ApplyItem, ApplyOutcome, Result
@@ -108,7 +108,7 @@ class Applier:
         try:
             rtype = self._resource_type(item)
             path = rtype.path(item.namespace, item.name)
-            response = self._patch(path, item.body)
+            response = self._patch(path, item)
             if response.ok:
                 return _applied(item, response)
             message = status_message(response.body, response.status, response.reason)
@@ -130,9 +130,17 @@ class Applier:
             raise ClusterError(f"{item.kind} is namespaced but the object has no namespace")
         return rtype
 
-    def _patch(self, path: str, body: Mapping[str, Any]) -> Response:
+    def _patch(self, path: str, item: ApplyItem) -> Response:
+        # Only metadata comes back (a quarter of a Deployment's bytes to send
+        # and decode), except for CRDs, whose status says if they are Established.
+        accept = JSON if item.kind == "CustomResourceDefinition" else METADATA
         return self._client.request(
-            "PATCH", path, query=self._query, body=body, content_type=APPLY_PATCH
+            "PATCH",
+            path,
+            query=self._query,
+            body=item.body,
+            content_type=APPLY_PATCH,
+            accept=accept,
         )
 
     def _recreate(self, item: ApplyItem, path: str) -> tuple[ApplyOutcome, Mapping[str, Any]]:
@@ -143,7 +151,7 @@ class Applier:
             return _failed(item, f"deleting it to re-create it failed: {why}")
         if not self._wait(lambda: self._client.request("GET", path).status == 404):
             return _failed(item, "deleted to re-create it, but it was still there at the deadline")
-        response = self._patch(path, item.body)
+        response = self._patch(path, item)
         if response.ok:
             return _applied(item, response)
         return _failed(item, status_message(response.body, response.status, response.reason))

@@ -112,15 +112,14 @@ def not_tls() -> Iterator[int]:
 
 def broken_cluster(port: int) -> Cluster:
     config = Configuration(host=f"https://127.0.0.1:{port}")
-    # No retries, so the official client's own ApiException (raised for TLS
-    # failures) reaches our edge rather than urllib3's MaxRetryError.
+    # No retries, so urllib3's own SSLError reaches our edge, not MaxRetryError.
     config.retries = False
     client = KubeClient(ApiClient(configuration=config), timeout=2.0)
     return Cluster(client, ClusterSettings(namespace="flux"), SyncSettings(timeout=1.0))
 
 
 def test_the_official_client_raises_apiexception_here(not_tls: int) -> None:
-    # The premise of the next test: without our edge, ApiException leaks.
+    # What would leak through a careless caller of the official client.
     config = Configuration(host=f"https://127.0.0.1:{not_tls}")
     config.retries = False
     with pytest.raises(ApiException):
