@@ -91,9 +91,16 @@ class Applier:
             if new_crds:
                 self._await_crds(new_crds)
             if before_rest is not None:
-                rest += [item for item in before_rest() if not is_first_stage(item)]
+                rest += before_rest()
             for stage in rank_stages(rest, rank):
+                began = time.monotonic()
                 outcomes += pool.map(self._apply_one, stage)
+                log.debug(
+                    "applied stage rank=%d objects=%d took=%.2fs",
+                    rank(stage[0].kind),
+                    len(stage),
+                    time.monotonic() - began,
+                )
         return outcomes
 
     def apply_one(self, item: ApplyItem) -> ApplyOutcome:

@@ -57,7 +57,11 @@ class Response:
         return 200 <= self.status < 300
 
     def json(self) -> dict[str, Any]:
-        decoded = json.loads(self.body) if self.body else {}
+        """The body as a JSON object; ``ClusterError`` if it is anything else."""
+        try:
+            decoded = json.loads(self.body) if self.body else {}
+        except ValueError as exc:
+            raise ClusterError(f"the API server sent a body that is not JSON: {exc}") from exc
         if not isinstance(decoded, dict):
             raise ClusterError(f"the API server sent a {type(decoded).__name__}, not an object")
         return decoded

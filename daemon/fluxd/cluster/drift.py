@@ -28,6 +28,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 from fluxd.cluster.client import METADATA_LIST, KubeClient
 from fluxd.cluster.discovery import Discovery
@@ -127,7 +128,7 @@ def list_marked(
     return found
 
 
-def _pages(client: KubeClient, path: str, *, what: str) -> Iterable[dict[str, object]]:
+def _pages(client: KubeClient, path: str, *, what: str) -> Iterable[dict[str, Any]]:
     token = ""
     while True:
         query = [("labelSelector", GC_MARK_LABEL), ("limit", _PAGE)]
@@ -145,9 +146,8 @@ def _pages(client: KubeClient, path: str, *, what: str) -> Iterable[dict[str, ob
             return
 
 
-def _live_meta(kind: str, item: Mapping[str, object]) -> LiveMeta:
-    meta = item.get("metadata")
-    assert isinstance(meta, dict)
+def _live_meta(kind: str, item: Mapping[str, Any]) -> LiveMeta:
+    meta = item.get("metadata") or {}
     generation = meta.get("generation")
     return LiveMeta(
         id=object_id(str(meta.get("namespace") or ""), kind, str(meta["name"])),
