@@ -138,6 +138,24 @@ def test_commits_between_lists_commits_touching_the_paths_newest_first(
     assert everything.commits_between(None, c3) == git_server.git(git_repo, "rev-list", c3).split()
 
 
+def test_commits_between_agrees_with_git_across_a_merge(
+    git_server: GitServer, git_repo: str, make_mirror: MakeMirror
+) -> None:
+    base = git_server.push_files(git_repo, {"deploy/a.yaml": "v: 1\n"}, "base")
+    git_server.git(git_repo, "branch", "side", base)
+    main = git_server.push_files(git_repo, {"other/x.yaml": "v: 1\n"}, "main work")
+    side = git_server.push_files(git_repo, {"deploy/b.yaml": "v: 1\n"}, "side", branch="side")
+    tree = git_server.git(git_repo, "merge-tree", "--write-tree", main, side)
+    merge = git_server.git(git_repo, "commit-tree", tree, "-p", main, "-p", side, "-m", "merge")
+    git_server.git(git_repo, "update-ref", "refs/heads/master", merge)
+    mirror = make_mirror(paths=("deploy",))
+    assert mirror.head() == merge
+    for old in (None, base, main, side):
+        git_range = f"{old}..{merge}" if old else merge
+        expected = git_server.git(git_repo, "rev-list", "--full-history", git_range, "--", "deploy")
+        assert mirror.commits_between(old, merge) == expected.split(), old
+
+
 def test_a_new_commit_is_fetched_incrementally_into_the_same_mirror(
     git_server: GitServer, git_repo: str, make_mirror: MakeMirror, tmp_path: Path
 ) -> None:

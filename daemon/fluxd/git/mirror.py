@@ -21,7 +21,6 @@ import logging
 import secrets
 import threading
 import time
-from collections import OrderedDict
 from collections.abc import Callable
 from enum import StrEnum
 from pathlib import Path
@@ -33,7 +32,8 @@ from dulwich.repo import Repo
 
 from fluxd.errors import GitError
 from fluxd.git.failures import GitRemoteError, branch_missing
-from fluxd.git.reading import TreeReader, commits_between, peel_to_commit
+from fluxd.git.history import CommitGraph
+from fluxd.git.reading import TreeReader, normalise_path, peel_to_commit
 from fluxd.git.remote import TAGS_PREFIX, Remote
 from fluxd.git.urls import RemoteUrl, parse_remote_url
 from fluxd.settings import GitSettings, SshSettings
@@ -78,7 +78,9 @@ class GitMirror:
         self._settings = settings
         self._lock = threading.RLock()
         self._branch_ref = Ref(f"refs/heads/{settings.branch}".encode())
-        self._commits_cache: OrderedDict[tuple[str | None, str], list[str]] = OrderedDict()
+        # The paths whose commits count; none means every commit (the root is among them).
+        paths = [normalise_path(p) for p in settings.paths]
+        self._paths = [] if "" in paths else [p.encode() for p in paths]
         self._url: RemoteUrl | None = None
         self._remote: Remote | None = None
         self._status, self._error = RepoStatus.UNCONFIGURED, NOT_CONFIGURED
@@ -97,6 +99,7 @@ class GitMirror:
             self._status, self._error = RepoStatus.NEW, NOT_CLONED
         self._repo = _open_or_init(settings.mirror_dir or workdir / "mirror.git")
         self._reader = TreeReader(self._repo.object_store)
+        self._history = CommitGraph(self._repo.object_store)
 
     # -- status --------------------------------------------------------------
 
@@ -174,19 +177,10 @@ class GitMirror:
 
     def commits_between(self, old: str | None, new: str) -> list[str]:
         """Commits reachable from ``new`` but not ``old`` that touch the paths, newest first."""
-        key = (old, new)
         with self._lock:
-            cached = self._commits_cache.get(key)
-            if cached is None:
-                new_id = self._reader.commit(new).id
-                old_id = self._reader.commit(old).id if old is not None else None
-                cached = commits_between(
-                    self._repo.object_store, old_id, new_id, self._settings.paths
-                )
-                self._commits_cache[key] = cached
-                if len(self._commits_cache) > 256:
-                    self._commits_cache.popitem(last=False)
-            return list(cached)
+            new_id = self._reader.commit(new).id
+            old_id = self._reader.commit(old).id if old is not None else None
+            return self._history.between(old_id, new_id, self._paths)
 
     def sync_tag_revision(self) -> str | None:
         """The commit the sync tag points at (as of the last fetch), or None."""

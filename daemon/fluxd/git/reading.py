@@ -14,7 +14,6 @@ from collections.abc import Sequence
 from dulwich.errors import NotTreeError
 from dulwich.object_store import BaseObjectStore
 from dulwich.objects import Blob, Commit, ObjectID, Tag, Tree
-from dulwich.walk import Walker
 
 from fluxd.errors import GitError
 
@@ -112,21 +111,6 @@ class TreeReader:
             elif stat.S_ISREG(entry.mode) and name.endswith(MANIFEST_SUFFIXES):
                 listing.append((name, entry.sha.decode("ascii")))
         return tuple(listing)
-
-
-def commits_between(
-    store: BaseObjectStore, old: ObjectID | None, new: ObjectID, paths: Sequence[str]
-) -> list[str]:
-    """Like ``git log old..new -- paths``: commit ids, newest first."""
-    wanted = [p.encode() for p in map(normalise_path, paths) if p]
-    walker = Walker(
-        store,
-        [new],
-        exclude=[old] if old is not None else None,
-        paths=wanted or None,
-        simplify_history=True,
-    )
-    return [entry.commit.id.decode("ascii") for entry in walker]
 
 
 def peel_to_commit(store: BaseObjectStore, sha: ObjectID) -> str | None:
