@@ -80,8 +80,14 @@ def parse_remote_url(url: str, *, auth_user: str = "", auth_key: str = "") -> Re
     url = url.strip()
     if not url:
         raise SettingsError("no git URL given", help="Set --git-url. " + _URL_HELP)
-    if "://" not in url:
-        return _parse_scp_like(url)
+    parsed = _parse_scp_like(url) if "://" not in url else _parse_url(url, auth_user, auth_key)
+    if parsed.host.startswith("-"):
+        # ssh would read such a "host" as an option (e.g. -oProxyCommand=...).
+        raise SettingsError(f"git URL {_redact(url)!r} has an invalid host", help=_URL_HELP)
+    return parsed
+
+
+def _parse_url(url: str, auth_user: str, auth_key: str) -> RemoteUrl:
     parts = urlsplit(url)
     try:
         scheme = Scheme(parts.scheme.lower())

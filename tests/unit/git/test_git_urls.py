@@ -82,6 +82,14 @@ def test_unusable_urls_are_refused_with_the_accepted_forms(url: str) -> None:
     assert "git@host:owner/repo.git" in caught.value.help
 
 
+@pytest.mark.parametrize(
+    "url", ["-oProxyCommand=calc:repo.git", "ssh://-oProxyCommand=calc/repo.git"]
+)
+def test_a_host_that_ssh_would_take_for_an_option_is_refused(url: str) -> None:
+    with pytest.raises(SettingsError, match="invalid host"):
+        parse_remote_url(url)
+
+
 def test_a_refused_url_does_not_echo_its_password() -> None:
     with pytest.raises(SettingsError) as caught:
         parse_remote_url("ftp://bot:topsecret@example.org/app.git")
