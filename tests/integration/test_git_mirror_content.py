@@ -117,10 +117,13 @@ def test_unknown_revisions_and_blobs_are_git_errors(
 ) -> None:
     git_server.push_files(git_repo, LAYOUT, "layout")
     mirror = make_mirror()
-    with pytest.raises(GitError, match="not a commit"):
-        mirror.manifest_files("0" * 40)
-    with pytest.raises(GitError, match="not in the local mirror"):
-        mirror.read_blob("f" * 40)
+    for junk in ("0" * 40, "master", "HEAD", mirror.head()[:7], "a" * 64, "é"):
+        with pytest.raises(GitError, match="not a commit"):
+            mirror.manifest_files(junk)
+        with pytest.raises(GitError, match="not a commit"):
+            mirror.commits_between(None, junk)
+        with pytest.raises(GitError, match="not in the local mirror"):
+            mirror.read_blob(junk)
 
 
 def test_commits_between_lists_commits_touching_the_paths_newest_first(

@@ -7,7 +7,9 @@ they know::
     new / unreachable  -->  fetch works                    --> cloned
     cloned             -->  branch exists and, unless read-only,
                             a tag can be pushed and deleted --> ready
+                            (else it stays cloned and says why)
     ready              -->  a fetch fails                  --> new / unreachable
+                            the branch is gone             --> cloned
 
 The mirror is a bare repository fetched incrementally by dulwich: it is made
 once and only ever receives the objects it lacks, also after a failure (where
@@ -263,7 +265,9 @@ class GitMirror:
 
     def _set(self, status: RepoStatus, error: str) -> None:
         if (status, error) != (self._status, self._error):
-            log.info("git repo %s: %s%s", self.safe_url(), status, f" ({error})" if error else "")
+            level = logging.INFO if error in ("", NOT_WRITE_CHECKED) else logging.WARNING
+            suffix = f": {error}" if error else ""
+            log.log(level, "git repo %s: %s%s", self.safe_url(), status, suffix)
         self._status, self._error = status, error
 
 

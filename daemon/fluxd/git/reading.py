@@ -7,13 +7,14 @@ the directories on that file's path; every other subtree is a cache hit.
 
 from __future__ import annotations
 
+import re
 import stat
 from collections import OrderedDict
 from collections.abc import Sequence
 
 from dulwich.errors import NotTreeError
 from dulwich.object_store import BaseObjectStore
-from dulwich.objects import Blob, Commit, ObjectID, Tag, Tree
+from dulwich.objects import Blob, Commit, ObjectID, ShaFile, Tag, Tree
 
 from fluxd.errors import GitError
 
@@ -22,6 +23,7 @@ MANIFEST_SUFFIXES = (".yaml", ".yml", ".json")
 CHART_MARKERS = (b"Chart.yaml", b"values.yaml")
 
 Listing = tuple[tuple[str, str], ...]  # (path relative to the tree, blob id)
+_HEX = re.compile(r"[0-9a-fA-F]+")
 
 
 def normalise_path(path: str) -> str:
@@ -39,16 +41,13 @@ class TreeReader:
         self._cache_size = cache_size
 
     def commit(self, revision: str) -> Commit:
-        try:
-            obj = self._store[ObjectID(revision.encode("ascii"))]
-        except (KeyError, UnicodeEncodeError, ValueError):
-            obj = None
+        obj = self._lookup_id(revision)
         while isinstance(obj, Tag):
             obj = self._store[obj.object[1]]
         if not isinstance(obj, Commit):
             raise GitError(
                 f"revision {revision!r} is not a commit in the local mirror",
-                help="Give a full commit id from the configured branch.",
+                help="Give a full (40 hex digits) commit id from the configured branch.",
             )
         return obj
 
@@ -67,13 +66,20 @@ class TreeReader:
         return found
 
     def read_blob(self, blob_id: str) -> bytes:
-        try:
-            obj = self._store[ObjectID(blob_id.encode("ascii"))]
-        except (KeyError, UnicodeEncodeError, ValueError):
-            obj = None
+        obj = self._lookup_id(blob_id)
         if not isinstance(obj, Blob):
             raise GitError(f"blob {blob_id!r} is not in the local mirror")
         return obj.data
+
+    def _lookup_id(self, text: str) -> ShaFile | None:
+        # dulwich asserts on malformed ids; only full hex ids are looked up.
+        length = self._store.object_format.hex_length
+        if len(text) != length or not _HEX.fullmatch(text):
+            return None
+        try:
+            return self._store[ObjectID(text.lower().encode("ascii"))]
+        except KeyError:
+            return None
 
     def _lookup(self, commit: Commit, path: str, as_given: str) -> tuple[int, ObjectID]:
         tree = self._store[commit.tree]
