@@ -18,7 +18,7 @@ from fluxd.api import models
 from fluxd.api.convert import public_key
 from fluxd.api.port import ALL_WORKLOADS
 from fluxd.cluster import EventTarget, EventType, Workload
-from fluxd.errors import FluxError, MissingError, UserError
+from fluxd.errors import FluxError, IdentityError, MissingError, UserError
 from fluxd.identity import PublicKeyInfo
 from fluxd.jobs import JobRing, JobState
 from fluxd.metrics import Metrics
@@ -259,13 +259,21 @@ class Daemon:
 
     def git_config(self, regenerate: bool) -> models.GitConfig:
         info: PublicKeyInfo | None = None
-        if self._keyring is not None:
-            info = self._keyring.regenerate() if regenerate else self._keyring.public_key()
+        errors = self._mirror.error
+        if self._keyring is not None and regenerate:
+            info = self._keyring.regenerate()
+        elif self._keyring is not None:
+            try:
+                info = self._keyring.public_key()
+            except IdentityError as exc:
+                # Probes call this route: a broken key must not restart the pod;
+                # it is reported here instead, where fluxctl shows it.
+                errors = "; ".join(e for e in (errors, f"{exc} ({exc.help})") if e)
         return models.GitConfig(
             remote=self.git_remote(),
             publicSSHKey=public_key(info),
             status=self._git_status(),
-            errors=self._mirror.error,
+            errors=errors,
         )
 
     def _git_status(self) -> models.GitStatus:

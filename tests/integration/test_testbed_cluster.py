@@ -40,19 +40,21 @@ def _deployment(namespace: str, replicas: int = 3) -> dict[str, object]:
 def _server_side_apply(
     api: client.ApiClient, path: str, body: dict[str, object]
 ) -> dict[str, object]:
-    resp = api.call_api(
-        path,
+    method, url, headers, payload, _ = api.param_serialize(
         "PATCH",
+        path,
         query_params=[("fieldManager", "testbed-check"), ("force", "true")],
         header_params={
             "Content-Type": "application/apply-patch+yaml",
             "Accept": "application/json",
         },
         body=body,
-        _preload_content=False,
-        _return_http_data_only=True,
+        auth_settings=["BearerToken"],
     )
-    return dict(json.loads(resp.data))
+    response = api.call_api(method, url, header_params=headers, body=payload)
+    response.read()
+    assert response.status == 200 or response.status == 201, response.data
+    return dict(json.loads(response.data))
 
 
 def _wait(what: str, check, timeout: float = 60.0):  # type: ignore[no-untyped-def]
