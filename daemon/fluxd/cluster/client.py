@@ -114,6 +114,11 @@ class KubeClient:
         self._timeout = urllib3.Timeout(connect=min(10.0, timeout), read=timeout)
         self.host: str = str(api.configuration.host)
 
+    @property
+    def api_client(self) -> ApiClient:
+        """The official client underneath, for code that uses its typed APIs."""
+        return self._api
+
     @classmethod
     def from_settings(
         cls, settings: ClusterSettings, *, pool_size: int, timeout: float = 60.0

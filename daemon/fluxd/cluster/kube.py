@@ -59,6 +59,10 @@ class Cluster:
     def close(self) -> None:
         self.client.close()
 
+    def ping(self) -> None:
+        """Raise ``ClusterError`` unless the API server answers."""
+        self.client.call("GET", "/version", what="asking the API server for its version")
+
     # -- sync -------------------------------------------------------------
 
     def scope(self, api_version: str, kind: str) -> bool | None:
