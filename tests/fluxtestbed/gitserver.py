@@ -59,9 +59,8 @@ class GitServer:
         self.root = self.repos_dir = self._authorized_keys = Path("/nonexistent")
         self.ssh_port = 0
         self.http_port = 0
-        #: User and password of the HTTP account that may push.
+        #: (user, password) of the HTTP account that may push, and of one that may only clone.
         self.http_credentials = ("flux", secrets.token_hex(8))
-        #: User and password of an HTTP account that may clone but not push.
         self.http_readonly_credentials = ("reader", secrets.token_hex(8))
         self._keys_lock = threading.Lock()
         self._sshd: subprocess.Popen[bytes] | None = None
@@ -75,16 +74,20 @@ class GitServer:
         self.root = Path(tempfile.mkdtemp(prefix="fluxpy-git-"))
         self.repos_dir = self.root / "repos"
         self._authorized_keys = self.root / "ssh" / "authorized_keys"
-        # The git user reads authorized_keys and the repos below this dir.
-        self.root.chmod(0o755)
-        self.repos_dir.mkdir()
-        os.chown(self.repos_dir, self._user.pw_uid, self._user.pw_gid)
-        (self.root / "gitconfig").write_text(_ROOT_GITCONFIG)
-        self._start_sshd()
-        handler = type("SmartHttpHandler", (_SmartHttpHandler,), {"git": self})
-        self._http = ThreadingHTTPServer((HOST, 0), handler)
-        self.http_port = self._http.server_address[1]
-        threading.Thread(target=self._http.serve_forever, daemon=True).start()
+        try:
+            # The git user reads authorized_keys and the repos below this dir.
+            self.root.chmod(0o755)
+            self.repos_dir.mkdir()
+            os.chown(self.repos_dir, self._user.pw_uid, self._user.pw_gid)
+            (self.root / "gitconfig").write_text(_ROOT_GITCONFIG)
+            self._start_sshd()
+            handler = type("SmartHttpHandler", (_SmartHttpHandler,), {"git": self})
+            self._http = ThreadingHTTPServer((HOST, 0), handler)
+            self.http_port = self._http.server_address[1]
+            threading.Thread(target=self._http.serve_forever, daemon=True).start()
+        except BaseException:
+            self.stop()  # no half-started server, no temp dir left behind
+            raise
         return self
 
     def stop(self) -> None:
@@ -229,11 +232,8 @@ class GitServer:
         ssh_dir.mkdir(mode=0o755)
         self._write_authorized([])
         for kind in HOST_KEY_TYPES:
-            bits = ["-b", "2048"] if kind == "rsa" else []
             keyfile = str(self._host_key(kind))
-            subprocess.run(
-                ["ssh-keygen", "-q", "-t", kind, *bits, "-N", "", "-f", keyfile], check=True
-            )
+            subprocess.run(["ssh-keygen", "-q", "-t", kind, "-N", "", "-f", keyfile], check=True)
         # sshd refuses to start without its privilege separation directory.
         Path("/run/sshd").mkdir(mode=0o755, exist_ok=True)
         for _attempt in range(5):
@@ -273,8 +273,7 @@ class GitServer:
         return done.stdout.strip()
 
     def _give_to_git_user(self, path: Path) -> None:
-        # Writes made as root (by the helpers here) must not lock the git user
-        # out of the object directories they created.
+        # Root's writes (via these helpers) must not lock the git user out.
         assert self._user is not None
         for p in [path, *path.rglob("*")]:
             os.lchown(p, self._user.pw_uid, self._user.pw_gid)
