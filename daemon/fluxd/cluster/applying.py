@@ -103,10 +103,6 @@ class Applier:
                 )
         return outcomes
 
-    def apply_one(self, item: ApplyItem) -> ApplyOutcome:
-        """Apply a single object (no staging)."""
-        return self._apply_one(item)
-
     def _apply_one(self, item: ApplyItem) -> ApplyOutcome:
         return self._apply(item)[0]
 

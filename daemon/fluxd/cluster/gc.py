@@ -92,6 +92,27 @@ def collect_garbage(
 ) -> GcReport:
     """Delete inventoried objects that left the desired set (see module docstring)."""
     candidates = [entry for entry in inventory if entry.id not in desired]
+    victims, gone, spared = _sort_out(
+        client, discovery, candidates, namespaces, (delete_namespaces, delete_crds)
+    )
+    for item_id, why in spared:
+        log.info("gc: keeping %s: %s", item_id, why)
+    if dry_run:
+        for victim in victims:
+            log.info("gc dry run: would delete %s", victim.entry.id)
+        return GcReport(True, tuple(v.entry.id for v in victims), tuple(gone), tuple(spared))
+    deleted, failed = _delete_all(client, victims, rank, concurrency)
+    return GcReport(False, tuple(deleted), tuple(gone), tuple(spared), tuple(failed))
+
+
+def _sort_out(
+    client: KubeClient,
+    discovery: Discovery,
+    candidates: list[InventoryEntry],
+    namespaces: Sequence[str],
+    allow: tuple[bool, bool],
+) -> tuple[list[_Victim], list[str], list[tuple[str, str]]]:
+    """Split candidates into victims, ids not found with our label, and spared ids."""
     victims: list[_Victim] = []
     gone: list[str] = []
     spared: list[tuple[str, str]] = []
@@ -102,22 +123,13 @@ def collect_garbage(
             found = live.get(entry.id)
             if found is None or rtype is None:
                 gone.append(entry.id)
-                continue
-            why = spare_reason(
-                entry, found, delete_namespaces=delete_namespaces, delete_crds=delete_crds
-            )
-            if why:
+            elif why := spare_reason(
+                entry, found, delete_namespaces=allow[0], delete_crds=allow[1]
+            ):
                 spared.append((entry.id, why))
             else:
                 victims.append(_Victim(entry, found, rtype.path(entry.namespace, entry.name)))
-    for item_id, why in spared:
-        log.info("gc: keeping %s: %s", item_id, why)
-    if dry_run:
-        for victim in victims:
-            log.info("gc dry run: would delete %s", victim.entry.id)
-        return GcReport(True, tuple(v.entry.id for v in victims), tuple(gone), tuple(spared))
-    deleted, failed = _delete_all(client, victims, rank, concurrency)
-    return GcReport(False, tuple(deleted), tuple(gone), tuple(spared), tuple(failed))
+    return victims, gone, spared
 
 
 def _delete_all(
