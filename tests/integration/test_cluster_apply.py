@@ -241,3 +241,31 @@ def test_scope_answers_for_builtin_kinds(cluster: Cluster) -> None:
     assert cluster.scope("v1", "Namespace") is False
     assert cluster.scope("rbac.authorization.k8s.io/v1", "ClusterRole") is False
     assert cluster.scope("v1", "NoSuchKind") is None
+
+
+def test_a_version_added_to_an_existing_crd_is_usable_in_the_same_apply(
+    kube: Kube, cluster: Cluster, namespace: str
+) -> None:
+    group = f"t{uuid.uuid4().hex[:8]}.example.com"
+    first = crd(group)
+    try:
+        assert cluster.apply([item(first)], rank=rank)[0].applied
+        cluster.scope(f"{group}/v1", "Widget")  # the cache now knows v1 only
+        second = crd(group)
+        v2 = dict(second["spec"]["versions"][0], name="v2", storage=False)
+        second["spec"]["versions"].append(v2)
+        widget = marked(
+            {
+                "apiVersion": f"{group}/v2",
+                "kind": "Widget",
+                "metadata": {"name": "w2", "namespace": namespace},
+                "spec": {"size": 1},
+            }
+        )
+        outcomes = cluster.apply([item(second), item(widget)], rank=rank)
+        assert [(o.kind, o.error) for o in outcomes] == [
+            ("CustomResourceDefinition", ""),
+            ("Widget", ""),
+        ]
+    finally:
+        kube.kubectl("delete", "crd", f"widgets.{group}", "--wait=false", check=False)

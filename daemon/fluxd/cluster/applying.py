@@ -87,9 +87,7 @@ class Applier:
         with ThreadPoolExecutor(self._concurrency, thread_name_prefix="apply") as pool:
             results = list(pool.map(self._apply, first))
             outcomes = [outcome for outcome, _ in results]
-            new_crds = [i for i, r in zip(first, results, strict=True) if _needs_wait(i, *r)]
-            if new_crds:
-                self._await_crds(new_crds)
+            self._await_crds([(i, *r) for i, r in zip(first, results, strict=True)])
             if before_rest is not None:
                 rest += before_rest()
             for stage in rank_stages(rest, rank):
@@ -159,18 +157,28 @@ class Applier:
             return _applied(item, response)
         return _failed(item, status_message(response.body, response.status, response.reason))
 
-    def _await_crds(self, crds: Sequence[ApplyItem]) -> None:
-        names = [crd.name for crd in crds]
-        if not self._wait(lambda: all(self._established(name) for name in names)):
+    def _await_crds(
+        self, applied: Sequence[tuple[ApplyItem, ApplyOutcome, Mapping[str, Any]]]
+    ) -> None:
+        """Wait until new CRDs are Established and every applied CRD's kinds are served."""
+        names = [item.name for item, outcome, live in applied if _needs_wait(item, outcome, live)]
+        if names and not self._wait(lambda: all(self._established(name) for name in names)):
             log.warning("CRDs not Established before the deadline: %s", ", ".join(names))
-        kinds = [key for crd in crds for key in _served_kinds(crd.body)]
-
-        def visible() -> bool:
-            self._discovery.refresh()
-            return all(self._discovery.lookup(v, k) is not None for v, k in kinds)
-
-        if not self._wait(visible):
+        kinds = [
+            key
+            for item, outcome, _ in applied
+            if item.kind == "CustomResourceDefinition" and outcome.applied
+            for key in _served_kinds(item.body)
+        ]
+        if kinds and not self._wait(lambda: self._served(kinds)):
             log.warning("CRD kinds not in discovery before the deadline: %s", kinds)
+
+    def _served(self, kinds: Sequence[tuple[str, str]]) -> bool:
+        # Unchanged CRDs are already in the cache, and then this costs nothing.
+        if all(self._discovery.cached(version, kind) for version, kind in kinds):
+            return True
+        self._discovery.refresh()
+        return all(self._discovery.cached(version, kind) for version, kind in kinds)
 
     def _established(self, name: str) -> bool:
         path = f"/apis/{CRD_GROUP}/v1/customresourcedefinitions/{name}"

@@ -66,6 +66,10 @@ class Discovery:
             found = self._types.get(key)
         return found
 
+    def cached(self, api_version: str, kind: str) -> bool:
+        """Whether the kind is in the cache, without asking the server."""
+        return (api_version, kind) in self._types
+
     def scope(self, api_version: str, kind: str) -> bool | None:
         """True if namespaced, False if cluster-scoped, None if the kind is unknown."""
         found = self.lookup(api_version, kind)

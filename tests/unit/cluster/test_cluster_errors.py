@@ -169,3 +169,13 @@ def test_an_unreadable_kubeconfig_is_a_cluster_error(tmp_path) -> None:  # type:
     bad.write_text("not: [a kubeconfig")
     with pytest.raises(ClusterError, match="cannot load Kubernetes client configuration"):
         Cluster.connect(ClusterSettings(kubeconfig=str(bad)), SyncSettings())
+
+
+def test_an_apiexception_with_a_status_body_keeps_the_apis_words() -> None:
+    client = KubeClient(ApiClient(Configuration(host="https://127.0.0.1:1")))
+    body = status_body(403, 'secrets "x" is forbidden', "Forbidden").decode()
+    with pytest.raises(ClusterError) as caught, client._translated("reading Secret x"):
+        raise ApiException(status=403, reason="Forbidden", body=body)
+    assert caught.value.status == 403
+    assert caught.value.message == 'reading Secret x: secrets "x" is forbidden'
+    assert isinstance(caught.value.__cause__, ApiException)
