@@ -22,7 +22,7 @@ from fluxd.cluster import Cluster
 from fluxd.daemon import Daemon
 from fluxd.errors import FluxError
 from fluxd.flags import split_address
-from fluxd.git import GitMirror, RepoStatus
+from fluxd.git import GitMirror
 from fluxd.identity import KeyRing, KubeSecretStore
 from fluxd.metrics import Metrics, make_metrics_app
 from fluxd.settings import Settings, SyncState
@@ -38,14 +38,6 @@ class _Server(uvicorn.Server):
     @contextlib.contextmanager
     def capture_signals(self) -> Generator[None, None, None]:
         yield
-
-
-class ReadyMirror(GitMirror):
-    """The mirror, plus the readiness flag the loop and the API ask for."""
-
-    @property
-    def ready(self) -> bool:
-        return self.status is RepoStatus.READY
 
 
 class _SecretAnnotations:
@@ -87,7 +79,7 @@ def _start_keyring(settings: Settings, cluster: Cluster) -> KeyRing:
 def build(settings: Settings, workdir: Path) -> tuple[Daemon, list[_Server], Cluster, KeyRing]:
     cluster = Cluster.connect(settings.cluster, settings.sync)
     keyring = _start_keyring(settings, cluster)
-    mirror = ReadyMirror(
+    mirror = GitMirror(
         settings.git, settings.ssh, workdir=workdir / "mirror", identity_file=keyring.identity_file
     )
     marker: SyncMarker

@@ -21,6 +21,8 @@ log = logging.getLogger(__name__)
 
 #: How soon a repo that is not ready is tried again (Flux v1: 10 s).
 NOT_READY_RETRY = 10.0
+#: Steps of the repo state machine (new, cloned, ready) tried back to back.
+_MAX_STEPS = 4
 
 
 class Mirror(Protocol):
@@ -28,6 +30,9 @@ class Mirror(Protocol):
 
     @property
     def ready(self) -> bool: ...
+
+    @property
+    def status(self) -> object: ...
 
     def advance(self) -> object: ...
 
@@ -95,7 +100,7 @@ class SyncLoop:
     async def _git_loop(self) -> None:
         while True:
             if not self._mirror.ready:
-                await asyncio.to_thread(self._mirror.advance)
+                await self._advance()
                 if not self._mirror.ready:
                     await _wait(self._fetch_wanted, self._timings.not_ready_retry)
                     self._fetch_wanted.clear()
@@ -106,6 +111,18 @@ class SyncLoop:
                 log.warning("event=fetch-failed error=%r", str(exc))
             await _wait(self._fetch_wanted, self._timings.poll_interval)
             self._fetch_wanted.clear()
+
+    async def _advance(self) -> None:
+        """Step the repo's state machine while each step makes progress.
+
+        new -> cloned -> ready happen back to back once the key is accepted;
+        only a step that fails waits for the retry interval.
+        """
+        for _ in range(_MAX_STEPS):
+            before = self._mirror.status
+            await asyncio.to_thread(self._mirror.advance)
+            if self._mirror.ready or self._mirror.status == before:
+                return
 
     async def _sync_loop(self) -> None:
         while True:

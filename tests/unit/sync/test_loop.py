@@ -18,6 +18,10 @@ class FakeMirror:
     def ready(self) -> bool:
         return self.advances >= self.ready_after
 
+    @property
+    def status(self) -> str:
+        return "ready" if self.ready else f"step-{min(self.advances, 2)}"
+
     def advance(self) -> None:
         self.advances += 1
 
@@ -52,7 +56,9 @@ def test_requests_arriving_during_a_pass_cause_exactly_one_more_pass() -> None:
             await asyncio.sleep(0.05)
             running -= 1
 
-        loop = SyncLoop(FakeMirror(["a"]), one_pass, LoopTimings(poll_interval=60, sync_interval=60))
+        loop = SyncLoop(
+            FakeMirror(["a"]), one_pass, LoopTimings(poll_interval=60, sync_interval=60)
+        )
         await _run_for(loop, 0.5)
         return loop.passes, most_at_once
 
@@ -99,9 +105,27 @@ def test_no_pass_runs_while_the_repo_is_not_ready() -> None:
 def test_the_sync_interval_runs_passes_without_any_request() -> None:
     async def scenario() -> int:
         loop = SyncLoop(
-            FakeMirror(["a"]), lambda: asyncio.sleep(0), LoopTimings(poll_interval=60, sync_interval=0.05)
+            FakeMirror(["a"]),
+            lambda: asyncio.sleep(0),
+            LoopTimings(poll_interval=60, sync_interval=0.05),
         )
         await _run_for(loop, 0.4)
         return loop.passes
 
     assert asyncio.run(scenario()) >= 4
+
+
+def test_a_repo_that_makes_progress_reaches_ready_without_waiting_for_the_retry() -> None:
+    async def scenario() -> tuple[int, int]:
+        mirror = FakeMirror(["a"], ready_after=2)
+        loop = SyncLoop(
+            mirror,
+            lambda: asyncio.sleep(0),
+            LoopTimings(poll_interval=60, sync_interval=60, not_ready_retry=60),
+        )
+        await _run_for(loop, 0.3)
+        return loop.passes, mirror.advances
+
+    passes, advances = asyncio.run(scenario())
+    assert advances == 2  # no 60 s retry wait between new, cloned and ready
+    assert passes >= 1
