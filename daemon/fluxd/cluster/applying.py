@@ -87,7 +87,11 @@ class Applier:
         with ThreadPoolExecutor(self._concurrency, thread_name_prefix="apply") as pool:
             results = list(pool.map(self._apply, first))
             outcomes = [outcome for outcome, _ in results]
-            self._await_crds([(i, *r) for i, r in zip(first, results, strict=True)])
+            try:
+                self._await_crds([(i, *r) for i, r in zip(first, results, strict=True)])
+            except ClusterError as exc:
+                # The objects of the next stages will each fail with the cause.
+                log.warning("waiting for CRDs failed: %s", exc.message)
             if before_rest is not None:
                 rest += before_rest()
             for stage in rank_stages(rest, rank):
@@ -162,7 +166,7 @@ class Applier:
     ) -> None:
         """Wait until new CRDs are Established and every applied CRD's kinds are served."""
         names = [item.name for item, outcome, live in applied if _needs_wait(item, outcome, live)]
-        if names and not self._wait(lambda: all(self._established(name) for name in names)):
+        if names and not self._wait(lambda: all(self._settled(name) for name in names)):
             log.warning("CRDs not Established before the deadline: %s", ", ".join(names))
         kinds = [
             key
@@ -180,10 +184,14 @@ class Applier:
         self._discovery.refresh()
         return all(self._discovery.cached(version, kind) for version, kind in kinds)
 
-    def _established(self, name: str) -> bool:
+    def _settled(self, name: str) -> bool:
+        """Established, or never will be (its names clash with another CRD's)."""
         path = f"/apis/{CRD_GROUP}/v1/customresourcedefinitions/{name}"
         response = self._client.request("GET", path)
-        return response.ok and _condition_true(response.json(), "Established")
+        if not response.ok:
+            return response.status == 404
+        live = response.json()
+        return _condition_true(live, "Established") or _condition_is(live, "NamesAccepted", "False")
 
     def _wait(self, done: Callable[[], bool]) -> bool:
         deadline = time.monotonic() + self._wait_timeout
@@ -235,8 +243,12 @@ def _needs_wait(item: ApplyItem, outcome: ApplyOutcome, live: Mapping[str, Any])
 
 
 def _condition_true(live: Mapping[str, Any], kind: str) -> bool:
+    return _condition_is(live, kind, "True")
+
+
+def _condition_is(live: Mapping[str, Any], kind: str, status: str) -> bool:
     conditions = (live.get("status") or {}).get("conditions") or ()
-    return any(c.get("type") == kind and c.get("status") == "True" for c in conditions)
+    return any(c.get("type") == kind and c.get("status") == status for c in conditions)
 
 
 def _served_kinds(body: Mapping[str, Any]) -> list[tuple[str, str]]:
