@@ -72,6 +72,16 @@ def _positive_int(text: str) -> int:
     return value
 
 
+def _non_negative_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from exc
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"expected a number of at least 0, got {text}")
+    return value
+
+
 class _Parser(argparse.ArgumentParser):
     def error(self, message: str) -> NoReturn:
         raise SettingsError(f"fluxd: {message}")
@@ -168,6 +178,18 @@ def build_parser() -> argparse.ArgumentParser:
     )
     k.add_argument(
         "--kubeconfig", default=None, help="kubeconfig file (default: in-cluster, then $KUBECONFIG)"
+    )
+    k.add_argument(
+        "--k8s-qps",
+        type=_non_negative_float,
+        default=None,
+        help="API requests per second, client side (default 500; 0 = no limit)",
+    )
+    k.add_argument(
+        "--k8s-burst",
+        type=_positive_int,
+        default=None,
+        help="API requests allowed at once above --k8s-qps (default 1000)",
     )
 
     h = p.add_argument_group("ssh")
@@ -303,6 +325,8 @@ def _settings(ns: argparse.Namespace, env: Mapping[str, str], warnings: list[str
         allow_namespaces=_split(ns.k8s_allow_namespace),
         default_namespace=_pick(ns.k8s_default_namespace, c.default_namespace),
         kubeconfig=_pick(ns.kubeconfig, env.get("KUBECONFIG", "")),
+        qps=_pick(ns.k8s_qps, c.qps),
+        burst=_pick(ns.k8s_burst, c.burst),
     )
     ssh = SshSettings(
         known_hosts=tuple(Path(p) for p in _split(ns.ssh_known_hosts)),
