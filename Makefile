@@ -60,7 +60,7 @@ bench: $(STAMP) system-deps testbed-binaries
 
 image:
 	@command -v docker >/dev/null && docker info >/dev/null 2>&1 \
-	  && docker build -f deploy/Dockerfile -t fluxpy/fluxd:dev . \
+	  && docker build -f deploy/Dockerfile -t ghcr.io/fluxpy/fluxd:0.1.0 . \
 	  || { echo "no container engine here; see docs/deploy.md for what 'make image' builds" >&2; exit 1; }
 
 clean:
