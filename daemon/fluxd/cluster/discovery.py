@@ -50,9 +50,12 @@ Key = tuple[str, str]
 class Discovery:
     """A cached map from (apiVersion, kind) to ``ResourceType``; thread-safe."""
 
-    def __init__(self, client: KubeClient, *, min_refresh: float = 5.0) -> None:
+    def __init__(
+        self, client: KubeClient, *, min_refresh: float = 5.0, aggregated: bool = True
+    ) -> None:
         self._client = client
         self._min_refresh = min_refresh
+        self._accept = _AGGREGATED if aggregated else "application/json"
         self._types: dict[Key, ResourceType] = {}
         self._loaded_at: float | None = None
         self._lock = threading.Lock()
@@ -78,7 +81,7 @@ class Discovery:
     def refresh(self) -> None:
         """Read discovery again now (after CRDs were applied, for instance)."""
         with self._lock:
-            self._types = _read_all(self._client)
+            self._types = _read_all(self._client, self._accept)
             self._loaded_at = time.monotonic()
 
     def _refresh_if_stale(self) -> None:
@@ -86,13 +89,13 @@ class Discovery:
             loaded = self._loaded_at
             if loaded is not None and time.monotonic() - loaded < self._min_refresh:
                 return
-            self._types = _read_all(self._client)
+            self._types = _read_all(self._client, self._accept)
             self._loaded_at = time.monotonic()
 
 
-def _read_all(client: KubeClient) -> dict[Key, ResourceType]:
-    core = client.call("GET", "/api", accept=_AGGREGATED, what="discovering core kinds")
-    groups = client.call("GET", "/apis", accept=_AGGREGATED, what="discovering API groups")
+def _read_all(client: KubeClient, accept: str) -> dict[Key, ResourceType]:
+    core = client.call("GET", "/api", accept=accept, what="discovering core kinds")
+    groups = client.call("GET", "/apis", accept=accept, what="discovering API groups")
     if groups.get("kind") == "APIGroupDiscoveryList":
         types = _from_aggregated(core) | _from_aggregated(groups)
     else:
