@@ -66,3 +66,22 @@ def test_forbidden_drift_listing_raises_rather_than_reporting_everything_missing
     with pytest.raises(ClusterError) as caught:
         powerless.detect_drift([entry])
     assert caught.value.status == 403
+
+
+def test_the_kubeconfig_context_is_honoured(kube: Kube, tmp_path: Path) -> None:
+    admin = yaml.safe_load(kube.kubeconfig.read_text())
+    admin["contexts"].append(
+        {"name": "elsewhere", "context": {"cluster": "nowhere", "user": "nobody"}}
+    )
+    admin["clusters"].append({"name": "nowhere", "cluster": {"server": "https://127.0.0.1:1"}})
+    admin["users"].append({"name": "nobody", "user": {"token": "x"}})
+    admin["current-context"] = "elsewhere"
+    path = tmp_path / "two.kubeconfig"
+    path.write_text(yaml.safe_dump(admin))
+    good = admin["contexts"][0]["name"]
+    settings = ClusterSettings(kubeconfig=str(path), context=good)
+    cluster = Cluster.connect(settings, SyncSettings())
+    assert cluster.scope("v1", "ConfigMap") is True
+    cluster.close()
+    with pytest.raises(ClusterError, match="cannot load Kubernetes client configuration"):
+        Cluster.connect(ClusterSettings(kubeconfig=str(path), context="missing"), SyncSettings())
