@@ -84,7 +84,12 @@ def install(
     files: dict[str, str],
     extra_args: tuple[str, ...] = (),
     host_args: tuple[str, ...] = (),
+    known_hosts: bool = True,
 ) -> Installation:
+    """A repo with ``files`` on ``git`` and fluxd installed from deploy/ to sync it.
+
+    With ``known_hosts=False`` fluxd starts without the git server's host key.
+    """
     suffix = uuid.uuid4().hex[:6]
     repo, namespace, target = f"seed-{suffix}", f"flux-{suffix}", f"apps-{suffix}"
     git.create_repo(repo)
@@ -94,7 +99,7 @@ def install(
         kube,
         namespace=namespace,
         git_url=git.ssh_url(repo),
-        known_hosts=git.known_hosts_lines(),
+        known_hosts=git.known_hosts_lines() if known_hosts else (),
         extra_args=(f"--k8s-default-namespace={target}", *extra_args),
         host_args=host_args,
     )
