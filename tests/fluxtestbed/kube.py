@@ -455,14 +455,14 @@ class ControlPlane:
         wait_until(
             f"node {NODE_NAME} Ready",
             lambda: (
-                "True"
-                == cluster.kubectl(
+                cluster.kubectl(
                     "get",
                     "node",
                     NODE_NAME,
                     "-o",
                     "jsonpath={.status.conditions[?(@.type=='Ready')].status}",
                 ).stdout
+                == "True"
             ),
             timeout=60,
             watch=self.processes,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 
 from fluxd.sync.loop import LoopTimings, SyncLoop
 
@@ -34,10 +35,8 @@ async def _run_for(loop: SyncLoop, seconds: float) -> None:
     task = asyncio.create_task(loop.run())
     await asyncio.sleep(seconds)
     task.cancel()
-    try:
+    with contextlib.suppress(asyncio.CancelledError):
         await task
-    except asyncio.CancelledError:
-        pass
 
 
 def test_requests_arriving_during_a_pass_cause_exactly_one_more_pass() -> None:
