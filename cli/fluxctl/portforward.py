@@ -22,6 +22,7 @@ import json
 import os
 import re
 import socket
+import threading
 from dataclasses import dataclass
 from typing import Any
 
@@ -61,17 +62,20 @@ class PodRef:
 class Forward:
     """An open forward from 127.0.0.1:<port> to port 3030 of the fluxd pod."""
 
-    def __init__(self, api: ApiClient, pod: PodRef) -> None:
+    def __init__(self, api: ApiClient, pod: PodRef, *, timeout: float) -> None:
         self.pod = pod
         self._api = api
-        self._tunnel = Tunnel(lambda: _dial(api, pod), name=f"port-forward {pod.name}")
+        _quiet_proxy_thread_failures()
+        self._tunnel = Tunnel(
+            lambda: _dial_within(api, pod, timeout), name=f"port-forward {pod.name}"
+        )
 
     @property
     def url(self) -> str:
         return f"http://127.0.0.1:{self._tunnel.port}/api/flux"
 
     def diagnose(self) -> str:
-        return self._tunnel.last_error
+        return self._tunnel.last_error or (_proxy_failures[-1] if _proxy_failures else "")
 
     def close(self) -> None:
         self._tunnel.close()
@@ -83,7 +87,7 @@ def open_forward(*, context: str, namespace: str, selector: str, timeout: float)
     api = load_api_client(context)
     try:
         pod = find_pod(api, namespace, [selector, FALLBACK_SELECTOR], timeout)
-        return Forward(api, pod)
+        return Forward(api, pod, timeout=timeout)
     except BaseException:
         api.close()  # type: ignore[no-untyped-call]
         raise
@@ -286,6 +290,53 @@ class _PodChannel:
 
     def close(self) -> None:
         self._forward.close()
+
+
+def _dial_within(api: ApiClient, pod: PodRef, timeout: float) -> _PodChannel:
+    """``_dial``, but give up after ``timeout``: the websocket connect has no timeout."""
+    outcome: list[_PodChannel | BaseException] = []
+
+    def run() -> None:
+        try:
+            outcome.append(_dial(api, pod))
+        except BaseException as exc:  # handed to the caller's thread below
+            outcome.append(exc)
+
+    # A daemon thread: if the API server never answers, it is left behind and
+    # dies with the process.
+    dialer = threading.Thread(target=run, name=f"dial {pod.name}", daemon=True)
+    dialer.start()
+    dialer.join(timeout)
+    if not outcome:
+        raise DaemonUnreachable(
+            f'the port-forward to pod "{pod.name}" in namespace "{pod.namespace}" '
+            f"did not open within {timeout:g}s"
+        )
+    if isinstance(outcome[0], BaseException):
+        raise outcome[0]
+    return outcome[0]
+
+
+_proxy_failures: list[str] = []
+
+
+def _quiet_proxy_thread_failures() -> None:
+    """Keep a crash of the client's proxy thread from printing a traceback.
+
+    The client copies bytes in a thread of its own and raises there on a
+    protocol surprise; the connection then drops and fluxctl reports that
+    as an unreachable daemon, which is what the user needs to know.
+    """
+    previous = threading.excepthook
+
+    def hook(args: threading.ExceptHookArgs) -> None:
+        name = args.thread.name if args.thread else ""
+        if not name.startswith("Kubernetes port forward proxy"):
+            previous(args)
+            return
+        _proxy_failures.append(f"port-forward stream failed: {args.exc_value}")
+
+    threading.excepthook = hook
 
 
 def _dial(api: ApiClient, pod: PodRef) -> _PodChannel:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import click
 
+from fluxctl.errors import CliError
 from fluxctl.session import Session, pass_session
 
 
@@ -23,7 +24,7 @@ def identity(session: Session, regenerate: bool, fingerprint: bool, visual: bool
         return
     md5 = key.fingerprints.get("md5")
     if md5 is None:
-        raise click.ClickException("fluxd did not send an MD5 fingerprint for its key")
+        raise CliError("fluxd did not send an MD5 fingerprint for its key")
     click.echo(md5.hash.removeprefix("MD5:"))
     if visual and md5.randomart:
         click.echo(md5.randomart, nl=not md5.randomart.endswith("\n"))

@@ -1,0 +1,134 @@
+"""Which pod fluxctl picks, and what it says when it cannot pick one.
+
+The API server is replaced by canned pod lists here, to cover states a test
+cluster does not easily produce (running but not Ready, terminating);
+``tests/integration/test_fluxctl_portforward.py`` covers the rest for real.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+import pytest
+
+from fluxctl.errors import AmbiguousPod, ForbiddenError, PodNotFound, PodNotReady
+from fluxctl.portforward import FALLBACK_SELECTOR, find_pod
+
+SELECTORS = ["app=flux", FALLBACK_SELECTOR]
+
+
+def pod(name: str, phase: str = "Running", *, ready: bool = True, **meta: Any) -> dict[str, Any]:
+    status: dict[str, Any] = {
+        "phase": phase,
+        "conditions": [{"type": "Ready", "status": "True" if ready else "False"}],
+    }
+    if not ready:
+        status["containerStatuses"] = [
+            {"name": "flux", "ready": False, "state": {"waiting": {"reason": "CrashLoopBackOff"}}}
+        ]
+    return {"metadata": {"name": name, **meta}, "status": status}
+
+
+@dataclass
+class Response:
+    status: int
+    body: bytes
+
+    def read(self) -> bytes:
+        return self.body
+
+
+@dataclass
+class FakeApi:
+    """Answers pod lists by label selector, like the API server would."""
+
+    pods: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    status: int = 200
+    error: str = ""
+    asked: list[str] = field(default_factory=list)
+
+    def param_serialize(self, **request: Any) -> tuple[str, str, dict[str, str], None, None]:
+        selector = dict(request["query_params"])["labelSelector"]
+        return "GET", selector, {}, None, None
+
+    def call_api(self, method: str, url: str, headers: Any, **_: Any) -> Response:
+        self.asked.append(url)
+        if self.status != 200:
+            return Response(self.status, json.dumps({"message": self.error}).encode())
+        return Response(200, json.dumps({"items": self.pods.get(url, [])}).encode())
+
+
+def test_the_labels_selector_is_tried_first() -> None:
+    api = FakeApi({"app=flux": [pod("flux-helm")], FALLBACK_SELECTOR: [pod("flux-plain")]})
+
+    found = find_pod(api, "flux", SELECTORS, 5)  # type: ignore[arg-type]
+
+    assert (found.name, found.selector) == ("flux-helm", "app=flux")
+    assert api.asked == ["app=flux"]
+
+
+def test_the_name_selector_is_the_fallback() -> None:
+    api = FakeApi({FALLBACK_SELECTOR: [pod("flux-6d8f7")]})
+
+    found = find_pod(api, "flux", SELECTORS, 5)  # type: ignore[arg-type]
+
+    assert (found.name, found.selector) == ("flux-6d8f7", FALLBACK_SELECTOR)
+
+
+def test_terminating_pods_do_not_make_a_rollout_ambiguous() -> None:
+    old = pod("flux-old", deletionTimestamp="2026-01-01T00:00:00Z")
+    api = FakeApi({"app=flux": [old, pod("flux-new")]})
+
+    assert find_pod(api, "flux", SELECTORS, 5).name == "flux-new"  # type: ignore[arg-type]
+
+
+def test_two_running_pods_are_ambiguous() -> None:
+    api = FakeApi({"app=flux": [pod("flux-a"), pod("flux-b")]})
+
+    with pytest.raises(AmbiguousPod, match="2 running pods match") as error:
+        find_pod(api, "flux", SELECTORS, 5)  # type: ignore[arg-type]
+    assert error.value.exit_code == 3
+
+
+def test_a_running_pod_that_is_not_ready_is_named_with_the_reason() -> None:
+    api = FakeApi({"app=flux": [pod("flux-0", ready=False)]})
+
+    with pytest.raises(PodNotReady) as error:
+        find_pod(api, "flux", SELECTORS, 5)  # type: ignore[arg-type]
+    assert str(error.value.message) == (
+        'pod "flux-0" in namespace "flux" is running but not ready (flux: CrashLoopBackOff)'
+    )
+    assert "kubectl -n flux logs flux-0" in error.value.hint
+
+
+def test_only_pending_pods_are_reported_as_not_running_yet() -> None:
+    api = FakeApi({FALLBACK_SELECTOR: [pod("flux-0", "Pending")]})
+
+    with pytest.raises(PodNotReady, match=r"found only:\n  flux-0 \(Pending\)"):
+        find_pod(api, "flux", SELECTORS, 5)  # type: ignore[arg-type]
+
+
+def test_no_pod_at_all_lists_every_selector() -> None:
+    with pytest.raises(PodNotFound) as error:
+        find_pod(FakeApi(), "team", SELECTORS, 5)  # type: ignore[arg-type]
+
+    assert error.value.message.splitlines()[:3] == [
+        'No pod found in namespace "team" using the following selectors:',
+        "  app=flux",
+        "  name in (flux,fluxd,weave-flux-agent)",
+    ]
+
+
+def test_rbac_refusal_names_the_verb_and_resource() -> None:
+    message = (
+        'pods is forbidden: User "system:serviceaccount:ci:deployer" cannot list '
+        'resource "pods" in API group "" in the namespace "flux"'
+    )
+    api = FakeApi(status=403, error=message)
+
+    with pytest.raises(ForbiddenError) as error:
+        find_pod(api, "flux", SELECTORS, 5)  # type: ignore[arg-type]
+    assert error.value.message == f'not allowed to list pods in namespace "flux": {message}'
+    assert error.value.exit_code == 1
