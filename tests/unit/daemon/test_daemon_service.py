@@ -1,0 +1,177 @@
+"""The daemon behind the API: jobs, "is this revision applied", per-resource errors."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import pytest
+from prometheus_client import CollectorRegistry
+
+from fluxd.api.port import DaemonPort
+from fluxd.cluster import EventTarget, EventType, Workload
+from fluxd.daemon import Daemon
+from fluxd.errors import IdentityError, MissingError, UserError
+from fluxd.identity import PublicKeyInfo
+from fluxd.metrics import Metrics
+from fluxd.settings import Settings
+from fluxd.sync.results import ResourceFailure, SyncResult
+
+HEAD = "a" * 40
+OLD = "b" * 40
+
+
+class FakeMirror:
+    def __init__(self) -> None:
+        self.ready = True
+        self.status = "ready"
+        self.error = ""
+        self.head_sha = HEAD
+        self.fetches = 0
+
+    def safe_url(self) -> str:
+        return "ssh://git@example.com/repo"
+
+    def advance(self) -> object:
+        return None
+
+    def refresh(self) -> str:
+        self.fetches += 1
+        return self.head_sha
+
+    def head(self) -> str:
+        return self.head_sha
+
+    def commits_between(self, old: str | None, new: str) -> list[str]:
+        return [] if old == new else [new]
+
+
+class FakeEngine:
+    def __init__(self, applied: str | None) -> None:
+        self.applied = applied
+        self.result = SyncResult(HEAD, 0.0, 0.1, applied=1)
+
+    def applied_revision(self) -> str | None:
+        return self.applied
+
+    def run_pass(self) -> SyncResult:
+        self.applied = self.result.revision
+        return self.result
+
+
+class BrokenKeyRing:
+    def public_key(self) -> PublicKeyInfo | None:
+        raise IdentityError("the key in Secret flux-git-deploy has a passphrase")
+
+    def regenerate(self) -> PublicKeyInfo:
+        raise AssertionError("not asked")
+
+
+class FakeCluster:
+    def __init__(self) -> None:
+        self.events: list[str] = []
+
+    def list_workloads(self, namespace: str | None = None) -> list[Workload]:
+        return []
+
+    def ping(self) -> None:
+        return None
+
+    def record_event(
+        self, target: EventTarget, *, reason: str, message: str, type: EventType = EventType.NORMAL
+    ) -> None:
+        self.events.append(reason)
+
+
+def make(applied: str | None = None, keyring: Any = None) -> tuple[Daemon, FakeMirror, FakeEngine]:
+    mirror, engine = FakeMirror(), FakeEngine(applied)
+    daemon = Daemon(
+        Settings(),
+        mirror=mirror,
+        engine=engine,  # type: ignore[arg-type]
+        keyring=keyring,
+        cluster=FakeCluster(),
+        metrics=Metrics(CollectorRegistry()),
+    )
+    return daemon, mirror, engine
+
+
+def test_the_daemon_fits_the_port_the_api_needs() -> None:
+    daemon: DaemonPort = make()[0]
+    assert daemon.version
+
+
+def test_a_sync_job_fetches_and_reports_the_branch_head() -> None:
+    async def scenario() -> tuple[str, str, int]:
+        daemon, mirror, _ = make()
+        job_id = daemon.start_sync_job()
+        for _ in range(100):
+            status = daemon.job_status(job_id)
+            if status.StatusString in ("succeeded", "failed"):
+                break
+            await asyncio.sleep(0.01)
+        return status.StatusString, status.Result.revision, mirror.fetches
+
+    state, revision, fetches = asyncio.run(scenario())
+    assert (state, revision, fetches) == ("succeeded", HEAD, 1)
+
+
+def test_a_sync_job_on_a_repo_that_is_not_ready_fails_with_the_reason() -> None:
+    async def scenario() -> tuple[str, str]:
+        daemon, mirror, _ = make()
+        mirror.ready, mirror.error = False, "git repo has not been cloned yet"
+        job_id = daemon.start_sync_job()
+        await asyncio.sleep(0.05)
+        status = daemon.job_status(job_id)
+        return status.StatusString, status.Err
+
+    state, error = asyncio.run(scenario())
+    assert state == "failed"
+    assert "not been cloned" in error
+
+
+def test_an_unknown_job_is_missing() -> None:
+    with pytest.raises(MissingError):
+        make()[0].job_status("nope")
+
+
+def test_a_revision_is_applied_once_the_marker_reaches_it_and_short_shas_resolve() -> None:
+    daemon, _, _ = make(applied=OLD)
+    assert daemon.sync_status(HEAD[:7]) == [HEAD]
+    daemon, _, _ = make(applied=HEAD)
+    assert daemon.sync_status(HEAD[:7]) == []
+
+
+def test_a_ref_that_is_no_commit_id_is_a_user_error() -> None:
+    with pytest.raises(UserError):
+        make()[0].sync_status("not a ref!")
+    with pytest.raises(MissingError):
+        make()[0].sync_status("c" * 7)
+
+
+def test_per_resource_failures_of_the_pass_that_applied_a_revision_are_served() -> None:
+    async def scenario() -> Any:
+        daemon, _, engine = make()
+        engine.result = SyncResult(
+            HEAD, 0.0, 0.2, failures=(ResourceFailure("ns:deployment/web", "web.yaml", "boom"),)
+        )
+        await daemon.run_pass()
+        return daemon.sync_errors(HEAD[:7])
+
+    errors = asyncio.run(scenario())
+    assert errors.revision == HEAD
+    assert [(e.ID, e.Path, e.Error) for e in errors.errors] == [
+        ("ns:deployment/web", "web.yaml", "boom")
+    ]
+
+
+def test_no_errors_are_known_for_a_revision_no_pass_applied() -> None:
+    with pytest.raises(MissingError):
+        make()[0].sync_errors(HEAD[:7])
+
+
+def test_a_broken_key_is_reported_in_the_git_config_instead_of_failing_the_probe() -> None:
+    daemon, _, _ = make(keyring=BrokenKeyRing())
+    config = daemon.git_config(False)
+    assert config.publicSSHKey.key == ""
+    assert "passphrase" in config.errors
