@@ -43,6 +43,17 @@ METADATA = "application/json;as=PartialObjectMetadata;g=meta.k8s.io;v=v1,applica
 
 Query = Sequence[tuple[str, str]]
 
+_RETRIES_429 = 3
+_MAX_RETRY_AFTER = 5.0
+
+
+def _retry_after(header: str | None) -> float:
+    """Seconds to wait, from a Retry-After header (seconds form), capped."""
+    try:
+        return min(max(float(header or 1), 0.1), _MAX_RETRY_AFTER)
+    except ValueError:
+        return 1.0
+
 
 @dataclass(frozen=True, slots=True)
 class Response:
@@ -145,16 +156,24 @@ class KubeClient:
         content_type: str = JSON,
         accept: str = JSON,
     ) -> Response:
-        """Send one request; non-2xx answers are returned, not raised."""
+        """Send one request; non-2xx answers are returned, not raised.
+
+        A 429 (the API server's priority-and-fairness shedding load) was not
+        processed, so it is sent again after the server's Retry-After.
+        """
         url = self.host + path + ("?" + urlencode(query) if query else "")
         headers = self._headers(content_type if body is not None else None, accept)
         payload = None if body is None else json.dumps(body, separators=(",", ":")).encode()
-        self._limiter.take()
-        with self._translated(f"{method} {path}"):
-            raw = self._pool.request(
-                method, url, body=payload, headers=headers, timeout=self._timeout
-            )
-            return Response(int(raw.status), raw.data or b"", str(raw.reason or ""))
+        for attempt in range(_RETRIES_429 + 1):
+            self._limiter.take()
+            with self._translated(f"{method} {path}"):
+                raw = self._pool.request(
+                    method, url, body=payload, headers=headers, timeout=self._timeout
+                )
+            if raw.status != 429 or attempt == _RETRIES_429:
+                break
+            time.sleep(_retry_after(raw.headers.get("Retry-After")))
+        return Response(int(raw.status), raw.data or b"", str(raw.reason or ""))
 
     def call(
         self,

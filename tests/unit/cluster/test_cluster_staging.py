@@ -240,3 +240,12 @@ def test_rate_limiter_off() -> None:
     for _ in range(1000):
         limiter.take()
     assert time.monotonic() - start < 0.1
+
+
+def test_retry_after_is_read_and_capped() -> None:
+    from fluxd.cluster.client import _retry_after
+
+    assert _retry_after("2") == 2.0
+    assert _retry_after(None) == 1.0
+    assert _retry_after("3600") == 5.0
+    assert _retry_after("Wed, 21 Oct 2015 07:28:00 GMT") == 1.0
