@@ -131,6 +131,7 @@ def test_no_foreign_exception_escapes_a_public_method(not_tls: int) -> None:
     obj = ApplyObject("demo:configmap/a", "v1", "ConfigMap", "a", "demo", "a.yaml", {})
     entry = InventoryEntry("demo:configmap/a", "v1", "ConfigMap", "a", "demo", mark="m")
     calls: dict[str, Callable[[], object]] = {
+        "ping": cluster.ping,
         "scope": lambda: cluster.scope("v1", "ConfigMap"),
         "detect_drift": lambda: cluster.detect_drift([entry]),
         "load_inventory": cluster.load_inventory,
@@ -143,6 +144,8 @@ def test_no_foreign_exception_escapes_a_public_method(not_tls: int) -> None:
             EventTarget("v1", "ConfigMap", "a", "demo"), reason="Sync", message="m"
         ),
     }
+    public = {name for name in dir(Cluster) if not name.startswith("_")}
+    assert public - {"apply", "close", "connect"} == set(calls), "add new methods here"
     for name, call in calls.items():
         with pytest.raises(ClusterError) as caught:
             call()
