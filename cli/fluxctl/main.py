@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import click
 
 from fluxctl.commands.completion import completion
@@ -10,14 +12,12 @@ from fluxctl.commands.images import list_images
 from fluxctl.commands.sync import sync
 from fluxctl.commands.version import version
 from fluxctl.commands.workloads import list_workloads
-from fluxctl.params import Duration, LabelMap
-from fluxctl.session import (
-    DEFAULT_FORWARD_LABELS,
-    DEFAULT_FORWARD_NAMESPACE,
-    Session,
-)
+from fluxctl.globalflags import command_options, group_options, session_from
 
 EPILOG = """\
+\b
+The flags above may also follow the command (fluxctl sync --k8s-fwd-ns flux).
+
 \b
 Without --url, fluxctl finds the fluxd pod in --k8s-fwd-ns by the labels of
 --k8s-fwd-labels, then by name in (flux,fluxd,weave-flux-agent), and reaches
@@ -53,79 +53,19 @@ class FluxctlGroup(click.Group):
 
 
 @click.group(cls=FluxctlGroup, epilog=EPILOG, context_settings={"show_default": True})
-@click.option(
-    "--context",
-    default="",
-    show_default=False,
-    help="Kubernetes context to use (default: the current one).",
-)
-@click.option(
-    "--k8s-fwd-ns",
-    "forward_namespace",
-    default=DEFAULT_FORWARD_NAMESPACE,
-    envvar="FLUX_FORWARD_NAMESPACE",
-    show_envvar=True,
-    help="Namespace in which fluxd is running, for the port-forward.",
-)
-@click.option(
-    "--k8s-fwd-labels",
-    "forward_selector",
-    type=LabelMap(),
-    default=DEFAULT_FORWARD_LABELS,
-    envvar="FLUX_FORWARD_LABELS",
-    show_envvar=True,
-    help="Labels of the fluxd pod (k=v,k2=v2), tried before name in (flux,fluxd,...).",
-)
-@click.option(
-    "-u",
-    "--url",
-    default="",
-    show_default=False,
-    envvar="FLUX_URL",
-    show_envvar=True,
-    help="Base URL of the fluxd API, e.g. http://127.0.0.1:3030/api/flux; no port-forward.",
-)
-@click.option(
-    "-t",
-    "--token",
-    default="",
-    envvar="FLUX_SERVICE_TOKEN",
-    show_envvar=True,
-    show_default=False,
-    help="Token sent as 'Authorization: Scope-Probe token=...'.",
-)
-@click.option(
-    "--timeout",
-    type=Duration(),
-    default="60s",
-    envvar="FLUX_TIMEOUT",
-    show_envvar=True,
-    help="How long to wait for a job or an apply (Go duration: 60s, 2m, 1m30s).",
-)
 @click.pass_context
-def cli(
-    ctx: click.Context,
-    context: str,
-    forward_namespace: str,
-    forward_selector: str,
-    url: str,
-    token: str,
-    timeout: float,
-) -> None:
+def cli(ctx: click.Context, /, **flags: Any) -> None:
     """fluxctl talks to fluxd, the GitOps daemon, to sync and inspect a cluster."""
-    session = Session(
-        context=context,
-        forward_namespace=forward_namespace or DEFAULT_FORWARD_NAMESPACE,
-        forward_selector=forward_selector,
-        url=url.strip(),
-        token=token,
-        timeout=timeout,
-    )
+    session = session_from(flags)
     ctx.obj = session
     ctx.call_on_close(session.close)
 
 
+cli.params.extend(group_options())
+
 for _command in (identity, sync, list_workloads, list_images, version, completion):
+    if _command.name not in ("version", "completion"):  # these never talk to fluxd
+        _command.params.extend(command_options())
     cli.add_command(_command)
 
 

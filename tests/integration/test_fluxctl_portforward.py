@@ -200,8 +200,9 @@ def test_identity_and_sync_through_the_port_forward(
 ) -> None:
     fluxd.script("GET /v6/sync", fixture("sync-pending.json"), fixture("sync-done.json"))
 
-    identity = fluxctl(*ns_args(pods.by_name), "identity")
-    sync = fluxctl(*ns_args(pods.by_name), "sync")
+    # Exactly as the walkthrough types them: the flag after the command.
+    identity = fluxctl("identity", "--k8s-fwd-ns", pods.by_name)
+    sync = fluxctl("sync", "--k8s-fwd-ns", pods.by_name)
 
     assert_ok(identity)
     assert identity.stdout == fixture("git-repo-config.json")["publicSSHKey"]["key"]
@@ -245,7 +246,7 @@ def test_a_warm_no_op_sync_through_the_port_forward_is_quick(
 
 def test_a_no_op_sync_in_a_new_process(kube: Cluster, pods: Pods, tmp_path: Path) -> None:
     env = {"KUBECONFIG": str(kube.kubeconfig), "HOME": str(tmp_path), "PATH": "/usr/bin:/bin"}
-    command = [str(Path(sys.executable).parent / "fluxctl"), *ns_args(pods.by_name), "sync"]
+    command = [str(Path(sys.executable).parent / "fluxctl"), "sync", *ns_args(pods.by_name)]
 
     timings = []
     for _ in range(3):

@@ -132,3 +132,35 @@ def test_malformed_forward_labels_are_a_usage_error(fluxctl: Fluxctl) -> None:
 
     assert result.exit_code == 2
     assert "--k8s-fwd-labels" in result.stderr
+
+
+def test_global_flags_may_follow_the_command_as_in_flux_v1(
+    fluxctl: Fluxctl, daemon: FakeDaemon
+) -> None:
+    result = fluxctl("identity", "--url", daemon.url)
+
+    assert result.exit_code == 0, result.output
+    assert result.stdout.startswith("ssh-")
+
+
+def test_a_flag_after_the_command_wins_over_the_environment(
+    fluxctl: Fluxctl, daemon: FakeDaemon
+) -> None:
+    env: dict[str, str | None] = {"FLUX_URL": "http://127.0.0.1:1/api/flux", "FLUX_TIMEOUT": "1s"}
+
+    result = fluxctl("sync", "-u", daemon.url, "--timeout", "2m", env=env)
+
+    assert result.exit_code == 0, result.output
+
+
+def test_the_walkthroughs_namespace_flag_after_the_command_is_used(fluxctl: Fluxctl) -> None:
+    # No cluster here: the error shows which namespace the lookup would use.
+    result = fluxctl("identity", "--k8s-fwd-ns", "flux", "--k8s-fwd-labels", "x=y")
+
+    assert result.exit_code == 1  # no kubeconfig in this test's environment
+    assert "no kubeconfig found" in result.stderr
+
+
+def test_malformed_global_flags_after_the_command_are_usage_errors(fluxctl: Fluxctl) -> None:
+    assert fluxctl("sync", "--timeout", "soon").exit_code == 2
+    assert fluxctl("sync", "--k8s-fwd-labels", "flux").exit_code == 2
