@@ -14,7 +14,7 @@ sees a traceback for a problem they can fix.
     └── DaemonNotReached                       exit 3
         ├── PodNotFound       no running pod matches the selectors
         ├── AmbiguousPod      several running pods match
-        ├── PodNotReady       the pod exists but is not Ready
+        ├── PodNotReady       matching pods exist, none is running yet
         └── DaemonUnreachable the connection to fluxd failed
 
 Usage errors are click's own ``UsageError`` (exit 2).
@@ -100,7 +100,7 @@ class AmbiguousPod(DaemonNotReached):
 
 
 class PodNotReady(DaemonNotReached):
-    """A pod matched but is not (yet) serving."""
+    """Pods matched, but none is running yet (Pending, or Terminating)."""
 
 
 class DaemonUnreachable(DaemonNotReached):

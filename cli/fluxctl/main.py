@@ -31,7 +31,7 @@ Exit status:
      passed, or no access to the cluster (kubeconfig, credentials, RBAC)
   2  usage error
   3  fluxd not found or not reachable: no pod, several pods, pod not
-     ready, or the connection failed
+     running yet, or the connection failed
 """
 
 # Old names kept working, but not listed in --help.

@@ -57,6 +57,11 @@ class PodRef:
     namespace: str
     name: str
     selector: str
+    #: Why the pod is not Ready ("" when it is). fluxd's readiness also
+    #: reflects git and sync health, so a pod that is not Ready usually still
+    #: answers (``fluxctl identity`` is how a new install gets ready): it is
+    #: used anyway, and this is told only if the connection fails.
+    unready: str = ""
 
 
 class Forward:
@@ -75,7 +80,9 @@ class Forward:
         return f"http://127.0.0.1:{self._tunnel.port}/api/flux"
 
     def diagnose(self) -> str:
-        return self._tunnel.last_error or (_proxy_failures[-1] if _proxy_failures else "")
+        """What is known about a failed connection, for the error message."""
+        found = [self._tunnel.last_error, _proxy_failures[-1] if _proxy_failures else ""]
+        return "\n".join(filter(None, [*found, self.pod.unready]))
 
     def close(self) -> None:
         self._tunnel.close()
@@ -128,8 +135,7 @@ def find_pod(api: ApiClient, namespace: str, selectors: list[str], timeout: floa
         if len(live) > 1:
             raise _ambiguous(namespace, selector, live)
         if live:
-            _check_ready(live[0], namespace)
-            return PodRef(namespace, _name(live[0]), selector)
+            return PodRef(namespace, _name(live[0]), selector, _unready(live[0]))
         waiting += [_describe(p) for p in pods if _phase(p) == "Pending" or _terminating(p)]
     if waiting:
         raise PodNotReady(
@@ -187,25 +193,19 @@ def _describe(pod: Pod) -> str:
     return f"{_name(pod)} ({state})"
 
 
-def _check_ready(pod: Pod, namespace: str) -> None:
+def _unready(pod: Pod) -> str:
+    """Why the pod is not Ready, or "" if it is."""
     status = pod.get("status", {})
     conditions = status.get("conditions") or []
     if any(c.get("type") == "Ready" and c.get("status") == "True" for c in conditions):
-        return
-    name = _name(pod)
+        return ""
     reasons = [
         f"{cs.get('name')}: {_waiting_reason(cs)}"
         for cs in status.get("containerStatuses") or []
         if not cs.get("ready")
     ]
     detail = f" ({'; '.join(reasons)})" if reasons else ""
-    raise PodNotReady(
-        f'pod "{name}" in namespace "{namespace}" is running but not ready{detail}',
-        hint=(
-            f"Watch it with kubectl -n {namespace} get pod {name} -w, "
-            f"and read kubectl -n {namespace} logs {name}."
-        ),
-    )
+    return f'pod "{_name(pod)}" is running but not ready{detail}'
 
 
 def _waiting_reason(container_status: dict[str, Any]) -> str:

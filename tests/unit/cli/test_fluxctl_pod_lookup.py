@@ -92,15 +92,20 @@ def test_two_running_pods_are_ambiguous() -> None:
     assert error.value.exit_code == 3
 
 
-def test_a_running_pod_that_is_not_ready_is_named_with_the_reason() -> None:
+def test_a_running_pod_that_is_not_ready_is_still_used_and_its_state_kept() -> None:
+    # fluxd is not Ready until git is: `fluxctl identity` must still reach it.
     api = FakeApi({"app=flux": [pod("flux-0", ready=False)]})
 
-    with pytest.raises(PodNotReady) as error:
-        find_pod(api, "flux", SELECTORS, 5)  # type: ignore[arg-type]
-    assert str(error.value.message) == (
-        'pod "flux-0" in namespace "flux" is running but not ready (flux: CrashLoopBackOff)'
-    )
-    assert "kubectl -n flux logs flux-0" in error.value.hint
+    found = find_pod(api, "flux", SELECTORS, 5)  # type: ignore[arg-type]
+
+    assert found.name == "flux-0"
+    assert found.unready == 'pod "flux-0" is running but not ready (flux: CrashLoopBackOff)'
+
+
+def test_a_ready_pod_has_nothing_to_report() -> None:
+    api = FakeApi({"app=flux": [pod("flux-0")]})
+
+    assert find_pod(api, "flux", SELECTORS, 5).unready == ""  # type: ignore[arg-type]
 
 
 def test_only_pending_pods_are_reported_as_not_running_yet() -> None:
