@@ -22,7 +22,8 @@ The flags above may also follow the command (fluxctl sync --k8s-fwd-ns flux).
 Without --url, fluxctl finds the fluxd pod in --k8s-fwd-ns by the labels of
 --k8s-fwd-labels, then by name in (flux,fluxd,weave-flux-agent), and reaches
 its port 3030 through the Kubernetes API (pods/portforward). It needs RBAC
-permission to list pods and create pods/portforward in that namespace.
+permission to list pods, and to get and create pods/portforward, in that
+namespace. A pod that is Running is used even before it is Ready.
 
 \b
 Exit status:
