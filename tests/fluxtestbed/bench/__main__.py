@@ -1,0 +1,66 @@
+"""``python -m fluxtestbed.bench [--smoke] [--out DIR]``: run, write JSON and Markdown."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shlex
+import sys
+from pathlib import Path
+
+from fluxtestbed.bench.harness import Plan, run
+from fluxtestbed.bench.report import render, targets
+
+DOCS = Path(__file__).resolve().parents[3] / "docs"
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m fluxtestbed.bench", description=__doc__)
+    parser.add_argument("--smoke", action="store_true", help="N=50, one repetition, 2 pushes")
+    parser.add_argument("--out", type=Path, default=DOCS, help="where to write the results")
+    parser.add_argument("--sizes", default="", help="comma list of N (default 100,1000,5000)")
+    parser.add_argument("--reps", type=int, default=0, help="repetitions (default 3)")
+    args = parser.parse_args(argv)
+    if args.smoke:
+        plan = Plan(sizes=(50,), reps=1, pushes={50: 2}, fluxctl_reps=1, smoke=True)
+    else:
+        plan = Plan()
+    if args.sizes:
+        plan = Plan(
+            sizes=tuple(int(x) for x in args.sizes.split(",")),
+            reps=plan.reps,
+            pushes=plan.pushes,
+            fluxctl_reps=plan.fluxctl_reps,
+            smoke=plan.smoke,
+        )
+    if args.reps:
+        plan = Plan(
+            plan.sizes, args.reps, plan.pushes, plan.sweep_limit, plan.fluxctl_reps, plan.smoke
+        )
+    command = invocation(argv)
+    results = run(plan)
+    results["meta"]["command"] = command
+    results["targets"] = targets(results)
+    write(results, args.out, command)
+    return 0
+
+
+def invocation(argv: list[str] | None) -> str:
+    """How this run was started, to print in the report."""
+    args = sys.argv[1:] if argv is None else argv
+    if os.environ.get("MAKELEVEL") and not args:
+        env = "PYTHONPATH=tests " if "tests" in os.environ.get("PYTHONPATH", "") else ""
+        return f"{env}make bench"
+    return "PYTHONPATH=tests .venv/bin/python -m fluxtestbed.bench " + shlex.join(args)
+
+
+def write(results: dict[str, object], out: Path, command: str) -> None:
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "benchmarks.json").write_text(json.dumps(results, indent=2) + "\n")
+    (out / "benchmarks.md").write_text(render(results, command))
+    print(f"wrote {out / 'benchmarks.md'} and {out / 'benchmarks.json'}")
+
+
+if __name__ == "__main__":
+    sys.exit(main())

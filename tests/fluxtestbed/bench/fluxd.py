@@ -1,0 +1,295 @@
+"""fluxd installed from deploy/ on the test bed, driven and observed by the benchmark."""
+
+from __future__ import annotations
+
+import calendar
+import contextlib
+import hashlib
+import hmac
+import json
+import re
+import shlex
+import subprocess
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from fluxtestbed.bench.api import AdminApi, mutation_delta
+from fluxtestbed.bench.objects import RepoSet, with_probe
+from fluxtestbed.fluxd_host import HostFluxd, fluxctl, start_host_fluxd
+from fluxtestbed.gitserver import GitServer
+from fluxtestbed.kube import Cluster
+from fluxtestbed.procs import TestbedError, start
+
+WEBHOOK_SECRET = "bench-webhook-secret"
+#: Flags added to deploy/'s own: no timer-driven fetch or pass during a measurement.
+FLUXD_FLAGS = ("--git-poll-interval=5m", "--sync-interval=1h")
+_PASS = re.compile(
+    r"^ts=(?P<ts>\S+) .*event=sync revision=(?P<rev>\w+) applied=(?P<applied>\d+) "
+    r"unchanged=(?P<unchanged>\d+) drifted=(?P<drifted>\d+) failed=(?P<failed>\d+) "
+    r"deleted=(?P<deleted>\d+) took=(?P<took>[\d.]+)s"
+)
+
+
+@dataclass(frozen=True)
+class Pass:
+    """One ``event=sync`` line of fluxd's log."""
+
+    at: float  # wall-clock seconds of the log line
+    revision: str
+    applied: int
+    unchanged: int
+    drifted: int
+    failed: int
+    took: float
+
+
+def parse_passes(text: str) -> list[Pass]:
+    passes = []
+    for line in text.splitlines():
+        m = _PASS.match(line)
+        if m:
+            passes.append(
+                Pass(
+                    _log_time(m["ts"]),
+                    m["rev"],
+                    int(m["applied"]),
+                    int(m["unchanged"]),
+                    int(m["drifted"]),
+                    int(m["failed"]),
+                    float(m["took"]),
+                )
+            )
+    return passes
+
+
+def _log_time(stamp: str) -> float:
+    whole, _, frac = stamp.rstrip("Z").partition(".")
+    seconds = calendar.timegm(time.strptime(whole, "%Y-%m-%dT%H:%M:%S"))
+    return seconds + (float("0." + frac) if frac else 0.0)
+
+
+@dataclass
+class Session:
+    """A fresh fluxd (own namespace, own repo) whose key the git server accepts."""
+
+    kube: Cluster
+    git: GitServer
+    api: AdminApi
+    repo: str
+    daemon: HostFluxd
+    fluxctl_form: list[str] = field(default_factory=list)
+
+    @classmethod
+    def start(cls, kube: Cluster, git: GitServer, api: AdminApi, run: str) -> Session:
+        repo = f"bench-{run}"
+        git.create_repo(repo)
+        git.push_files(repo, {"README.md": "Objects of the benchmark go here.\n"}, "empty repo")
+        daemon = start_host_fluxd(
+            kube,
+            namespace=f"flux-{run}",
+            git_url=git.ssh_url(repo),
+            known_hosts=git.known_hosts_lines(),
+            extra_args=FLUXD_FLAGS,
+            host_args=(f"--webhook-secret={WEBHOOK_SECRET}",),
+        )
+        session = cls(kube, git, api, repo, daemon)
+        key = session.fluxctl("identity")
+        if key.returncode != 0:
+            raise TestbedError(f"fluxctl identity failed: {key.stderr}")
+        git.authorize(key.stdout.strip())
+        session.wait_pass(git.git(repo, "rev-parse", "HEAD"), poke=True, timeout=90)
+        return session
+
+    # --- observing --------------------------------------------------------------
+
+    def passes(self) -> list[Pass]:
+        return parse_passes(self.daemon.process.log.read_text(errors="replace"))
+
+    def wait_pass(
+        self, revision: str, *, after: int = 0, poke: bool = False, timeout: float = 600
+    ) -> Pass:
+        """The first pass (from index ``after``) of ``revision``; ``poke`` re-sends the hook."""
+        deadline = time.monotonic() + timeout
+        last_poke = 0.0
+        while time.monotonic() < deadline:
+            self.daemon.process.check()
+            for found in self.passes()[after:]:
+                if revision.startswith(found.revision):
+                    return found
+            if poke and time.monotonic() - last_poke > 2:
+                last_poke = time.monotonic()
+                with contextlib.suppress(OSError):  # not listening yet
+                    self.notify(revision)
+            time.sleep(0.05)
+        raise TestbedError(f"no sync pass of {revision[:7]} in {timeout:.0f}s\n{self.daemon.log()}")
+
+    def memory(self) -> tuple[float, float]:
+        """fluxd's (peak RSS, RSS now) in MiB, from /proc/<pid>/status."""
+        status = Path(f"/proc/{self.daemon.process.popen.pid}/status").read_text()
+        values = dict(re.findall(r"^(VmHWM|VmRSS):\s+(\d+) kB", status, re.M))
+        return int(values["VmHWM"]) / 1024, int(values["VmRSS"]) / 1024
+
+    # --- driving ------------------------------------------------------------------
+
+    def notify(self, head: str) -> int:
+        """What a git host does after a push: a signed GitHub push event."""
+        body = json.dumps(
+            {
+                "ref": "refs/heads/master",
+                "after": head,
+                "repository": {
+                    "ssh_url": self.git.ssh_url(self.repo),
+                    "clone_url": self.git.http_url(self.repo),
+                },
+            }
+        ).encode()
+        digest = hmac.new(WEBHOOK_SECRET.encode(), body, hashlib.sha256).hexdigest()
+        headers = {
+            "Content-Type": "application/json",
+            "X-GitHub-Event": "push",
+            "X-Hub-Signature-256": "sha256=" + digest,
+        }
+        return self.daemon.post("/hook/github", body, headers)
+
+    def fluxctl(self, *args: str) -> subprocess.CompletedProcess[str]:
+        """fluxctl through the port-forward, in whichever option order it accepts."""
+        forms = (
+            [self.fluxctl_form]
+            if self.fluxctl_form
+            else [["SUB", "--k8s-fwd-ns", "NS"], ["--k8s-fwd-ns", "NS", "SUB"]]
+        )
+        out: subprocess.CompletedProcess[str] | None = None
+        for form in forms:
+            argv: list[str] = []
+            for part in form:
+                argv += (
+                    list(args)
+                    if part == "SUB"
+                    else [self.daemon.namespace if part == "NS" else part]
+                )
+            out = fluxctl(*argv, kubeconfig=self.kube.kubeconfig)
+            if out.returncode == 0 or "No such option" not in out.stderr:
+                self.fluxctl_form = form
+                return out
+        assert out is not None
+        return out
+
+    def fluxctl_command(self, *args: str) -> str:
+        form = self.fluxctl_form or ["SUB", "--k8s-fwd-ns", "NS"]
+        argv: list[str] = []
+        for part in form:
+            argv += (
+                list(args) if part == "SUB" else [self.daemon.namespace if part == "NS" else part]
+            )
+        return "fluxctl " + shlex.join(argv).replace(self.daemon.namespace, "<ns>")
+
+    def first_sync(self, repo: RepoSet) -> dict[str, object]:
+        """Push the N objects, notify, and time the pass that applies them."""
+        before = len(self.passes())
+        pushed = time.monotonic()
+        head = self.git.push_files(self.repo, repo.files(), f"{len(repo.objects)} objects")
+        push_took = time.monotonic() - pushed
+        notified = time.time()
+        self.notify(head)
+        applied = self.wait_pass(head, after=before)
+        present = self.api.count_present(repo.run)
+        return {
+            "revision": head,
+            "push_s": round(push_took, 3),
+            "took_s": applied.took,
+            "wall_s": round(applied.at - notified, 3),
+            "applied": applied.applied,
+            "failed": applied.failed,
+            "present": sum(present.values()),
+            "expected": len(repo.all),
+        }
+
+    def noop(self) -> dict[str, object]:
+        """A pass with nothing to do, and the mutating requests around it.
+
+        The pass is asked for through fluxd's API on 127.0.0.1 (no port-forward,
+        whose own requests would blur the count); an idle window of the same
+        length right after gives the cluster's own background writes.
+        """
+        before = len(self.passes())
+        head = self.git.git(self.repo, "rev-parse", "HEAD")
+        m0 = self.api.mutations()
+        began = time.monotonic()
+        out = fluxctl(
+            "--url", self.daemon.url, "sync", kubeconfig=self.kube.kubeconfig, timeout=120
+        )
+        done = self.wait_pass(head, after=before, timeout=120)
+        time.sleep(1.0)  # fluxd records an Event after the pass; let it land
+        m1 = self.api.mutations()
+        window = time.monotonic() - began
+        time.sleep(window)
+        m2 = self.api.mutations()
+        during, idle = mutation_delta(m1, m0), mutation_delta(m2, m1)
+        return {
+            "took_s": done.took,
+            "applied": done.applied,
+            "drifted": done.drifted,
+            "unchanged": done.unchanged,
+            "fluxctl_rc": out.returncode,
+            "window_s": round(window, 2),
+            "mutations_during": during,
+            "mutations_idle": idle,
+            "attributed": _attributed(during, idle),
+        }
+
+    def timed_fluxctl(self, *args: str) -> tuple[float, subprocess.CompletedProcess[str]]:
+        began = time.monotonic()
+        out = self.fluxctl(*args)
+        return time.monotonic() - began, out
+
+    def push_live(self, repo: RepoSet, mode: str, count: int) -> list[dict[str, float]]:
+        """``count`` one-ConfigMap pushes; seconds until each change is visible."""
+        probe = repo.probe()
+        samples = []
+        for i in range(count):
+            value = f"{mode}-{i}-{time.time_ns()}"
+            before = len(self.passes())
+            head = self.git.push_files(self.repo, with_probe(repo, value), f"probe {value}")
+            began = time.monotonic()
+            if mode == "webhook":
+                self.notify(head)
+            deadline = began + 60
+            while self.api.probe_value(probe) != value:
+                if time.monotonic() > deadline:
+                    raise TestbedError(
+                        f"{mode}: change {i} not live after 60s\n{self.daemon.log()}"
+                    )
+                time.sleep(0.02)
+            live = time.monotonic() - began
+            done = self.wait_pass(head, after=before, timeout=60)
+            samples.append({"live_s": round(live, 3), "took_s": done.took})
+        return samples
+
+    def restart_with(self, flag: str, value: str) -> None:
+        """Restart the host fluxd with one flag changed (same pod, port and key)."""
+        args = self.daemon.process.popen.args
+        assert isinstance(args, list)
+        argv = [f"{flag}={value}" if str(a).startswith(f"{flag}=") else str(a) for a in args]
+        before = len(self.passes())
+        self.daemon.process.stop()
+        log = self.daemon.process.log
+        self.daemon.process = start(
+            "fluxd", argv, logdir=log.parent, env={"POD_NAME": self.daemon.pod}
+        )
+        # The log is appended to; count passes from the old process's end.
+        head = self.git.git(self.repo, "rev-parse", "HEAD")
+        self.wait_pass(head, after=before, poke=True, timeout=300)
+
+    def stop(self) -> None:
+        self.daemon.stop()
+
+
+def _attributed(during: dict[str, int], idle: dict[str, int]) -> int:
+    """Mutating requests of the pass window beyond the idle window, excluding leases."""
+    total = 0
+    for key, count in during.items():
+        if key.split(" ", 1)[1].startswith("leases"):
+            continue
+        total += max(0, count - idle.get(key, 0))
+    return total
