@@ -62,7 +62,8 @@ def list_images(
     """List the images of workloads, and the tags available for each.
 
     With -o json, prints the list as the API returns it: objects with the
-    keys ID and Containers (Name, Current, LatestFiltered, Available, ...).
+    keys ID and Containers; each container has Name, Current, LatestFiltered,
+    Available, AvailableError and the image counts, leaving out empty ones.
     """
     namespace = namespace or session.default_namespace()
     service = ALL

@@ -46,9 +46,10 @@ def list_workloads(
     """List the workloads fluxd sees, one row per container.
 
     Sorted by workload ID (namespace:kind/name). With -o json, prints the list
-    as the API returns it: objects with the keys ID, Containers (Name,
-    Current.ID, ...), ReadOnly, Status, Rollout, SyncError, Antecedent,
-    Labels, Automated, Locked, Ignore and Policies.
+    as the API returns it: objects with the keys ID, Containers, ReadOnly,
+    Status, Rollout, SyncError, Antecedent, Labels, Automated, Locked, Ignore
+    and Policies; each container has Name and Current.ID, and leaves out
+    empty fields, as Flux v1 did.
     """
     if all_namespaces:
         namespace = ""
