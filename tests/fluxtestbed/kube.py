@@ -333,6 +333,10 @@ class ControlPlane:
                 "--allow-privileged=true",
                 "--profiling=false",
                 "--enable-priority-and-fairness=false",
+                # Streaming lists need etcd's watch progress requests, which
+                # Debian's etcd 3.4 lacks; without this kwok's and the
+                # controllers' informers stall and back off for seconds.
+                "--feature-gates=WatchList=false",
                 "--v=0",
             ],
             logdir=self.logs,
@@ -383,6 +387,7 @@ class ControlPlane:
                     "--concurrent-replicaset-syncs=10",
                     "--kube-api-qps=200",
                     "--kube-api-burst=400",
+                    "--feature-gates=WatchListClient=false",
                     "--v=0",
                 ],
                 logdir=self.logs,
@@ -399,6 +404,7 @@ class ControlPlane:
                     "--bind-address=127.0.0.1",
                     f"--secure-port={free_port()}",
                     "--leader-elect=false",
+                    "--feature-gates=WatchListClient=false",
                     "--v=0",
                 ],
                 logdir=self.logs,
@@ -430,7 +436,9 @@ class ControlPlane:
                     "--enable-crds=PortForward",
                 ],
                 logdir=self.logs,
-                env={"HOME": str(self.workdir)},  # keep kwok from reading ~/.kwok
+                # HOME: keep kwok from reading ~/.kwok. No streaming lists (see
+                # the API server's feature gates).
+                env={"HOME": str(self.workdir), "KUBE_FEATURE_WatchListClient": "false"},
             )
         )
 
