@@ -86,20 +86,17 @@ def test_server_side_apply_records_the_field_manager_and_pods_become_ready_on_th
 
     core, apps = client.CoreV1Api(api), client.AppsV1Api(api)
     _wait("a ReplicaSet of the Deployment", lambda: apps.list_namespaced_replica_set(ns).items)
-    pods = _wait(
-        "3 Ready pods",
-        lambda: (
-            [
-                p
-                for p in core.list_namespaced_pod(ns, label_selector="app=web").items
-                if any(
-                    c.type == "Ready" and c.status == "True" for c in (p.status.conditions or [])
-                )
-            ]
-            if len(core.list_namespaced_pod(ns, label_selector="app=web").items) == 3
-            else None
-        ),
-    )
+
+    def ready_pods() -> list[client.V1Pod] | None:
+        pods = core.list_namespaced_pod(ns, label_selector="app=web").items
+        ready = [
+            p
+            for p in pods
+            if any(c.type == "Ready" and c.status == "True" for c in (p.status.conditions or []))
+        ]
+        return ready if len(ready) == 3 else None
+
+    pods = _wait("3 Ready pods", ready_pods)
     assert len(pods) == 3
     assert {p.spec.node_name for p in pods} == {NODE_NAME}
     assert all(ipaddress.ip_address(p.status.pod_ip).is_loopback for p in pods)
