@@ -97,6 +97,7 @@ class Daemon:
         self._tasks: set[asyncio.Task[None]] = set()
         self._results: OrderedDict[str, SyncResult] = OrderedDict()
         self.last_result: SyncResult | None = None
+        metrics.track_git_ready(lambda: mirror.ready)
 
     # --- the sync pass ---------------------------------------------------------
 
@@ -107,9 +108,9 @@ class Daemon:
         self._results.move_to_end(result.revision)
         while len(self._results) > _KEEP_RESULTS:
             self._results.popitem(last=False)
-        self._metrics.observe_sync(
-            result.duration, result.success, result.applied, len(result.failures)
-        )
+        # Flux v1 counted every manifest in sync, not only those sent this pass.
+        in_sync = result.applied + result.unchanged
+        self._metrics.observe_sync(result.duration, result.success, in_sync, len(result.failures))
         level = logging.INFO if result.success else logging.WARNING
         log.log(level, "event=sync %s", result.summary())
         for failure in result.failures:
@@ -150,7 +151,6 @@ class Daemon:
         )
 
     def ready(self) -> models.ReadyReport:
-        self._metrics.set_git_ready(self._mirror.ready)
         last = self.last_result
         return models.ReadyReport(
             ready=True,

@@ -82,6 +82,10 @@ class Metrics:
         """Record whether the mirror can be synced from."""
         self.git_ready.set(1 if ready else 0)
 
+    def track_git_ready(self, ready: Callable[[], bool]) -> None:
+        """Read the mirror's readiness at every scrape, so the gauge is never stale."""
+        self.git_ready.set_function(lambda: 1.0 if ready() else 0.0)
+
 
 class RequestMetrics:
     """``flux_request_duration_seconds``, filled by the API's middleware."""

@@ -119,9 +119,15 @@ def test_metrics_parse_and_move_with_a_sync(
     installation_factory: Callable[..., Installation],
 ) -> None:
     inst = _ready_installation(installation_factory)
-    metrics = _metrics(inst)
+    # The objects are live a moment before the pass that applied them is recorded.
+    metrics = wait_for(
+        "the first pass to be recorded",
+        lambda: (m := _metrics(inst))['flux_daemon_sync_manifests{"success": "true"}'] and m,
+        timeout=10,
+    )
     assert metrics["flux_git_ready{}"] == 1.0
     assert metrics['flux_daemon_sync_manifests{"success": "true"}'] == 2.0
+    assert metrics['flux_daemon_sync_manifests{"success": "false"}'] == 0.0
     before = _sync_count(inst)
     out = inst.fluxctl("sync")
     assert out.returncode == 0, out.stderr
