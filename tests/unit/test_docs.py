@@ -83,3 +83,42 @@ def test_the_troubleshooting_page_covers_every_git_status() -> None:
     text = (DOCS / "troubleshooting.md").read_text()
     for status in ("unconfigured", "new", "cloned", "unreachable", "not ready to sync"):
         assert f"`{status}`" in text or status in text, status
+
+
+def _cli_reference() -> str:
+    return (DOCS / "references" / "cli.md").read_text()
+
+
+def test_every_fluxctl_command_and_option_is_in_the_cli_reference() -> None:
+    import click
+
+    from fluxctl.main import cli
+
+    reference = _cli_reference()
+    missing: list[str] = []
+    for param in cli.params:
+        missing += [f"global {o}" for o in param.opts if f"`{o}`" not in reference]
+    for name, command in cli.commands.items():
+        if f"fluxctl {name}" not in reference:
+            missing.append(f"command {name}")
+        for param in command.params:
+            if isinstance(param, click.Option):
+                missing += [f"{name} {o}" for o in param.opts if f"`{o}`" not in reference]
+    assert missing == []
+
+
+def test_every_api_route_is_in_the_api_reference() -> None:
+    from fastapi.routing import APIRoute
+    from prometheus_client import CollectorRegistry
+
+    from fluxd.api.app import create_app
+    from fluxd.settings import ApiSettings
+
+    app = create_app(object(), settings=ApiSettings(), registry=CollectorRegistry())  # type: ignore[arg-type]
+    reference = (DOCS / "references" / "api.md").read_text()
+    routes = sorted(
+        {r.path.removeprefix("/api/flux") for r in app.routes if isinstance(r, APIRoute)}
+    )
+    assert "/v9/git-repo-config" in routes and len(routes) > 10
+    missing = [path for path in routes if path not in reference]
+    assert missing == []
