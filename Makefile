@@ -50,13 +50,13 @@ test-fast: $(STAMP)
 	$(PY) -m pytest tests/unit
 
 demo: $(STAMP) system-deps testbed-binaries
-	$(PY) -m fluxtestbed.demo
+	PYTHONPATH=tests $(PY) -m fluxtestbed.demo $(DEMO_ARGS)
 
 demo-down: $(STAMP)
-	$(PY) -m fluxtestbed down
+	PYTHONPATH=tests $(PY) -m fluxtestbed down
 
 bench: $(STAMP) system-deps testbed-binaries
-	$(PY) -m fluxtestbed.bench
+	PYTHONPATH=tests $(PY) -m fluxtestbed.bench $(BENCH_ARGS)
 
 image:
 	@command -v docker >/dev/null && docker info >/dev/null 2>&1 \
