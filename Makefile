@@ -40,6 +40,7 @@ fmt: $(STAMP)
 
 typecheck: $(STAMP)
 	$(VENV)/bin/mypy
+	$(VENV)/bin/mypy --config-file tests/mypy.ini tests
 
 check: lint typecheck
 

@@ -115,7 +115,7 @@ class Cluster:
         """An admin ``kubernetes.client.ApiClient`` of the official client."""
         from kubernetes import config
 
-        return config.new_client_from_config(config_file=str(self.kubeconfig))
+        return config.new_client_from_config(config_file=str(self.kubeconfig))  # type: ignore[no-untyped-call]
 
     def kubectl(
         self, *args: str, input: str | None = None, check: bool = True

@@ -10,12 +10,12 @@ from collections.abc import Iterator, Mapping
 from typing import Any
 
 import pytest
-from test_cluster_apply import configmap, deployment, item, rank
 
 from fluxd.cluster import Cluster, InventoryEntry, KubeClient
 from fluxd.cluster.client import Query, Response
 from fluxd.settings import ClusterSettings, SyncSettings
 from fluxtestbed.kube import Cluster as Kube
+from fluxtestbed.objects import configmap, deployment, item, rank
 
 pytestmark = pytest.mark.cluster
 

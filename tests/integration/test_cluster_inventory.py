@@ -4,15 +4,16 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
-from test_cluster_apply import configmap, deployment, item, marked, rank
 
 from fluxd.cluster import Cluster, Inventory, InventoryEntry, KubeClient
 from fluxd.cluster.inventory import SERIAL_ANNOTATION, InventoryStore
 from fluxd.errors import ClusterError
 from fluxd.settings import ClusterSettings, SyncSettings
 from fluxtestbed.kube import Cluster as Kube
+from fluxtestbed.objects import configmap, deployment, item, marked, rank
 
 pytestmark = pytest.mark.cluster
 
@@ -100,7 +101,7 @@ def test_a_torn_save_is_detected(kube: Kube, client: KubeClient, namespace: str)
         store.load()
 
 
-def applied_entries(cluster: Cluster, bodies: list[dict]) -> list[InventoryEntry]:
+def applied_entries(cluster: Cluster, bodies: list[dict[str, Any]]) -> list[InventoryEntry]:
     outcomes = cluster.apply([item(b) for b in bodies], rank=rank)
     assert all(o.applied for o in outcomes), [o.error for o in outcomes]
     return [InventoryEntry.from_outcome(o, mark=MARK, checksum="c") for o in outcomes]

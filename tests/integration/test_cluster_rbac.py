@@ -7,12 +7,12 @@ from pathlib import Path
 
 import pytest
 import yaml
-from test_cluster_apply import configmap, item, rank
 
 from fluxd.cluster import Cluster, InventoryEntry
 from fluxd.errors import ClusterError
 from fluxd.settings import ClusterSettings, SyncSettings
 from fluxtestbed.kube import Cluster as Kube
+from fluxtestbed.objects import configmap, item, rank
 
 pytestmark = pytest.mark.cluster
 

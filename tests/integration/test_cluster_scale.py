@@ -12,11 +12,11 @@ import time
 from collections.abc import Iterator
 
 import pytest
-from test_cluster_apply import configmap, item
 
 from fluxd.cluster import ApplyObject, Cluster, Inventory, InventoryEntry
 from fluxd.settings import ClusterSettings, SyncSettings
 from fluxtestbed.kube import Cluster as Kube
+from fluxtestbed.objects import configmap, item
 
 pytestmark = [pytest.mark.cluster, pytest.mark.slow]
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
-from test_cluster_apply import deployment, item, marked, rank
 
 from fluxd.cluster import (
     SYNC_HWM_ANNOTATION,
@@ -20,6 +20,7 @@ from fluxd.cluster import (
 from fluxd.errors import ClusterError
 from fluxd.settings import ClusterSettings, SyncSettings
 from fluxtestbed.kube import Cluster as Kube
+from fluxtestbed.objects import deployment, item, marked, rank
 
 pytestmark = pytest.mark.cluster
 
@@ -32,7 +33,7 @@ def cluster(kube: Kube, namespace: str) -> Iterator[Cluster]:
     connected.close()
 
 
-def cronjob(namespace: str) -> dict:
+def cronjob(namespace: str) -> dict[str, Any]:
     pod = {"containers": [{"name": "backup", "image": "busybox:1.36"}], "restartPolicy": "Never"}
     return marked(
         {

@@ -21,7 +21,7 @@ from fluxd.cluster import Cluster as KubeCluster
 from fluxd.git import GitMirror
 from fluxd.settings import ClusterSettings, GitSettings, SshSettings, SyncSettings, SyncState
 from fluxd.sync.engine import SyncEngine
-from fluxd.sync.marker import GitTagMarker, SecretMarker
+from fluxd.sync.marker import GitTagMarker, SecretMarker, SyncMarker
 from fluxd.sync.results import SyncResult
 from fluxtestbed.gitserver import GitServer
 from fluxtestbed.kube import Cluster
@@ -125,6 +125,7 @@ def make_bed(
         mirror.advance()
     assert mirror.ready, mirror.error
     cluster = KubeCluster.connect(cluster_settings, sync)
+    marker: SyncMarker
     if readonly:
         kube.kubectl("create", "secret", "generic", "flux-git-deploy", "-n", namespace)
         marker = SecretMarker(_Annotations(cluster))

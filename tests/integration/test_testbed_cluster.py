@@ -8,7 +8,8 @@ import json
 import socket
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from typing import Any
 
 import pytest
 from kubernetes import client
@@ -20,7 +21,7 @@ from fluxtestbed.kube import NODE_NAME, Cluster
 pytestmark = pytest.mark.cluster
 
 
-def _deployment(namespace: str, replicas: int = 3) -> dict[str, object]:
+def _deployment(namespace: str, replicas: int = 3) -> dict[str, Any]:
     labels = {"app": "web"}
     return {
         "apiVersion": "apps/v1",
@@ -37,9 +38,7 @@ def _deployment(namespace: str, replicas: int = 3) -> dict[str, object]:
     }
 
 
-def _server_side_apply(
-    api: client.ApiClient, path: str, body: dict[str, object]
-) -> dict[str, object]:
+def _server_side_apply(api: client.ApiClient, path: str, body: dict[str, Any]) -> dict[str, Any]:
     method, url, headers, payload, _ = api.param_serialize(
         "PATCH",
         path,
@@ -51,13 +50,13 @@ def _server_side_apply(
         body=body,
         auth_settings=["BearerToken"],
     )
-    response = api.call_api(method, url, header_params=headers, body=payload)
+    response: Any = api.call_api(method, url, header_params=headers, body=payload)
     response.read()
-    assert response.status == 200 or response.status == 201, response.data
+    assert response.status in (200, 201), response.data
     return dict(json.loads(response.data))
 
 
-def _wait(what: str, check, timeout: float = 60.0):  # type: ignore[no-untyped-def]
+def _wait(what: str, check: Callable[[], Any], timeout: float = 60.0) -> Any:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         value = check()
@@ -77,17 +76,18 @@ def test_server_side_apply_records_the_field_manager_and_pods_become_ready_on_th
         f"/api/v1/namespaces/{ns}",
         {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": ns}},
     )
-    assert created["metadata"]["name"] == ns  # type: ignore[index]
+    assert created["metadata"]["name"] == ns
     deployment = _server_side_apply(
         api, f"/apis/apps/v1/namespaces/{ns}/deployments/web", _deployment(ns)
     )
-    managers = {m["manager"] for m in deployment["metadata"]["managedFields"]}  # type: ignore[index]
+    managers = {m["manager"] for m in deployment["metadata"]["managedFields"]}
     assert "testbed-check" in managers
 
-    core, apps = client.CoreV1Api(api), client.AppsV1Api(api)
+    core: Any = client.CoreV1Api(api)
+    apps: Any = client.AppsV1Api(api)
     _wait("a ReplicaSet of the Deployment", lambda: apps.list_namespaced_replica_set(ns).items)
 
-    def ready_pods() -> list[client.V1Pod] | None:
+    def ready_pods() -> list[Any] | None:
         pods = core.list_namespaced_pod(ns, label_selector="app=web").items
         ready = [
             p
@@ -113,7 +113,7 @@ def test_server_side_apply_records_the_field_manager_and_pods_become_ready_on_th
 
 
 def test_every_address_the_cluster_hands_out_is_on_loopback(kube: Cluster, namespace: str) -> None:
-    core = client.CoreV1Api(kube.api_client())
+    core: Any = client.CoreV1Api(kube.api_client())
     node = core.read_node(NODE_NAME)
     internal = [a.address for a in node.status.addresses if a.type == "InternalIP"]
     assert internal and all(ipaddress.ip_address(a).is_loopback for a in internal)

@@ -7,6 +7,7 @@ import hmac
 import json
 import logging
 import time
+from typing import Any
 
 import pytest
 from prometheus_client import CollectorRegistry
@@ -36,7 +37,7 @@ def client(daemon):
         yield test_client
 
 
-def github_push(ref: str = "refs/heads/main", repo: str = "acme/fleet") -> dict:
+def github_push(ref: str = "refs/heads/main", repo: str = "acme/fleet") -> dict[str, Any]:
     return {
         "ref": ref,
         "after": "5a3f1c9e8d7b6a5f4e3d2c1b0a9f8e7d6c5b4a3f",
@@ -54,7 +55,9 @@ def hmac_hex(body: bytes, secret: str = SECRET) -> str:
     return hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
 
 
-def post_github(client, payload: dict, *, event: str = "push", signature: str | None = "good"):
+def post_github(
+    client, payload: dict[str, Any], *, event: str = "push", signature: str | None = "good"
+):
     body = json.dumps(payload).encode()
     headers = {"X-GitHub-Event": event, "Content-Type": "application/json"}
     if signature == "good":
@@ -165,7 +168,7 @@ def test_a_burst_of_100_deliveries_calls_notify_100_times_cheaply(client, daemon
 # --- GitLab, Bitbucket, Gitea, generic -------------------------------------------------------
 
 
-def gitlab_push(ref: str = "refs/heads/main") -> dict:
+def gitlab_push(ref: str = "refs/heads/main") -> dict[str, Any]:
     return {
         "object_kind": "push",
         "ref": ref,
@@ -192,7 +195,7 @@ def test_gitlab_push_needs_the_token(client, daemon, token, status):
     assert len(daemon.notified) == (1 if status == 202 else 0)
 
 
-def bitbucket_cloud_push(branch: str = "main") -> dict:
+def bitbucket_cloud_push(branch: str = "main") -> dict[str, Any]:
     return {
         "repository": {
             "full_name": "acme/fleet",
@@ -202,7 +205,7 @@ def bitbucket_cloud_push(branch: str = "main") -> dict:
     }
 
 
-def bitbucket_server_push(branch: str = "main") -> dict:
+def bitbucket_server_push(branch: str = "main") -> dict[str, Any]:
     return {
         "eventKey": "repo:refs_changed",
         "repository": {
@@ -219,7 +222,7 @@ def bitbucket_server_push(branch: str = "main") -> dict:
 
 
 def post_signed(
-    client, path: str, payload: dict, headers: dict[str, str], header: str, prefix: str
+    client, path: str, payload: dict[str, Any], headers: dict[str, str], header: str, prefix: str
 ):
     body = json.dumps(payload).encode()
     return client.post(path, content=body, headers={**headers, header: prefix + hmac_hex(body)})

@@ -21,7 +21,7 @@ import time
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Self
 from urllib.parse import urlencode
 
 import urllib3
@@ -133,7 +133,7 @@ class KubeClient:
     @classmethod
     def from_settings(
         cls, settings: ClusterSettings, *, pool_size: int, timeout: float = 60.0
-    ) -> KubeClient:
+    ) -> Self:
         """Build a client from a kubeconfig (and context) or the in-cluster config."""
         config = load_configuration(settings)
         # urllib3 keeps only this many connections per host; every apply

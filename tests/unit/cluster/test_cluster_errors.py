@@ -167,7 +167,7 @@ def test_nothing_listening_is_a_cluster_error() -> None:
         client.request("GET", "/api")
 
 
-def test_an_unreadable_kubeconfig_is_a_cluster_error(tmp_path) -> None:  # type: ignore[no-untyped-def]
+def test_an_unreadable_kubeconfig_is_a_cluster_error(tmp_path) -> None:
     bad = tmp_path / "config"
     bad.write_text("not: [a kubeconfig")
     with pytest.raises(ClusterError, match="cannot load Kubernetes client configuration"):

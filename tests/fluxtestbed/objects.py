@@ -1,0 +1,60 @@
+"""Objects for tests of fluxd.cluster: bodies with our GC mark, as apply items."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fluxd.cluster import ApplyObject
+
+MARK_LABEL = "fluxcd.io/sync-gc-mark"
+RANKS = {"Namespace": 0, "CustomResourceDefinition": 1, "ConfigMap": 2, "Deployment": 3}
+
+
+def rank(kind: str) -> int:
+    return RANKS.get(kind, 4)
+
+
+def item(body: dict[str, Any], source: str = "repo/app.yaml") -> ApplyObject:
+    meta = body["metadata"]
+    namespace = meta.get("namespace", "")
+    kind = body["kind"]
+    return ApplyObject(
+        id=f"{namespace or '<cluster>'}:{kind.lower()}/{meta['name']}",
+        api_version=body["apiVersion"],
+        kind=kind,
+        name=meta["name"],
+        namespace=namespace,
+        source=source,
+        body=body,
+    )
+
+
+def marked(body: dict[str, Any]) -> dict[str, Any]:
+    body["metadata"].setdefault("labels", {})[MARK_LABEL] = "sha256.test"
+    return body
+
+
+def configmap(namespace: str, name: str, **data: str) -> dict[str, Any]:
+    meta = {"name": name, "namespace": namespace}
+    return marked({"apiVersion": "v1", "kind": "ConfigMap", "metadata": meta, "data": data})
+
+
+def deployment(
+    namespace: str, name: str = "web", replicas: int = 3, app: str = "web"
+) -> dict[str, Any]:
+    labels = {"app": app}
+    return marked(
+        {
+            "apiVersion": "apps/v1",
+            "kind": "Deployment",
+            "metadata": {"name": name, "namespace": namespace},
+            "spec": {
+                "replicas": replicas,
+                "selector": {"matchLabels": labels},
+                "template": {
+                    "metadata": {"labels": labels},
+                    "spec": {"containers": [{"name": "nginx", "image": "nginx:1.17"}]},
+                },
+            },
+        }
+    )
