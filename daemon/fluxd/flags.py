@@ -40,7 +40,42 @@ IGNORED_FLAGS = (
     "k8s-in-cluster",
     "kubernetes-kubectl",
     "k8s-verbosity",
+    "k8s-unsafe-exclude-resource",
+    "registry-rps",
+    "registry-burst",
+    "registry-trace",
+    "registry-insecure-host",
+    "registry-exclude-image",
+    "registry-include-image",
+    "registry-use-labels",
+    "registry-ecr-region",
+    "registry-ecr-include-id",
+    "registry-ecr-exclude-id",
+    "registry-require",
+    "registry-cache-expiry",
+    "docker-config",
+    "rpc-timeout",
+    # fluxd pushes only the sync tag, never commits, so these have nothing to act on.
+    "git-ci-skip",
+    "git-ci-skip-message",
+    "git-set-author",
 )
+
+#: Flux v1 features this daemon does not have. Ignoring them would change
+#: what gets applied without saying so, so fluxd refuses to start instead.
+UNSUPPORTED_FLAGS = {
+    "manifest-generation": ".flux.yaml manifest generation is not supported; "
+    "render manifests (e.g. kustomize build) in CI and commit the output",
+    "sops": "SOPS decryption is not supported",
+    "git-secret": "git-secret decryption is not supported",
+    "git-gpg-key-import": "GPG signature verification is not supported",
+    "git-signing-key": "signing the sync tag is not supported",
+    "git-verify-signatures": "GPG signature verification is not supported",
+    "git-verify-signatures-mode": "GPG signature verification is not supported",
+    "connect": "the upstream (Weave Cloud) connection is not supported",
+    "token": "the upstream (Weave Cloud) connection is not supported; "
+    "for API authentication use --api-token",
+}
 
 _TRUE = {"true", "1", "t", "yes", "y", "on"}
 _FALSE = {"false", "0", "f", "no", "n", "off"}
@@ -103,7 +138,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("-l", "--listen", default=None, help="API address (default :3030)")
     p.add_argument("--listen-metrics", default=None, help="separate address for /metrics")
     p.add_argument("--listen-webhook", default=None, help="separate address for push webhooks")
-    p.add_argument("--log-format", choices=[f.value for f in LogFormat], default=None)
+    p.add_argument(
+        "--log-format",
+        choices=[f.value for f in LogFormat],
+        default=None,
+        help="log lines as logfmt (fmt, default) or json",
+    )
 
     g = p.add_argument_group("git")
     g.add_argument("--git-url", default=None, help="URL of the git repo (ssh, https or file)")
@@ -139,7 +179,12 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument(
         "--sync-timeout", type=_duration, default=None, help="limit of one sync (default 1m)"
     )
-    s.add_argument("--sync-state", choices=[x.value for x in SyncState], default=None)
+    s.add_argument(
+        "--sync-state",
+        choices=[x.value for x in SyncState],
+        default=None,
+        help="where the applied revision is recorded: a git tag (git, default) or the Secret",
+    )
     _add_bool(s, "--sync-garbage-collection", "delete objects that left the repo")
     _add_bool(s, "--sync-garbage-collection-dry", "log what garbage collection would delete")
     _add_bool(s, "--sync-force-conflicts", "take over fields other managers own (default true)")
@@ -163,7 +208,9 @@ def build_parser() -> argparse.ArgumentParser:
         "--k8s-secret-data-key", default=None, help="key in that Secret (default identity)"
     )
     k.add_argument(
-        "--k8s-secret-volume-mount-path", default=None, help="where the Secret is mounted"
+        "--k8s-secret-volume-mount-path",
+        default=None,
+        help="where the Secret is mounted (default /etc/fluxd/ssh)",
     )
     k.add_argument(
         "--k8s-allow-namespace",
@@ -196,8 +243,18 @@ def build_parser() -> argparse.ArgumentParser:
     h.add_argument(
         "--ssh-keygen-dir", default=None, help="memory-backed dir for the private key file"
     )
-    h.add_argument("--ssh-keygen-type", choices=["ed25519", "rsa", "ecdsa"], default=None)
-    h.add_argument("--ssh-keygen-bits", type=_positive_int, default=None)
+    h.add_argument(
+        "--ssh-keygen-type",
+        choices=["ed25519", "rsa", "ecdsa"],
+        default=None,
+        help="type of a generated key (default ed25519)",
+    )
+    h.add_argument(
+        "--ssh-keygen-bits",
+        type=_positive_int,
+        default=None,
+        help="size of a generated rsa (default 3072) or ecdsa (default 256) key",
+    )
     h.add_argument(
         "--ssh-keygen-format",
         default=None,
@@ -215,7 +272,12 @@ def build_parser() -> argparse.ArgumentParser:
     a.add_argument("--webhook-secret-file", default=None, help="file holding the webhook secret")
 
     for name in IGNORED_FLAGS:
-        p.add_argument(f"--{name}", nargs="?", const="", default=None, help=argparse.SUPPRESS)
+        p.add_argument(
+            f"--{name}", nargs="?", const="", default=None, action="append", help=argparse.SUPPRESS
+        )
+    for name in UNSUPPORTED_FLAGS:
+        p.add_argument(f"--{name}", nargs="?", const="true", default=None, help=argparse.SUPPRESS)
+    p.add_argument("--kube-config", dest="kubeconfig", default=None, help=argparse.SUPPRESS)
     return p
 
 
@@ -263,6 +325,12 @@ def parse(argv: Sequence[str], env: Mapping[str, str] | None = None) -> tuple[Se
     if ns.version:
         print(__version__)
         raise SystemExit(0)
+    for name, why in UNSUPPORTED_FLAGS.items():
+        value = getattr(ns, name.replace("-", "_"))
+        if value is not None and value.lower() not in ("false", "0", "", "none"):
+            raise SettingsError(
+                f"fluxd: --{name}: {why}", help="Remove the flag from fluxd's args."
+            )
     warnings = [
         f"flag --{n} is accepted for compatibility and ignored"
         for n in IGNORED_FLAGS

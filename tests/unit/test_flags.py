@@ -1,0 +1,134 @@
+"""fluxd's flags: Flux v1's names and forms, clear errors, nothing silently changed."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from fluxd.errors import SettingsError
+from fluxd.flags import parse, split_address
+from fluxd.settings import SyncState
+
+
+def test_the_seeds_deployment_args_parse_to_what_they_say() -> None:
+    settings, warnings = parse(
+        [
+            "--git-url=git@github.com:YOUR-USER/YOUR-REPO",
+            "--git-branch=master",
+            "--git-path=namespaces,workloads",
+            "--git-label=flux-sync",
+            "--git-user=Flux automation",
+            "--git-email=flux@example.com",
+            "--listen-metrics=:3031",
+        ],
+        env={},
+    )
+    assert settings.git.url == "git@github.com:YOUR-USER/YOUR-REPO"
+    assert settings.git.paths == ("namespaces", "workloads")
+    assert (settings.git.sync_tag, settings.git.notes_ref) == ("flux-sync", "flux-sync")
+    assert settings.git.user == "Flux automation"
+    assert settings.api.listen_metrics == ":3031"
+    assert warnings == []
+
+
+def test_git_path_may_be_repeated_and_comma_separated() -> None:
+    settings, _ = parse(["--git-path=a,b", "--git-path", "c"], env={})
+    assert settings.git.paths == ("a", "b", "c")
+
+
+def test_an_absolute_git_path_is_refused_with_the_fix() -> None:
+    with pytest.raises(SettingsError) as err:
+        parse(["--git-path=/workloads"], env={})
+    assert "relative" in str(err.value)
+    assert "--git-path=workloads" in err.value.help
+
+
+@pytest.mark.parametrize(
+    ("flag", "seconds"),
+    [
+        ("--git-poll-interval=5m", 300.0),
+        ("--sync-interval=1m30s", 90.0),
+        ("--git-timeout=250ms", 0.25),
+    ],
+)
+def test_durations_take_gos_syntax(flag: str, seconds: float) -> None:
+    settings, _ = parse([flag], env={})
+    values = {settings.git.poll_interval, settings.sync.interval, settings.git.timeout}
+    assert seconds in values
+
+
+@pytest.mark.parametrize("bad", ["--sync-interval=5", "--git-timeout=soon", "--sync-interval=-1m"])
+def test_a_malformed_duration_names_the_flag(bad: str) -> None:
+    with pytest.raises(SettingsError) as err:
+        parse([bad], env={})
+    assert bad.split("=")[0] in str(err.value)
+
+
+def test_an_unknown_flag_is_an_error() -> None:
+    with pytest.raises(SettingsError, match="unrecognized arguments: --git-urll=x"):
+        parse(["--git-urll=x"], env={})
+
+
+def test_booleans_take_gos_forms() -> None:
+    assert parse(["--git-readonly"], env={})[0].git.readonly
+    assert parse(["--git-readonly=true"], env={})[0].git.readonly
+    assert not parse(["--git-readonly=false"], env={})[0].git.readonly
+    with pytest.raises(SettingsError):
+        parse(["--git-readonly=maybe"], env={})
+
+
+def test_read_only_forces_the_marker_into_the_secret() -> None:
+    settings, _ = parse(["--git-readonly"], env={})
+    assert settings.sync.state is SyncState.SECRET
+
+
+def test_dry_garbage_collection_implies_garbage_collection() -> None:
+    sync = parse(["--sync-garbage-collection-dry"], env={})[0].sync
+    assert sync.garbage_collection and sync.garbage_collection_dry
+
+
+def test_environment_variables_set_flags_and_the_command_line_wins() -> None:
+    env = {"FLUXD_GIT_URL": "ssh://a/b", "FLUXD_GIT_BRANCH": "main", "GIT_AUTHUSER": "u"}
+    settings, _ = parse(["--git-branch=prod"], env=env)
+    assert settings.git.url == "ssh://a/b"
+    assert settings.git.branch == "prod"
+    assert settings.git.auth_user == "u"
+
+
+def test_flux_v1_flags_without_meaning_here_are_accepted_with_a_warning() -> None:
+    settings, warnings = parse(["--memcached-service=", "--registry-rps=200"], env={})
+    assert warnings == [
+        "flag --memcached-service is accepted for compatibility and ignored",
+        "flag --registry-rps is accepted for compatibility and ignored",
+    ]
+    assert settings.git.url == ""
+
+
+@pytest.mark.parametrize("flag", ["--manifest-generation", "--sops=true", "--connect=wss://x"])
+def test_flux_v1_features_this_daemon_lacks_stop_it_at_start(flag: str) -> None:
+    with pytest.raises(SettingsError, match="not supported"):
+        parse([flag], env={})
+
+
+def test_secrets_can_come_from_files(tmp_path: Path) -> None:
+    token = tmp_path / "token"
+    token.write_text("s3cret\n")
+    settings, _ = parse([f"--api-token-file={token}"], env={})
+    assert settings.api.token == "s3cret"
+    with pytest.raises(SettingsError, match="cannot read"):
+        parse([f"--webhook-secret-file={tmp_path / 'missing'}"], env={})
+
+
+@pytest.mark.parametrize(
+    ("address", "expected"),
+    [(":3030", ("0.0.0.0", 3030)), ("127.0.0.1:8080", ("127.0.0.1", 8080))],
+)
+def test_listen_addresses(address: str, expected: tuple[str, int]) -> None:
+    assert split_address(address) == expected
+
+
+def test_a_bad_listen_address_is_refused_with_an_example() -> None:
+    with pytest.raises(SettingsError) as err:
+        parse(["--listen=3030"], env={})
+    assert "--listen=:3030" in err.value.help
