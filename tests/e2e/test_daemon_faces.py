@@ -132,6 +132,11 @@ def test_metrics_parse_and_move_with_a_sync(
     out = inst.fluxctl("sync")
     assert out.returncode == 0, out.stderr
     wait_for("one more pass", lambda: _sync_count(inst) > before, timeout=20)
+    # Each pass also leaves a Kubernetes Event in fluxd's namespace.
+    events = inst.kube.kubectl(
+        "get", "events", "-n", inst.namespace, "--field-selector", "reason=Synced", "-o", "name"
+    ).stdout.split()
+    assert events
 
 
 def test_the_users_own_key_replaces_the_generated_one_without_a_restart(
