@@ -7,6 +7,7 @@ import contextlib
 import hashlib
 import hmac
 import json
+import os
 import re
 import shlex
 import subprocess
@@ -190,9 +191,11 @@ class Session:
         pushed = time.monotonic()
         head = self.git.push_files(self.repo, repo.files(), f"{len(repo.objects)} objects")
         push_took = time.monotonic() - pushed
+        cpu = self.cpu_seconds()
         notified = time.time()
         self.notify(head)
         applied = self.wait_pass(head, after=before)
+        used = {k: round(v - cpu[k], 2) for k, v in self.cpu_seconds().items()}
         present = self.api.count_present(repo.run)
         return {
             "revision": head,
@@ -203,7 +206,14 @@ class Session:
             "failed": applied.failed,
             "present": sum(present.values()),
             "expected": len(repo.all),
+            # From the notify to a moment after the pass (the LIST above included
+            # for the API server): whose CPU the pass used.
+            "cpu_s": used,
         }
+
+    def cpu_seconds(self) -> dict[str, float]:
+        """CPU seconds so far of fluxd, kube-apiserver and etcd (from /proc)."""
+        return {"fluxd": _cpu_seconds(self.daemon.process.popen.pid), **server_cpu(self.kube)}
 
     def noop(self) -> dict[str, object]:
         """A pass with nothing to do, and the mutating requests around it.
@@ -283,6 +293,19 @@ class Session:
 
     def stop(self) -> None:
         self.daemon.stop()
+
+
+_SERVERS = ("kube-apiserver", "etcd")
+
+
+def server_cpu(kube: Cluster) -> dict[str, float]:
+    """CPU seconds so far of the test bed's kube-apiserver and etcd."""
+    return {p.name: _cpu_seconds(p.popen.pid) for p in kube.processes if p.name in _SERVERS}
+
+
+def _cpu_seconds(pid: int) -> float:
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def _attributed(during: dict[str, int], idle: dict[str, int]) -> int:

@@ -77,6 +77,11 @@ def targets(results: dict[str, Any]) -> list[dict[str, Any]]:
     return out
 
 
+def _cpu(run: dict[str, Any], names: tuple[str, ...]) -> str:
+    cpu = run.get("cpu_s") or {}
+    return " / ".join(f"{cpu[n]:.1f}" for n in names) if cpu else "-"
+
+
 def render(results: dict[str, Any], command: str) -> str:
     meta = results["meta"]
     cases = results["cases"]
@@ -116,11 +121,14 @@ def render(results: dict[str, Any], command: str) -> str:
         "stamp of that pass's log line (every object answered by the API server; a LIST "
         "afterwards confirms all are present). kubectl: wall time of "
         "`kubectl apply --server-side -R -f <dir>` of the same files.",
-        "- Ceiling: httpx (keep-alive, admin client certificate) sending the same "
+        "- Ceiling: httpx (one keep-alive `httpx.Client` shared by c threads, admin client "
+        "certificate) sending the same "
         "server-side-apply PATCHes (`?fieldManager=bench&force=true`, "
         "`application/apply-patch+yaml`, JSON body), namespaces first, at concurrency "
-        "1, 4, 8, 16, 32, once each. Above 1,000 objects the sweep sends the namespaces and "
-        "the first 1,000 objects, and the best concurrency is run again over all N; that run "
+        "1, 4, 8, 16, 32, once each, then once with httpx's asyncio client "
+        "(`AsyncClient`, c tasks) at the best c; the faster counts. Above 1,000 objects "
+        "the sweep sends the namespaces and the first 1,000 objects, and the best "
+        "concurrency (and client) is run again over all N; that run "
         "is the ceiling. fluxd's fraction = (objects / fluxd took) / ceiling objects/s.",
         "- No-op resync: `fluxctl --url <fluxd on 127.0.0.1> sync` with nothing changed "
         "(no port-forward in the window). Mutating requests = `apiserver_request_total` "
@@ -172,8 +180,9 @@ def render(results: dict[str, Any], command: str) -> str:
         "Per run:",
         "",
         "| N | rep | order | fluxd took | fluxd wall | kubectl | took/kubectl "
-        "| load avg (fluxd, kubectl) |",
-        "|---|---|---|---|---|---|---|---|",
+        "| load avg (fluxd, kubectl) | CPU s, fluxd run: fluxd / apiserver / etcd "
+        "| CPU s, kubectl run: apiserver / etcd |",
+        "|---|---|---|---|---|---|---|---|---|---|",
     ]
     for c in cases:
         for r in c["first_sync"]:
@@ -181,7 +190,9 @@ def render(results: dict[str, Any], command: str) -> str:
                 f"| {c['n']:,} | {r['rep']} | {r['order']} | {r['fluxd']['took_s']:.2f}s "
                 f"| {r['fluxd']['wall_s']:.2f}s | {r['kubectl']['wall_s']:.2f}s "
                 f"| {r['ratio_took']:.2f} "
-                f"| {r['fluxd']['load_avg']:.1f}, {r['kubectl']['load_avg']:.1f} |"
+                f"| {r['fluxd']['load_avg']:.1f}, {r['kubectl']['load_avg']:.1f} "
+                f"| {_cpu(r['fluxd'], ('fluxd', 'kube-apiserver', 'etcd'))} "
+                f"| {_cpu(r['kubectl'], ('kube-apiserver', 'etcd'))} |"
             )
     lines += [
         "",
@@ -189,8 +200,8 @@ def render(results: dict[str, Any], command: str) -> str:
         "",
         "| N | "
         + " | ".join(f"c={c}" for c in (1, 4, 8, 16, 32))
-        + " | ceiling | fluxd / ceiling |",
-        "|---|" + "---|" * 7,
+        + " | ceiling | client CPU s / wall s of the ceiling run | fluxd / ceiling |",
+        "|---|" + "---|" * 8,
     ]
     for c in cases:
         ceil = c["ceiling"]
@@ -199,6 +210,8 @@ def render(results: dict[str, Any], command: str) -> str:
             f"| {c['n']:,} ({ceil['sweep_objects']:,} sent) | "
             + " | ".join(cells)
             + f" | {ceil['best_objects_per_s']:.0f}/s at c={ceil['best_concurrency']} "
+            f"({ceil.get('best_client', 'async')}) "
+            f"| {ceil.get('best_client_cpu_s', 0):.1f} / {ceil['best_took_s']:.1f} "
             f"| {spread([r['fraction_of_ceiling'] for r in c['first_sync']], '', 2)} |"
         )
     lines += [
