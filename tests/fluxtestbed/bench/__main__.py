@@ -21,7 +21,18 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, default=DOCS, help="where to write the results")
     parser.add_argument("--sizes", default="", help="comma list of N (default 100,1000,5000)")
     parser.add_argument("--reps", type=int, default=0, help="repetitions (default 3)")
+    parser.add_argument(
+        "--render",
+        type=Path,
+        default=None,
+        help="only re-render benchmarks.md (and the targets) from this benchmarks.json",
+    )
     args = parser.parse_args(argv)
+    if args.render is not None:
+        results = json.loads(args.render.read_text())
+        results["targets"] = targets(results)
+        write(results, args.render.parent, results["meta"]["command"])
+        return 0
     if args.smoke:
         plan = Plan(sizes=(50,), reps=1, pushes={50: 2}, fluxctl_reps=1, smoke=True)
     else:

@@ -117,6 +117,29 @@ def mutation_delta(after: Mutations, before: Mutations) -> dict[str, int]:
     return out
 
 
+#: What fluxd can write: the repo's kinds (server-side apply), its inventory
+#: ConfigMap, its Secret and Events. Controllers and kwok write other resources
+#: (replicasets, endpointslices, leases) or subresources (``deployments/status``).
+FLUXD_RESOURCES = frozenset(
+    {"namespaces", "configmaps", "secrets", "serviceaccounts", "services", "deployments", "events"}
+)
+
+
+def fluxd_mutations(during: dict[str, int], idle: dict[str, int]) -> int:
+    """Mutating requests of a pass window that fluxd can have made.
+
+    Only requests to a resource fluxd writes (no subresource) count, minus the
+    same requests in the idle window of equal length: ``apiserver_request_total``
+    has no client label, so this is the closest the metric allows.
+    """
+    total = 0
+    for key, count in during.items():
+        resource = key.split(" ", 1)[1]
+        if resource in FLUXD_RESOURCES:
+            total += max(0, count - idle.get(key, 0))
+    return total
+
+
 @dataclass(frozen=True)
 class CeilingRun:
     concurrency: int

@@ -15,7 +15,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from fluxtestbed.bench.api import AdminApi, mutation_delta
+from fluxtestbed.bench.api import AdminApi, fluxd_mutations, mutation_delta
 from fluxtestbed.bench.objects import RepoSet, with_probe
 from fluxtestbed.fluxd_host import HostFluxd, fluxctl, start_host_fluxd
 from fluxtestbed.gitserver import GitServer
@@ -309,10 +309,5 @@ def _cpu_seconds(pid: int) -> float:
 
 
 def _attributed(during: dict[str, int], idle: dict[str, int]) -> int:
-    """Mutating requests of the pass window beyond the idle window, excluding leases."""
-    total = 0
-    for key, count in during.items():
-        if key.split(" ", 1)[1].startswith("leases"):
-            continue
-        total += max(0, count - idle.get(key, 0))
-    return total
+    """See ``fluxtestbed.bench.api.fluxd_mutations``."""
+    return fluxd_mutations(during, idle)
