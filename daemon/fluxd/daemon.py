@@ -120,7 +120,10 @@ class Daemon:
                 failure.source or "-",
                 failure.error,
             )
-        await asyncio.to_thread(self._record_event, result)
+        # A pass that changed nothing and failed nothing writes nothing, not
+        # even an Event: a quiet cluster stays quiet.
+        if result.applied or result.deleted or result.failures:
+            await asyncio.to_thread(self._record_event, result)
         return result
 
     def _record_event(self, result: SyncResult) -> None:
