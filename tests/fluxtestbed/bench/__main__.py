@@ -30,6 +30,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.render is not None:
         results = json.loads(args.render.read_text())
+        results["meta"]["rendered_with"] = invocation(argv)
         results["targets"] = targets(results)
         write(results, args.render.parent, results["meta"]["command"])
         return 0

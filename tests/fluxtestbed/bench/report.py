@@ -98,7 +98,12 @@ def render(results: dict[str, Any], command: str) -> str:
         f"Measured with `{command}` on the local test bed (a real kube-apiserver, etcd, "
         "kube-controller-manager, kube-scheduler and kwok on 127.0.0.1), "
         f"{meta['started']} to {meta['finished']} ({meta['duration_s']:.0f} s). "
-        "Raw results: [benchmarks.json](benchmarks.json).",
+        "Raw results: [benchmarks.json](benchmarks.json)."
+        + (
+            f" This page was rendered again from that JSON by `{meta['rendered_with']}`."
+            if meta.get("rendered_with")
+            else ""
+        ),
         "",
         "## Machine",
         "",
@@ -147,6 +152,12 @@ def render(results: dict[str, Any], command: str) -> str:
         "kwok and the controllers renew Leases. The metric has no user-agent label, so "
         "this is a difference of windows, not a per-client count; the table lists "
         "everything both windows saw.",
+        "- Caveat for no-op and push to live: within an N the objects of earlier runs stay "
+        "(fresh names per run), and fluxd's drift check lists every object that carries "
+        "its GC-mark label cluster-wide, whichever install applied it. So the no-op pass "
+        "of repetition r lists about r × N objects, and push to live (run with the last "
+        "repetition's fluxd) lists about 3 × N; "
+        "the no-op `took` per repetition shows the effect.",
         "- Push to live: commit + push of one ConfigMap value in the N-object repo; the "
         "clock starts when `git push` returns; the change is live when a GET of the "
         "ConfigMap (polled every 20 ms) shows it. Webhook: POST /hook/github "
@@ -229,11 +240,13 @@ def render(results: dict[str, Any], command: str) -> str:
         "",
         "## 3. No-op resync",
         "",
-        "| N | took | mutating requests (pass − idle) | what the pass window wrote | idle window |",
-        "|---|---|---|---|---|",
+        "| N | took | took per repetition | mutating requests (pass − idle) "
+        "| what the pass window wrote | idle window |",
+        "|---|---|---|---|---|---|",
     ]
     for c in cases:
         noops = c["noop"]
+        per_rep = ", ".join(f"{x['took_s']:.2f}s" for x in noops)
         during = "; ".join(
             ", ".join(f"{k} {v}" for k, v in x["mutations_during"].items()) or "nothing"
             for x in noops
@@ -244,6 +257,7 @@ def render(results: dict[str, Any], command: str) -> str:
         )
         lines.append(
             f"| {c['n']:,} | {spread([x['took_s'] for x in noops])} "
+            f"| {per_rep} "
             f"| {spread([float(_fluxd_writes(x)) for x in noops], '', 0)} | {during} | {idle} |"
         )
     lines += [
