@@ -101,8 +101,8 @@ class Daemon:
 
     # --- the sync pass ---------------------------------------------------------
 
-    async def run_pass(self) -> SyncResult:
-        result = await asyncio.to_thread(self._engine.run_pass)
+    async def run_pass(self, full: bool = True) -> SyncResult:
+        result = await asyncio.to_thread(self._engine.run_pass, check_drift=full)
         self.last_result = result
         self._results[result.revision] = result
         self._results.move_to_end(result.revision)
@@ -186,7 +186,7 @@ class Daemon:
             job.revision = await self.loop.refresh_now()
             # Unlike Flux v1, run a pass even when HEAD did not move, so a manual
             # sync also corrects drift at once.
-            self.loop.ask_for_sync()
+            self.loop.ask_for_sync(full=True)
             job.state = JobState.SUCCEEDED
         except Exception as exc:
             job.error = str(exc)

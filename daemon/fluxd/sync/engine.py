@@ -131,7 +131,8 @@ class SyncEngine:
             self._marker_read = True
         return self._marker_revision
 
-    def run_pass(self) -> SyncResult:
+    def run_pass(self, *, check_drift: bool = True) -> SyncResult:
+        """One pass; without ``check_drift`` only what changed in git is sent."""
         started, began = time.time(), time.monotonic()
         revision = self._source.head()
         try:
@@ -152,14 +153,19 @@ class SyncEngine:
             default_namespace=self._default_namespace,
             cache=self._cache,
         )
-        result = self._apply_and_collect(revision, loaded, started, began)
+        result = self._apply_and_collect(revision, loaded, started, began, check_drift)
         self._move_marker(revision)
         return result
 
     # --- steps -----------------------------------------------------------------
 
     def _apply_and_collect(
-        self, revision: str, loaded: LoadResult, started: float, began: float
+        self,
+        revision: str,
+        loaded: LoadResult,
+        started: float,
+        began: float,
+        check_drift: bool,
     ) -> SyncResult:
         failures = [ResourceFailure("", e.path, str(e)) for e in loaded.errors]
         desired = self._in_allowed_namespaces(loaded.resources)
@@ -170,7 +176,7 @@ class SyncEngine:
             if entry.mark == gc_mark(self._set_name, key)
         }
         the_plan = plan(desired, last)
-        drift = self._drift(the_plan.unchanged, inventory)
+        drift = self._drift(the_plan.unchanged, inventory) if check_drift else Drift()
         drifted = [r for r in the_plan.unchanged if str(r.id) in drift.ids]
         late: list[Resource] = []
 

@@ -59,7 +59,7 @@ class SyncLoop:
     def __init__(
         self,
         mirror: Mirror,
-        run_pass: Callable[[], Awaitable[object]],
+        run_pass: Callable[[bool], Awaitable[object]],
         timings: LoopTimings,
     ) -> None:
         self._mirror = mirror
@@ -67,11 +67,17 @@ class SyncLoop:
         self._timings = timings
         self._sync_wanted = asyncio.Event()
         self._fetch_wanted = asyncio.Event()
+        self._full_wanted = False
         self._last_head: str | None = None
         self.passes = 0
 
-    def ask_for_sync(self) -> None:
-        """Request a sync pass soon; requests during a pass coalesce into one."""
+    def ask_for_sync(self, *, full: bool = False) -> None:
+        """Request a sync pass soon; requests during a pass coalesce into one.
+
+        A ``full`` pass also looks for drift in the cluster; passes for a new
+        commit only apply what changed in git, so a push goes live sooner.
+        """
+        self._full_wanted = self._full_wanted or full
         self._sync_wanted.set()
 
     def ask_for_fetch(self) -> None:
@@ -92,7 +98,7 @@ class SyncLoop:
 
     async def run(self) -> None:
         """Run both loops until cancelled."""
-        self.ask_for_sync()
+        self.ask_for_sync(full=True)
         async with asyncio.TaskGroup() as group:
             group.create_task(self._git_loop(), name="git-loop")
             group.create_task(self._sync_loop(), name="sync-loop")
@@ -126,15 +132,17 @@ class SyncLoop:
 
     async def _sync_loop(self) -> None:
         while True:
-            await _wait(self._sync_wanted, self._timings.sync_interval)
+            asked = await _wait(self._sync_wanted, self._timings.sync_interval)
             # Clear before the pass: a request arriving during it is kept and
-            # causes exactly one more pass.
+            # causes exactly one more pass. The sync interval's passes are the
+            # full ones, so drift is corrected within one interval.
             self._sync_wanted.clear()
+            full, self._full_wanted = (not asked) or self._full_wanted, False
             if not self._mirror.ready:
                 continue
             began = time.monotonic()
             try:
-                await self._run_pass()
+                await self._run_pass(full)
             except Exception:
                 log.exception("event=sync-crashed took=%.2fs", time.monotonic() - began)
             self.passes += 1

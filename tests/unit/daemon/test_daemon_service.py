@@ -54,7 +54,7 @@ class FakeEngine:
     def applied_revision(self) -> str | None:
         return self.applied
 
-    def run_pass(self) -> SyncResult:
+    def run_pass(self, *, check_drift: bool = True) -> SyncResult:
         self.applied = self.result.revision
         return self.result
 

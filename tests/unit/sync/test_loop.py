@@ -45,7 +45,7 @@ def test_requests_arriving_during_a_pass_cause_exactly_one_more_pass() -> None:
         most_at_once = 0
         loop: SyncLoop
 
-        async def one_pass() -> None:
+        async def one_pass(full: bool) -> None:
             nonlocal running, most_at_once
             running += 1
             most_at_once = max(most_at_once, running)
@@ -73,7 +73,7 @@ def test_a_new_head_found_by_polling_starts_a_pass_and_an_unchanged_one_does_not
     async def scenario() -> tuple[int, int]:
         loop = SyncLoop(
             FakeMirror(["a", "a", "a", "b"]),
-            lambda: asyncio.sleep(0),
+            lambda full: asyncio.sleep(0),
             LoopTimings(poll_interval=0.05, sync_interval=60),
         )
         mirror = loop._mirror
@@ -90,7 +90,7 @@ def test_no_pass_runs_while_the_repo_is_not_ready() -> None:
         mirror = FakeMirror(["a"], ready_after=10**6)
         loop = SyncLoop(
             mirror,
-            lambda: asyncio.sleep(0),
+            lambda full: asyncio.sleep(0),
             LoopTimings(poll_interval=60, sync_interval=0.01, not_ready_retry=0.01),
         )
         await _run_for(loop, 0.2)
@@ -105,7 +105,7 @@ def test_the_sync_interval_runs_passes_without_any_request() -> None:
     async def scenario() -> int:
         loop = SyncLoop(
             FakeMirror(["a"]),
-            lambda: asyncio.sleep(0),
+            lambda full: asyncio.sleep(0),
             LoopTimings(poll_interval=60, sync_interval=0.05),
         )
         await _run_for(loop, 0.4)
@@ -119,7 +119,7 @@ def test_a_repo_that_makes_progress_reaches_ready_without_waiting_for_the_retry(
         mirror = FakeMirror(["a"], ready_after=2)
         loop = SyncLoop(
             mirror,
-            lambda: asyncio.sleep(0),
+            lambda full: asyncio.sleep(0),
             LoopTimings(poll_interval=60, sync_interval=60, not_ready_retry=60),
         )
         await _run_for(loop, 0.3)
@@ -128,3 +128,26 @@ def test_a_repo_that_makes_progress_reaches_ready_without_waiting_for_the_retry(
     passes, advances = asyncio.run(scenario())
     assert advances == 2  # no 60 s retry wait between new, cloned and ready
     assert passes >= 1
+
+
+def test_only_interval_and_start_up_passes_look_for_drift() -> None:
+    async def scenario() -> list[bool]:
+        kinds: list[bool] = []
+
+        async def one_pass(full: bool) -> None:
+            kinds.append(full)
+            await asyncio.sleep(0)
+
+        loop = SyncLoop(
+            FakeMirror(["a", "a", "b"]),
+            one_pass,
+            LoopTimings(poll_interval=0.05, sync_interval=0.3),
+        )
+        await _run_for(loop, 0.45)
+        return kinds
+
+    kinds = asyncio.run(scenario())
+    # Start-up (full), the new HEAD "b" (changes only), then the interval (full).
+    assert kinds[0] is True
+    assert False in kinds
+    assert kinds[-1] is True
