@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from collections import Counter
+from collections.abc import Mapping
 from typing import Any
 
-from fluxd.cluster import ApplyObject
+from fluxd.cluster import ApplyObject, KubeClient
+from fluxd.cluster.client import Query, Response
 
 MARK_LABEL = "fluxcd.io/sync-gc-mark"
 RANKS = {"Namespace": 0, "CustomResourceDefinition": 1, "ConfigMap": 2, "Deployment": 3}
@@ -58,3 +61,24 @@ def deployment(
             },
         }
     )
+
+
+class CountingClient(KubeClient):
+    """Counts the requests fluxd sends, by HTTP method."""
+
+    sent: Counter[str]
+
+    def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        query: Query = (),
+        body: Mapping[str, Any] | None = None,
+        content_type: str = "application/json",
+        accept: str = "application/json",
+    ) -> Response:
+        self.sent[method] += 1
+        return super().request(
+            method, path, query=query, body=body, content_type=content_type, accept=accept
+        )

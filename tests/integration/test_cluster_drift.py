@@ -6,41 +6,18 @@ import json
 import re
 import time
 from collections import Counter
-from collections.abc import Iterator, Mapping
-from typing import Any
+from collections.abc import Iterator
 
 import pytest
 
-from fluxd.cluster import Cluster, InventoryEntry, KubeClient
-from fluxd.cluster.client import Query, Response
+from fluxd.cluster import Cluster, InventoryEntry
 from fluxd.settings import ClusterSettings, SyncSettings
 from fluxtestbed.kube import Cluster as Kube
-from fluxtestbed.objects import configmap, deployment, item, rank
+from fluxtestbed.objects import CountingClient, configmap, deployment, item, rank
 
 pytestmark = pytest.mark.cluster
 
 MUTATING = {"APPLY", "PATCH", "POST", "PUT", "DELETE", "DELETECOLLECTION", "UPDATE", "CREATE"}
-
-
-class CountingClient(KubeClient):
-    """Counts the requests fluxd sends, by HTTP method."""
-
-    sent: Counter[str]
-
-    def request(
-        self,
-        method: str,
-        path: str,
-        *,
-        query: Query = (),
-        body: Mapping[str, Any] | None = None,
-        content_type: str = "application/json",
-        accept: str = "application/json",
-    ) -> Response:
-        self.sent[method] += 1
-        return super().request(
-            method, path, query=query, body=body, content_type=content_type, accept=accept
-        )
 
 
 @pytest.fixture

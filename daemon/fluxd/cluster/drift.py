@@ -27,6 +27,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -35,7 +36,8 @@ from fluxd.cluster.discovery import Discovery
 from fluxd.cluster.errors import api_error
 from fluxd.cluster.objects import GC_MARK_LABEL, InventoryEntry
 
-_PAGE = "500"
+_PAGE = "2000"
+_LIST_WORKERS = 8
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,8 +86,17 @@ def detect_drift(
     """Compare ``entries`` with the cluster; one metadata LIST per kind (and namespace)."""
     changed: set[str] = set()
     missing: set[str] = set()
-    for (api_version, kind), group in group_by_kind(entries).items():
-        live = list_marked(client, discovery, api_version, kind, namespaces=namespaces)
+    groups = group_by_kind(entries)
+
+    def listed(key: tuple[str, str]) -> dict[str, LiveMeta]:
+        return list_marked(client, discovery, key[0], key[1], namespaces=namespaces)
+
+    # One LIST per kind, all at once: they are independent, and waiting for
+    # them in turn was most of a no-op pass.
+    with ThreadPoolExecutor(max(1, min(_LIST_WORKERS, len(groups)))) as pool:
+        lives = dict(zip(groups, pool.map(listed, groups), strict=True))
+    for key, group in groups.items():
+        live = lives[key]
         for entry in group:
             found = live.get(entry.id)
             if found is None:

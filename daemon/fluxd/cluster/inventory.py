@@ -22,7 +22,7 @@ import json
 import logging
 import secrets
 from collections.abc import Iterable, Mapping
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field, fields
 from typing import Any
 
 from fluxd.cluster.client import APPLY_PATCH, KubeClient
@@ -38,6 +38,7 @@ SERIAL_ANNOTATION = "fluxd.io/inventory-serial"
 #: Compressed bytes per ConfigMap; base64 grows them by 4/3, staying under 1 MiB.
 SHARD_BYTES = 700 * 1024
 _FORMAT = 1
+_FIELDS = tuple(f.name for f in fields(InventoryEntry))
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,7 +68,12 @@ class Inventory:
 
 def encode(inventory: Inventory) -> bytes:
     """Compressed JSON of the inventory (stable order, so equal ones compare equal)."""
-    rows = [asdict(inventory.entries[key]) for key in sorted(inventory.entries)]
+    # A dict per entry by hand: dataclasses.asdict deep-copies every value and
+    # was most of a save's time at 5,000 entries.
+    rows = [
+        {name: getattr(inventory.entries[key], name) for name in _FIELDS}
+        for key in sorted(inventory.entries)
+    ]
     text = json.dumps({"format": _FORMAT, "entries": rows}, separators=(",", ":"))
     return gzip.compress(text.encode(), compresslevel=6, mtime=0)
 
