@@ -14,10 +14,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from kubernetes import client as k8s
-from kubernetes.client.exceptions import ApiException
-from urllib3.exceptions import HTTPError as Urllib3Error
-
+from fluxd.cluster.client import JSON, MERGE_PATCH, KubeClient, Response
 from fluxd.errors import ClusterError, IdentityError
 
 __all__ = ["KubeSecretStore", "SecretConflict", "SecretSnapshot", "SecretStore"]
@@ -66,59 +63,79 @@ class SecretStore(Protocol):
 
 
 class KubeSecretStore:
-    """``SecretStore`` on the Kubernetes API (the only Kubernetes code here)."""
+    """``SecretStore`` on the Kubernetes API, as plain JSON requests.
+
+    It goes through fluxd's raw client rather than the generated typed API:
+    importing that API and its models alone costs about 20 MiB of memory.
+    """
 
     def __init__(self, api_client: Any, *, namespace: str, name: str) -> None:
-        self._api = k8s.CoreV1Api(api_client)
+        self._client = KubeClient(api_client, timeout=30.0)
         self._namespace = namespace
         self._name = name
+        self._collection = f"/api/v1/namespaces/{namespace}/secrets"
 
     def get_secret_data(self) -> SecretSnapshot | None:
-        try:
-            secret = self._api.read_namespaced_secret(self._name, self._namespace)
-        except ApiException as exc:
-            if exc.status == 404:
-                return None
-            raise self._translate(exc, "read") from exc
-        except (Urllib3Error, OSError) as exc:
-            raise self._unreachable(exc, "read") from exc
-        return _snapshot(secret)
+        response = self._send("GET", f"{self._collection}/{self._name}", verb="read")
+        if response.status == 404:
+            return None
+        return _snapshot(self._checked(response, "read"))
 
     def write_secret_data(
         self, data: Mapping[str, bytes], *, expect_version: str | None
     ) -> SecretSnapshot:
-        encoded: dict[str, bytes | str] = {
-            key: base64.b64encode(value).decode("ascii") for key, value in data.items()
-        }
-        try:
-            if expect_version is None:
-                body = k8s.V1Secret(
-                    api_version="v1",
-                    kind="Secret",
-                    metadata=k8s.V1ObjectMeta(name=self._name, namespace=self._namespace),
-                    type="Opaque",
-                    data=encoded,
-                )
-                secret = self._api.create_namespaced_secret(self._namespace, body)
-            else:
-                # A resourceVersion in a patch makes the API server refuse it (409)
-                # when the Secret changed since we read it.
-                patch = {"metadata": {"resourceVersion": expect_version}, "data": encoded}
-                secret = self._api.patch_namespaced_secret(self._name, self._namespace, patch)
-        except ApiException as exc:
-            raise self._translate(exc, "write") from exc
-        except (Urllib3Error, OSError) as exc:
-            raise self._unreachable(exc, "write") from exc
+        encoded = {key: base64.b64encode(value).decode("ascii") for key, value in data.items()}
+        if expect_version is None:
+            body: dict[str, Any] = {
+                "apiVersion": "v1",
+                "kind": "Secret",
+                "metadata": {"name": self._name, "namespace": self._namespace},
+                "type": "Opaque",
+                "data": encoded,
+            }
+            response = self._send("POST", self._collection, verb="write", body=body)
+        else:
+            # A resourceVersion in a patch makes the API server refuse it (409)
+            # when the Secret changed since we read it.
+            patch = {"metadata": {"resourceVersion": expect_version}, "data": encoded}
+            response = self._send(
+                "PATCH",
+                f"{self._collection}/{self._name}",
+                verb="write",
+                body=patch,
+                content_type=MERGE_PATCH,
+            )
+        secret = self._checked(response, "write")
         log.info("secret written name=%s namespace=%s", self._name, self._namespace)
         return _snapshot(secret)
 
-    def _translate(self, exc: ApiException, verb: str) -> Exception:
+    def _send(
+        self,
+        method: str,
+        path: str,
+        *,
+        verb: str,
+        body: Mapping[str, Any] | None = None,
+        content_type: str = JSON,
+    ) -> Response:
+        try:
+            return self._client.request(method, path, body=body, content_type=content_type)
+        except ClusterError as exc:
+            raise ClusterError(
+                f"cannot {verb} Secret {self._namespace}/{self._name}: the API server "
+                f"did not answer ({exc})",
+                help="Check that the Kubernetes API server is reachable from fluxd.",
+            ) from exc
+
+    def _checked(self, response: Response, verb: str) -> dict[str, Any]:
+        if response.ok:
+            return response.json()
         where = f"Secret {self._namespace}/{self._name}"
-        if exc.status in (409, 404) and verb == "write":
+        if response.status in (409, 404) and verb == "write":
             # 409: changed or already exists; 404 on patch: deleted since we read it.
-            return SecretConflict(f"{where} changed while fluxd was writing it")
-        if exc.status == 403:
-            return ClusterError(
+            raise SecretConflict(f"{where} changed while fluxd was writing it")
+        if response.status == 403:
+            raise ClusterError(
                 f"fluxd may not {verb} {where}",
                 status=403,
                 help=(
@@ -126,17 +143,16 @@ class KubeSecretStore:
                     "in its namespace (see deploy/)."
                 ),
             )
-        return ClusterError(f"cannot {verb} {where}: {exc.reason}", status=exc.status)
-
-    def _unreachable(self, exc: Exception, verb: str) -> ClusterError:
-        return ClusterError(
-            f"cannot {verb} Secret {self._namespace}/{self._name}: the API server "
-            f"did not answer ({type(exc).__name__})",
-            help="Check that the Kubernetes API server is reachable from fluxd.",
+        raise ClusterError(
+            f"cannot {verb} {where}: {response.reason or response.status}", status=response.status
         )
 
 
-def _snapshot(secret: Any) -> SecretSnapshot:
-    raw = secret.data or {}
-    data = {key: base64.b64decode(value) for key, value in raw.items()}
-    return SecretSnapshot(version=str(secret.metadata.resource_version or ""), data=data)
+def _snapshot(secret: Mapping[str, Any]) -> SecretSnapshot:
+    raw = secret.get("data") or {}
+    try:
+        data = {key: base64.b64decode(value) for key, value in raw.items()}
+    except (ValueError, TypeError) as exc:
+        raise IdentityError("Secret data is not base64") from exc
+    version = str((secret.get("metadata") or {}).get("resourceVersion") or "")
+    return SecretSnapshot(version=version, data=data)
