@@ -2,32 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-
 from fluxd.api import models
 from fluxd.cluster import Workload
-
-
-def _flag(policies: Mapping[str, str], name: str) -> bool:
-    return any(
-        policies.get(prefix + name) == "true" for prefix in ("fluxcd.io/", "flux.weave.works/")
-    )
-
-
-def _policy_map(policies: Mapping[str, str]) -> dict[str, str]:
-    out: dict[str, str] = {}
-    for key, value in policies.items():
-        for prefix in ("fluxcd.io/", "flux.weave.works/", "filter.fluxcd.io/"):
-            if key.startswith(prefix):
-                name = key[len(prefix) :]
-                out["tag." + name if prefix == "filter.fluxcd.io/" else name] = value
-    return out
+from fluxd.manifests import policies_of
 
 
 def controller_status(
     workload: Workload, *, in_repo: bool, repo_ready: bool, sync_error: str
 ) -> models.ControllerStatus:
-    policies = _policy_map(workload.policies)
+    policies = policies_of(workload.policies)
     read_only = "" if in_repo else "NotInRepo"
     if not repo_ready:
         read_only = "NotReady"
@@ -49,8 +32,8 @@ def controller_status(
         ),
         SyncError=sync_error,
         Labels=dict(workload.labels) or None,
-        Automated=_flag(workload.policies, "automated"),
-        Locked=_flag(workload.policies, "locked"),
+        Automated=policies.get("automated") == "true",
+        Locked=policies.get("locked") == "true",
         Ignore=policies.get("ignore") in ("true", "sync_only"),
         Policies=policies or None,
     )

@@ -6,11 +6,10 @@ from __future__ import annotations
 import logging
 from typing import Protocol
 
+from fluxd.cluster import SYNC_HWM_ANNOTATION
 from fluxd.errors import ClusterError
 
 log = logging.getLogger(__name__)
-
-SYNC_HWM_ANNOTATION = "flux.weave.works/sync-hwm"
 
 
 class SyncMarker(Protocol):
