@@ -8,7 +8,8 @@ into a status code and fluxctl prints the help.
     FluxError
     ├── UserError          the request or the configuration is wrong (422)
     │   ├── SettingsError  a flag or environment variable is malformed
-    │   └── ManifestError  a file in the repo cannot be loaded
+    │   ├── ManifestError  a file in the repo cannot be loaded
+    │   └── LimitError     a file costs more to read than a --manifest-max-* flag allows
     ├── MissingError       the thing asked for does not exist (404)
     └── ServerError        something on our side or the cluster's failed (500)
         ├── GitError       cloning, fetching or pushing failed
@@ -89,6 +90,23 @@ class ManifestError(UserError):
         self.document = document
         self.line = line
         self.cause = message
+
+
+class LimitError(UserError):
+    """Reading a manifest file would cost more than one of fluxd's limits allows.
+
+    Raised before the cost is paid (or as soon as it passes the limit), so a
+    hostile or mistaken file cannot take fluxd's memory; the file then fails
+    alone, like a malformed one.
+    """
+
+    def __init__(self, message: str, *, flag: str) -> None:
+        super().__init__(
+            f"{message} ({flag})",
+            help=f"Split or shrink the file, or raise {flag} on fluxd; "
+            "the other files are still applied.",
+        )
+        self.flag = flag
 
 
 class MissingError(FluxError):

@@ -102,11 +102,32 @@ class ApiSettings:
 
 
 @dataclass(frozen=True, slots=True)
+class ManifestSettings:
+    """What reading one manifest file may cost; a file over a limit fails alone.
+
+    They keep one hostile or mistaken file (a YAML alias bomb, a data dump)
+    from taking fluxd's memory and with it every other file's sync.
+    """
+
+    #: Bytes of one file, checked in git before it is read. One object cannot
+    #: exceed etcd's ~1.5 MiB anyway; the rest is room for multi-document files.
+    max_file_size: int = 4 * 1024 * 1024
+    #: YAML documents in one file.
+    max_documents: int = 1000
+    #: Values (mappings, sequences, scalars) one file may hold, counting each
+    #: use of a YAML alias or merge key as the values it stands for.
+    max_nodes: int = 500_000
+    #: Nesting of mappings and sequences in one document.
+    max_depth: int = 100
+
+
+@dataclass(frozen=True, slots=True)
 class Settings:
     git: GitSettings = field(default_factory=GitSettings)
     ssh: SshSettings = field(default_factory=SshSettings)
     sync: SyncSettings = field(default_factory=SyncSettings)
     cluster: ClusterSettings = field(default_factory=ClusterSettings)
     api: ApiSettings = field(default_factory=ApiSettings)
+    manifests: ManifestSettings = field(default_factory=ManifestSettings)
     log_format: LogFormat = LogFormat.FMT
     regenerate_key: bool = False

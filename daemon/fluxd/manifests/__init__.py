@@ -5,6 +5,8 @@ ids and a way to ask whether a kind is namespaced; it gets back resources
 with Flux v1-compatible ids, checksums and marks, plus every problem found.
 
     parsing    bytes -> checked documents; the parse cache (by blob id)
+    yamlstream the documents of a YAML stream, composed within a budget
+    limits     what one file may cost (size, documents, values, depth)
     ids        ResourceId, "namespace:kind/name"
     resources  Resource, policies from annotations
     loading    load(): namespaces, CRD scope fallback, duplicates, unresolved kinds

@@ -119,14 +119,18 @@ def _parse(
     blob_id = blob_ids.get(path)
     is_json = path.lower().endswith(".json")
     if blob_id is None:  # nothing to key on: parse, but do not remember
-        return parsing.parse_file(files[path], is_json=is_json)
+        return parsing.read_and_parse(lambda: files[path], is_json=is_json, limits=cache.limits)
     return cache.parse(blob_id, lambda: files[path], is_json=is_json)
 
 
 def _file_errors(path: str, parsed: ParsedFile) -> Iterator[ManifestError]:
     for problem in parsed.problems:
         yield ManifestError(
-            problem.message, path=path, document=problem.document, line=problem.line
+            problem.message,
+            path=path,
+            document=problem.document,
+            line=problem.line,
+            help=problem.help,
         )
 
 

@@ -15,37 +15,18 @@ from typing import Any
 
 import yaml
 
+from fluxd.errors import LimitError
+from fluxd.manifests import yamlstream
 from fluxd.manifests.ids import group_of
+from fluxd.manifests.limits import Budget, check_file_size
+from fluxd.settings import ManifestSettings
 
 JsonDict = dict[str, Any]
 
-# libyaml is several times faster than the pure-Python parser; fall back only
-# where PyYAML was built without it.
-try:
-    from yaml import CSafeLoader as _BaseLoader
-except ImportError:  # pragma: no cover
-    from yaml import SafeLoader as _BaseLoader  # type: ignore[assignment]
-
-_TIMESTAMP_TAG = "tag:yaml.org,2002:timestamp"
 _KUSTOMIZE_GROUP = "kustomize.config.k8s.io"
 
-# Lists may hold Lists (kubectl flattens them too); a cap keeps a
-# self-referencing YAML alias from recursing forever.
+# Lists may hold Lists (kubectl flattens them too), but not without end.
 _MAX_LIST_DEPTH = 8
-
-
-class _Loader(_BaseLoader):
-    """Safe loader that leaves timestamps as strings.
-
-    The Kubernetes decoder keeps ``2024-01-01`` as a string; a ``datetime``
-    here would change the checksum and could not be sent as JSON.
-    """
-
-
-_Loader.yaml_implicit_resolvers = {
-    first: [(tag, regexp) for tag, regexp in resolvers if tag != _TIMESTAMP_TAG]
-    for first, resolvers in _BaseLoader.yaml_implicit_resolvers.items()
-}
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,6 +46,7 @@ class Problem:
     message: str
     document: int | None = None
     line: int | None = None
+    help: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,11 +65,35 @@ def checksum_of(data: JsonDict) -> str:
     return hashlib.sha1(text.encode(), usedforsecurity=False).hexdigest()
 
 
-def parse_file(content: bytes, *, is_json: bool) -> ParsedFile:
-    """Read every object of one file, collecting problems instead of stopping."""
+def read_and_parse(
+    read: Callable[[], bytes], *, is_json: bool, limits: ManifestSettings | None = None
+) -> ParsedFile:
+    """``parse_file`` of what ``read`` returns; a reader may refuse a file over a limit."""
+    try:
+        content = read()
+    except LimitError as exc:
+        return _refused(exc)
+    return parse_file(content, is_json=is_json, limits=limits)
+
+
+def parse_file(
+    content: bytes, *, is_json: bool, limits: ManifestSettings | None = None
+) -> ParsedFile:
+    """Read every object of one file, collecting problems instead of stopping.
+
+    A file over one of ``limits`` yields no objects at all, only the problem:
+    what it describes would be a guess.
+    """
+    budget = Budget(limits or ManifestSettings())
     documents: list[Document] = []
     problems: list[Problem] = []
-    raw = _json_documents(content) if is_json else _yaml_documents(content)
+    try:
+        check_file_size(len(content), budget.limits)
+        raw = list(
+            _json_documents(content, budget) if is_json else _yaml_documents(content, budget)
+        )
+    except LimitError as exc:
+        return _refused(exc)
     for index, line, value in raw:
         found = [value] if isinstance(value, Problem) else _objects(value, index, line)
         for item in found:
@@ -98,31 +104,29 @@ def parse_file(content: bytes, *, is_json: bool) -> ParsedFile:
     return ParsedFile(tuple(documents), tuple(problems))
 
 
+def _refused(exc: LimitError) -> ParsedFile:
+    return ParsedFile((), (Problem(str(exc), help=exc.help),))
+
+
 # (document index, line, the value or the Problem that stopped the file)
 _Raw = tuple[int, int, object]
 
 
-def _yaml_documents(content: bytes) -> Iterator[_Raw]:
-    loader = _Loader(content)
+def _yaml_documents(content: bytes, budget: Budget) -> Iterator[_Raw]:
     index = 0
     try:
-        while loader.check_node():
-            node = loader.get_node()
-            if node is None:  # check_node said there is one; keep mypy honest
-                break
-            yield index, node.start_mark.line + 1, loader.construct_document(node)
+        for line, value in yamlstream.documents(content, budget):
+            yield index, line, value
             index += 1
     except yaml.MarkedYAMLError as exc:
         # The stream cannot be resumed after a syntax error; the documents
         # before it are kept, the rest of the file is reported.
-        line = exc.problem_mark.line + 1 if exc.problem_mark else None
-        yield index, 0, Problem(f"malformed YAML: {_describe(exc)}", index, line)
+        at = exc.problem_mark.line + 1 if exc.problem_mark else None
+        yield index, 0, Problem(f"malformed YAML: {_describe(exc)}", index, at)
     except yaml.YAMLError as exc:
         yield index, 0, Problem(f"malformed YAML: {exc}", index)
-    except RecursionError:
-        yield index, 0, Problem("malformed YAML: nested too deeply", index)
-    finally:
-        loader.dispose()
+    except RecursionError as exc:
+        raise budget.too_deep() from exc
 
 
 def _describe(exc: yaml.MarkedYAMLError) -> str:
@@ -130,14 +134,17 @@ def _describe(exc: yaml.MarkedYAMLError) -> str:
     return ", ".join(part for part in parts if part) or type(exc).__name__
 
 
-def _json_documents(content: bytes) -> Iterator[_Raw]:
+def _json_documents(content: bytes, budget: Budget) -> Iterator[_Raw]:
     try:
         value = json.loads(content, parse_constant=_reject_constant)
     except json.JSONDecodeError as exc:
         yield 0, 0, Problem(f"malformed JSON: {exc.msg}", 0, exc.lineno)
     except (UnicodeDecodeError, ValueError) as exc:
         yield 0, 0, Problem(f"malformed JSON: {exc}", 0)
+    except RecursionError as exc:
+        raise budget.too_deep() from exc
     else:
+        budget.walk(value)
         yield 0, 1, value
 
 
@@ -248,7 +255,9 @@ class ParseCache:
     Not thread-safe: one sync runs at a time, and it owns the cache.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, limits: ManifestSettings | None = None) -> None:
+        #: Fixed for the cache's life: a blob's parse depends on them too.
+        self.limits = limits or ManifestSettings()
         self._entries: dict[CacheKey, ParsedFile] = {}
         self._used: dict[CacheKey, ParsedFile] = {}
         self.hits = 0
@@ -263,7 +272,7 @@ class ParseCache:
         parsed = self._used.get(key) or self._entries.get(key)
         if parsed is None:
             self.misses += 1
-            parsed = parse_file(read(), is_json=is_json)
+            parsed = read_and_parse(read, is_json=is_json, limits=self.limits)
         else:
             self.hits += 1
         self._used[key] = parsed

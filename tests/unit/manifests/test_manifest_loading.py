@@ -349,6 +349,18 @@ def test_a_list_that_contains_itself_is_reported_not_expanded_forever(
     load_texts: LoadTexts,
 ) -> None:
     result = load_texts({"list.yaml": "&l {apiVersion: v1, kind: List, items: [*l]}\n"})
+    assert _only_error(result).cause == (
+        "malformed YAML: alias *l is used inside the node it names"
+    )
+
+
+def test_lists_nested_deeper_than_kubectl_would_flatten_are_reported(
+    load_texts: LoadTexts,
+) -> None:
+    inner = "{apiVersion: v1, kind: ConfigMap, metadata: {name: deep}}"
+    for _ in range(9):
+        inner = f"{{apiVersion: v1, kind: List, items: [{inner}]}}"
+    result = load_texts({"list.yaml": inner + "\n"})
     assert "Lists nested too deeply" in _only_error(result).cause
 
 

@@ -35,9 +35,9 @@ def parses(monkeypatch: pytest.MonkeyPatch) -> list[bytes]:
     seen: list[bytes] = []
     real = parsing.parse_file
 
-    def counting(content: bytes, *, is_json: bool) -> parsing.ParsedFile:
+    def counting(content: bytes, *, is_json: bool, **limits: object) -> parsing.ParsedFile:
         seen.append(content)
-        return real(content, is_json=is_json)
+        return real(content, is_json=is_json, **limits)  # type: ignore[arg-type]
 
     monkeypatch.setattr(parsing, "parse_file", counting)
     return seen

@@ -10,7 +10,17 @@ import fluxd.manifests
 
 def test_every_public_name_is_exported_and_exists() -> None:
     public = {name for name in vars(fluxd.manifests) if not name.startswith("_")}
-    modules = {"ids", "loading", "marks", "ordering", "parsing", "planning", "resources"}
+    modules = {
+        "ids",
+        "limits",
+        "loading",
+        "marks",
+        "ordering",
+        "parsing",
+        "planning",
+        "resources",
+        "yamlstream",
+    }
     assert set(fluxd.manifests.__all__) == public - modules
 
 
