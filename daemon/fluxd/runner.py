@@ -80,7 +80,11 @@ def build(settings: Settings, workdir: Path) -> tuple[Daemon, list[_Server], Clu
     cluster = Cluster.connect(settings.cluster, settings.sync)
     keyring = _start_keyring(settings, cluster)
     mirror = GitMirror(
-        settings.git, settings.ssh, workdir=workdir / "mirror", identity_file=keyring.identity_file
+        settings.git,
+        settings.ssh,
+        workdir=workdir / "mirror",
+        identity_file=keyring.identity_file,
+        max_file_size=settings.manifests.max_file_size,
     )
     marker: SyncMarker
     if settings.sync.state is SyncState.SECRET:
@@ -94,6 +98,7 @@ def build(settings: Settings, workdir: Path) -> tuple[Daemon, list[_Server], Clu
         git=settings.git,
         sync=settings.sync,
         cluster_settings=settings.cluster,
+        manifests=settings.manifests,
     )
     registry = CollectorRegistry()
     metrics = Metrics(registry)

@@ -38,7 +38,7 @@ from fluxd.git.history import CommitGraph
 from fluxd.git.reading import TreeReader, normalise_path, peel_to_commit
 from fluxd.git.remote import TAGS_PREFIX, Remote
 from fluxd.git.urls import RemoteUrl, parse_remote_url
-from fluxd.settings import GitSettings, SshSettings
+from fluxd.settings import GitSettings, ManifestSettings, SshSettings
 
 log = logging.getLogger(__name__)
 
@@ -76,6 +76,7 @@ class GitMirror:
         *,
         workdir: Path,
         identity_file: Callable[[], Path | None],
+        max_file_size: int = ManifestSettings().max_file_size,
     ) -> None:
         self._settings = settings
         self._lock = threading.RLock()
@@ -100,7 +101,8 @@ class GitMirror:
             )
             self._status, self._error = RepoStatus.NEW, NOT_CLONED
         self._repo = _open_or_init(settings.mirror_dir or workdir / "mirror.git")
-        self._reader = TreeReader(self._repo.object_store)
+        # Files over the limit are refused from their size in git, unread.
+        self._reader = TreeReader(self._repo.object_store, max_blob_size=max_file_size)
         self._history = CommitGraph(self._repo.object_store)
 
     # -- status --------------------------------------------------------------

@@ -17,6 +17,8 @@ from dulwich.object_store import BaseObjectStore
 from dulwich.objects import Blob, Commit, ObjectID, ShaFile, Tag, Tree
 
 from fluxd.errors import GitError
+from fluxd.git.blobsize import blob_size
+from fluxd.manifests.limits import file_too_large
 
 MANIFEST_SUFFIXES = (".yaml", ".yml", ".json")
 # A directory holding both is a Helm chart: its templates are not manifests.
@@ -35,10 +37,17 @@ def normalise_path(path: str) -> str:
 class TreeReader:
     """Manifest files and blobs of one object store."""
 
-    def __init__(self, store: BaseObjectStore, *, cache_size: int = 4096) -> None:
+    def __init__(
+        self,
+        store: BaseObjectStore,
+        *,
+        cache_size: int = 4096,
+        max_blob_size: int | None = None,
+    ) -> None:
         self._store = store
         self._listings: OrderedDict[bytes, Listing] = OrderedDict()
         self._cache_size = cache_size
+        self._max_blob_size = max_blob_size
 
     def commit(self, revision: str) -> Commit:
         obj = self._lookup_id(revision)
@@ -66,15 +75,29 @@ class TreeReader:
         return found
 
     def read_blob(self, blob_id: str) -> bytes:
+        """The content of a blob; ``LimitError`` if it is over ``max_blob_size``.
+
+        The size is checked from the object's header first, so a huge file
+        is refused without being inflated into memory.
+        """
+        limit = self._max_blob_size
+        if limit is not None and self._is_id(blob_id):
+            size = blob_size(self._store, ObjectID(blob_id.lower().encode("ascii")))
+            if size is not None and size > limit:
+                raise file_too_large(size, limit)
         obj = self._lookup_id(blob_id)
         if not isinstance(obj, Blob):
             raise GitError(f"blob {blob_id!r} is not in the local mirror")
+        if limit is not None and obj.raw_length() > limit:  # a store without headers
+            raise file_too_large(obj.raw_length(), limit)
         return obj.data
+
+    def _is_id(self, text: str) -> bool:
+        return len(text) == self._store.object_format.hex_length and bool(_HEX.fullmatch(text))
 
     def _lookup_id(self, text: str) -> ShaFile | None:
         # dulwich asserts on malformed ids; only full hex ids are looked up.
-        length = self._store.object_format.hex_length
-        if len(text) != length or not _HEX.fullmatch(text):
+        if not self._is_id(text):
             return None
         try:
             return self._store[ObjectID(text.lower().encode("ascii"))]

@@ -41,7 +41,7 @@ from fluxd.manifests import (
     sync_set_name,
     with_marks,
 )
-from fluxd.settings import ClusterSettings, GitSettings, SyncSettings
+from fluxd.settings import ClusterSettings, GitSettings, ManifestSettings, SyncSettings
 from fluxd.sync.marker import SyncMarker
 from fluxd.sync.results import ResourceFailure, SyncResult
 
@@ -111,6 +111,7 @@ class SyncEngine:
         git: GitSettings,
         sync: SyncSettings,
         cluster_settings: ClusterSettings,
+        manifests: ManifestSettings | None = None,
     ) -> None:
         self._source = source
         self._cluster = cluster
@@ -119,7 +120,7 @@ class SyncEngine:
         self._allowed = frozenset(cluster_settings.allow_namespaces)
         self._default_namespace = cluster_settings.default_namespace
         self._set_name = sync_set_name(git.url, git.branch, git.paths)
-        self._cache = ParseCache()
+        self._cache = ParseCache(manifests)
         self._inventory: Inventory | None = None
         self._marker_revision: str | None = None
         self._marker_read = False
