@@ -16,6 +16,7 @@ from typing import Any, NoReturn
 from fluxd import __version__
 from fluxd.durations import parse_duration
 from fluxd.errors import SettingsError
+from fluxd.manifest_flags import add_manifest_flags, manifest_settings
 from fluxd.settings import (
     ApiSettings,
     ClusterSettings,
@@ -239,6 +240,8 @@ def build_parser() -> argparse.ArgumentParser:
         help="API requests allowed at once above --k8s-qps (default 1000)",
     )
 
+    add_manifest_flags(p)
+
     h = p.add_argument_group("ssh")
     h.add_argument(
         "--ssh-keygen-dir", default=None, help="memory-backed dir for the private key file"
@@ -426,6 +429,7 @@ def _settings(ns: argparse.Namespace, env: Mapping[str, str], warnings: list[str
         sync=sync,
         cluster=cluster,
         api=api,
+        manifests=manifest_settings(ns),
         log_format=LogFormat(_pick(ns.log_format, LogFormat.FMT)),
     )
 

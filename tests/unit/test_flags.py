@@ -132,3 +132,46 @@ def test_a_bad_listen_address_is_refused_with_an_example() -> None:
     with pytest.raises(SettingsError) as err:
         parse(["--listen=3030"], env={})
     assert "--listen=:3030" in err.value.help
+
+
+def test_manifest_limits_default_to_what_the_reference_says() -> None:
+    settings, _ = parse([], env={})
+    limits = settings.manifests
+    assert (limits.max_file_size, limits.max_documents) == (4 * 1024 * 1024, 1000)
+    assert (limits.max_nodes, limits.max_depth) == (500_000, 100)
+
+
+def test_manifest_limits_come_from_flags_or_the_environment() -> None:
+    settings, _ = parse(
+        ["--manifest-max-file-size=512Ki", "--manifest-max-depth", "40"],
+        env={"FLUXD_MANIFEST_MAX_NODES": "2000", "FLUXD_MANIFEST_MAX_FILE_SIZE": "9Mi"},
+    )
+    limits = settings.manifests
+    assert (limits.max_file_size, limits.max_nodes, limits.max_depth) == (512 * 1024, 2000, 40)
+    assert limits.max_documents == 1000
+
+
+@pytest.mark.parametrize(
+    ("flag", "fragment"),
+    [
+        ("--manifest-max-file-size=4MB", "invalid size '4MB'"),
+        ("--manifest-max-file-size=0", "at least 1 byte"),
+        ("--manifest-max-documents=0", "at least 1"),
+        ("--manifest-max-nodes=many", "expected a whole number"),
+        ("--manifest-max-depth=500", "from 1 to 200"),
+    ],
+)
+def test_a_malformed_manifest_limit_stops_fluxd_naming_the_flag(flag: str, fragment: str) -> None:
+    with pytest.raises(SettingsError) as refused:
+        parse([flag], env={})
+    assert flag.split("=")[0] in str(refused.value)
+    assert fragment in str(refused.value)
+
+
+def test_the_help_shows_the_manifest_limits_defaults() -> None:
+    from fluxd.flags import build_parser
+
+    text = " ".join(build_parser().format_help().split())
+    assert "(default 4Mi)" in text
+    assert "--manifest-max-nodes" in text
+    assert "(default 500000)" in text
