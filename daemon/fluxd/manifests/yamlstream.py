@@ -1,20 +1,29 @@
 """The documents of a YAML stream, read within a ``Budget``.
 
-libyaml parses; PyYAML's own composer builds the nodes, so that every node
-and every use of an alias is counted as it is met: a file over a limit stops
-there, before its nodes, its objects or its checksum cost anything more.
-libyaml's composer is faster but counts nothing and cannot be interrupted.
+libyaml parses; the nodes are composed here, from libyaml's events, so that
+every node and every use of an alias is counted as it is met: a file over a
+limit stops there, before its nodes, its objects or its checksum cost
+anything more. libyaml's own composer counts nothing and cannot be stopped.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import Any
 
 import yaml
-from yaml.composer import Composer
-from yaml.events import AliasEvent, NodeEvent
-from yaml.nodes import Node
+from yaml.composer import Composer, ComposerError
+from yaml.events import (
+    AliasEvent,
+    CollectionEndEvent,
+    CollectionStartEvent,
+    Event,
+    NodeEvent,
+    ScalarEvent,
+    SequenceStartEvent,
+)
+from yaml.nodes import CollectionNode, MappingNode, Node, ScalarNode, SequenceNode
 
 from fluxd.manifests.limits import Budget
 
@@ -34,6 +43,17 @@ class _Cost:
     height: int  # levels from the node itself down to its deepest value
 
 
+@dataclass(slots=True)
+class _Open:
+    """A sequence or mapping whose end has not been read yet."""
+
+    node: CollectionNode
+    anchor: str | None
+    nodes_before: int  # the budget's count before this node
+    outer_deepest: int
+    key: Node | None = None  # of a mapping, until its value is read
+
+
 class RecursiveAlias(yaml.YAMLError):
     """An alias inside the node it names: the value would be infinite."""
 
@@ -43,6 +63,9 @@ class _Loader(Composer, _BaseLoader):
 
     The Kubernetes decoder keeps ``2024-01-01`` as a string; a ``datetime``
     here would change the checksum and could not be sent as JSON.
+
+    Documents are composed with a stack instead of PyYAML's recursion: fewer
+    calls per node, and no Python recursion however deep a file nests.
     """
 
     def __init__(self, content: bytes, budget: Budget) -> None:
@@ -50,42 +73,108 @@ class _Loader(Composer, _BaseLoader):
         Composer.__init__(self)
         self._budget = budget
         self._costs: dict[str, _Cost] = {}  # of the anchors of this document
-        self._depth = 0
-        self._deepest = 0
+        self._deepest = 0  # level reached within the innermost open collection
 
     def compose_document(self) -> Node | None:
+        self.get_event()  # document start
         try:
-            return super().compose_document()
+            node = self._compose_root()
         finally:
-            self._costs = {}
-
-    def compose_node(self, parent: Node | None, index: int) -> Node | None:
-        event = self.peek_event()
-        if isinstance(event, AliasEvent):
-            self._spend_alias(event)
-            return super().compose_node(parent, index)
-        anchor = event.anchor if isinstance(event, NodeEvent) else None
-        self._depth += 1
-        self._budget.spend(1, depth=self._depth)
-        before, outer_deepest, self._deepest = self._budget.nodes, self._deepest, self._depth
-        try:
-            node = super().compose_node(parent, index)
-        finally:
-            self._depth -= 1
-        if anchor is not None:
-            nodes = self._budget.nodes - before + 1
-            self._costs[anchor] = _Cost(nodes, self._deepest - self._depth)
-        self._deepest = max(self._deepest, outer_deepest)
+            self.anchors, self._costs = {}, {}
+        self.get_event()  # document end
         return node
 
-    def _spend_alias(self, event: AliasEvent) -> None:
-        cost = self._costs.get(event.anchor or "")
-        if cost is None:
-            if event.anchor in self.anchors:  # named, but not finished yet
-                raise RecursiveAlias(f"alias *{event.anchor} is used inside the node it names")
-            return  # undefined: the composer says so
-        self._budget.spend(cost.nodes, depth=self._depth + cost.height)
-        self._deepest = max(self._deepest, self._depth + cost.height)
+    def _compose_root(self) -> Node:
+        stack: list[_Open] = []
+        while True:
+            event = self.get_event()
+            # Most events are scalars: test for them first.
+            if isinstance(event, ScalarEvent):
+                node: Node = self._scalar(event, depth=len(stack) + 1)
+            elif isinstance(event, CollectionEndEvent):
+                node = self._close(stack.pop(), event, depth=len(stack) + 1)
+            elif isinstance(event, AliasEvent):
+                node = self._alias(event, depth=len(stack))
+            else:
+                stack.append(self._open(event, depth=len(stack) + 1))
+                continue
+            if not stack:
+                return node
+            _attach(stack[-1], node)
+
+    def _scalar(self, event: ScalarEvent, *, depth: int) -> Node:
+        self._budget.spend(1, depth=depth)
+        if depth > self._deepest:
+            self._deepest = depth
+        tag = event.tag
+        if tag is None or tag == "!":
+            tag = self.resolve(ScalarNode, event.value, event.implicit)  # type: ignore[no-untyped-call]
+        marked: Any = event  # libyaml's marks: see _marks
+        node = ScalarNode(tag, event.value, marked.start_mark, marked.end_mark, style=event.style)
+        if event.anchor is not None:
+            self._name(event.anchor, node, event)
+            self._costs[event.anchor] = _Cost(1, 1)
+        return node
+
+    def _open(self, event: Event | None, *, depth: int) -> _Open:
+        assert isinstance(event, CollectionStartEvent)  # what libyaml sends here
+        before = self._budget.nodes
+        self._budget.spend(1, depth=depth)
+        kind = SequenceNode if isinstance(event, SequenceStartEvent) else MappingNode
+        tag = event.tag
+        if tag is None or tag == "!":
+            tag = self.resolve(kind, None, event.implicit)  # type: ignore[no-untyped-call]
+        node = kind(tag, [], _marks(event)[0], None, flow_style=event.flow_style)
+        if event.anchor is not None:
+            self._name(event.anchor, node, event)
+        frame = _Open(node, event.anchor, before, self._deepest)
+        self._deepest = depth
+        return frame
+
+    def _close(self, frame: _Open, event: Event, *, depth: int) -> Node:
+        frame.node.end_mark = _marks(event)[1]
+        if frame.anchor is not None:
+            nodes = self._budget.nodes - frame.nodes_before
+            self._costs[frame.anchor] = _Cost(nodes, self._deepest - depth + 1)
+        self._deepest = max(self._deepest, frame.outer_deepest)
+        return frame.node
+
+    def _alias(self, event: AliasEvent, *, depth: int) -> Node:
+        anchor = event.anchor or ""
+        if anchor not in self.anchors:
+            raise ComposerError(None, None, f"found undefined alias {anchor!r}", _marks(event)[0])
+        cost = self._costs.get(anchor)
+        if cost is None:  # named, but not finished yet
+            raise RecursiveAlias(f"alias *{anchor} is used inside the node it names")
+        self._budget.spend(cost.nodes, depth=depth + cost.height)
+        self._deepest = max(self._deepest, depth + cost.height)
+        return self.anchors[anchor]
+
+    def _name(self, anchor: str, node: Node, event: NodeEvent) -> None:
+        if anchor in self.anchors:
+            raise ComposerError(
+                f"found duplicate anchor {anchor!r}; first occurrence",
+                self.anchors[anchor].start_mark,
+                "second occurrence",
+                _marks(event)[0],
+            )
+        self.anchors[anchor] = node
+
+
+def _marks(event: Event) -> tuple[Any, Any]:
+    # libyaml's marks are its own class, which PyYAML's stubs do not admit
+    # where nodes and errors take a mark; both have the same fields.
+    return event.start_mark, event.end_mark
+
+
+def _attach(frame: _Open, node: Node) -> None:
+    if isinstance(frame.node, SequenceNode):
+        frame.node.value.append(node)
+    elif frame.key is None:
+        frame.key = node
+    else:
+        frame.node.value.append((frame.key, node))
+        frame.key = None
 
 
 _Loader.yaml_implicit_resolvers = {
