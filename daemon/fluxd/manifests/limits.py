@@ -43,6 +43,10 @@ class Budget:
     def __init__(self, limits: ManifestSettings) -> None:
         self._limits = limits
         self.nodes = 0
+        #: Characters of the scalars, each alias use counted again. Without
+        #: aliases this never exceeds the file's size (a scalar is never longer
+        #: than its source), so only aliases can take it past the size limit.
+        self.text = 0
 
     @property
     def limits(self) -> ManifestSettings:
@@ -56,10 +60,18 @@ class Budget:
                 flag=DOCUMENTS_FLAG,
             )
 
-    def spend(self, nodes: int, *, depth: int) -> None:
-        """``nodes`` more values, the deepest of them at nesting ``depth`` (top = 1)."""
+    def spend(self, nodes: int, *, depth: int, text: int = 0) -> None:
+        """``nodes`` more values holding ``text`` characters, the deepest of
+        them at nesting ``depth`` (top = 1)."""
         if depth > self._limits.max_depth:
             raise self.too_deep()
+        self.text += text
+        if self.text > self._limits.max_file_size:
+            raise LimitError(
+                "file too large once its YAML aliases are expanded: more than"
+                f" {format_byte_size(self._limits.max_file_size)} of text",
+                flag=FILE_SIZE_FLAG,
+            )
         self.nodes += nodes
         if self.nodes > self._limits.max_nodes:
             raise LimitError(

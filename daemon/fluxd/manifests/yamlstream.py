@@ -41,6 +41,7 @@ _TIMESTAMP_TAG = "tag:yaml.org,2002:timestamp"
 class _Cost:
     nodes: int  # counting the uses of aliases inside
     height: int  # levels from the node itself down to its deepest value
+    text: int  # characters of its scalars, likewise
 
 
 @dataclass(slots=True)
@@ -50,6 +51,7 @@ class _Open:
     node: CollectionNode
     anchor: str | None
     nodes_before: int  # the budget's count before this node
+    text_before: int
     outer_deepest: int
     key: Node | None = None  # of a mapping, until its value is read
 
@@ -103,7 +105,7 @@ class _Loader(Composer, _BaseLoader):
             _attach(stack[-1], node)
 
     def _scalar(self, event: ScalarEvent, *, depth: int) -> Node:
-        self._budget.spend(1, depth=depth)
+        self._budget.spend(1, depth=depth, text=len(event.value))
         if depth > self._deepest:
             self._deepest = depth
         tag = event.tag
@@ -113,12 +115,12 @@ class _Loader(Composer, _BaseLoader):
         node = ScalarNode(tag, event.value, marked.start_mark, marked.end_mark, style=event.style)
         if event.anchor is not None:
             self._name(event.anchor, node, event)
-            self._costs[event.anchor] = _Cost(1, 1)
+            self._costs[event.anchor] = _Cost(1, 1, len(event.value))
         return node
 
     def _open(self, event: Event | None, *, depth: int) -> _Open:
         assert isinstance(event, CollectionStartEvent)  # what libyaml sends here
-        before = self._budget.nodes
+        before, text_before = self._budget.nodes, self._budget.text
         self._budget.spend(1, depth=depth)
         kind = SequenceNode if isinstance(event, SequenceStartEvent) else MappingNode
         tag = event.tag
@@ -127,15 +129,18 @@ class _Loader(Composer, _BaseLoader):
         node = kind(tag, [], _marks(event)[0], None, flow_style=event.flow_style)
         if event.anchor is not None:
             self._name(event.anchor, node, event)
-        frame = _Open(node, event.anchor, before, self._deepest)
+        frame = _Open(node, event.anchor, before, text_before, self._deepest)
         self._deepest = depth
         return frame
 
     def _close(self, frame: _Open, event: Event, *, depth: int) -> Node:
         frame.node.end_mark = _marks(event)[1]
         if frame.anchor is not None:
-            nodes = self._budget.nodes - frame.nodes_before
-            self._costs[frame.anchor] = _Cost(nodes, self._deepest - depth + 1)
+            self._costs[frame.anchor] = _Cost(
+                self._budget.nodes - frame.nodes_before,
+                self._deepest - depth + 1,
+                self._budget.text - frame.text_before,
+            )
         self._deepest = max(self._deepest, frame.outer_deepest)
         return frame.node
 
@@ -146,7 +151,7 @@ class _Loader(Composer, _BaseLoader):
         cost = self._costs.get(anchor)
         if cost is None:  # named, but not finished yet
             raise RecursiveAlias(f"alias *{anchor} is used inside the node it names")
-        self._budget.spend(cost.nodes, depth=depth + cost.height)
+        self._budget.spend(cost.nodes, depth=depth + cost.height, text=cost.text)
         self._deepest = max(self._deepest, depth + cost.height)
         return self.anchors[anchor]
 

@@ -119,9 +119,33 @@ spec:
 def test_each_use_of_an_alias_counts_as_every_value_it_stands_for() -> None:
     # mapping, key a, the list and its 2 items, key b, and *x again (3): 9 values
     content = b"{a: &x [1, 2], b: *x}\n"
-    parse_file(content, is_json=False, limits=ManifestSettings(max_nodes=9))
+    assert parse_file(content, is_json=False, limits=ManifestSettings(max_nodes=9)).problems == ()
     message = only_problem(content, ManifestSettings(max_nodes=8))
     assert "more than 8" in message
+
+
+def test_aliases_of_a_long_string_count_its_text_against_the_size_limit() -> None:
+    uses = ", ".join(["*blob"] * 100)
+    content = f"a: &blob '{'x' * 100_000}'\nb: [{uses}]\n".encode()
+    with peak_memory() as peak:
+        message = only_problem(content, ManifestSettings())
+    assert message == (
+        "file too large once its YAML aliases are expanded: more than 4Mi of text"
+        " (--manifest-max-file-size)"
+    )
+    assert peak() < 2 * MiB
+
+
+def test_text_repeated_by_aliases_is_counted_exactly() -> None:
+    content = b"{a: &x abcdefghij, b: [*x, *x, *x]}\n"
+    text = len("a") + 10 + len("b") + 3 * 10  # 42 characters once expanded
+    assert len(content) < text
+    assert (
+        parse_file(content, is_json=False, limits=ManifestSettings(max_file_size=text)).problems
+        == ()
+    )
+    message = only_problem(content, ManifestSettings(max_file_size=text - 1))
+    assert message.startswith("file too large once its YAML aliases are expanded")
 
 
 def test_an_alias_inside_the_node_it_names_is_refused() -> None:
@@ -193,7 +217,7 @@ def test_a_document_nested_one_level_too_deep_fails() -> None:
 def test_depth_through_an_alias_counts_the_levels_it_brings() -> None:
     # y (2) holds z's value: *x's list (3) and its list (4) and 1 (5)
     content = b"x: &x [[1]]\ny: {z: *x}\n"
-    parse_file(content, is_json=False, limits=ManifestSettings(max_depth=5))
+    assert parse_file(content, is_json=False, limits=ManifestSettings(max_depth=5)).problems == ()
     assert "more than 4 levels" in only_problem(content, ManifestSettings(max_depth=4))
 
 
