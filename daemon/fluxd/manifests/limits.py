@@ -47,6 +47,7 @@ class Budget:
         #: aliases this never exceeds the file's size (a scalar is never longer
         #: than its source), so only aliases can take it past the size limit.
         self.text = 0
+        self.deepest = 0
 
     @property
     def limits(self) -> ManifestSettings:
@@ -63,8 +64,10 @@ class Budget:
     def spend(self, nodes: int, *, depth: int, text: int = 0) -> None:
         """``nodes`` more values holding ``text`` characters, the deepest of
         them at nesting ``depth`` (top = 1)."""
-        if depth > self._limits.max_depth:
-            raise self.too_deep()
+        if depth > self.deepest:
+            if depth > self._limits.max_depth:
+                raise self.too_deep()
+            self.deepest = depth
         self.text += text
         if self.text > self._limits.max_file_size:
             raise LimitError(

@@ -182,10 +182,22 @@ def _attach(frame: _Open, node: Node) -> None:
         frame.key = None
 
 
-_Loader.yaml_implicit_resolvers = {
+#: A file this small without anchors is composed by libyaml, which is faster,
+#: and counted after: without anchors nothing is shared, so the count is of
+#: nodes that exist, and composing this much costs a few MB at most.
+SMALL_FILE = 64 * 1024
+
+
+class _Plain(_BaseLoader):
+    """libyaml's composer, for small files without anchors."""
+
+
+_NO_TIMESTAMPS = {
     first: [(tag, regexp) for tag, regexp in resolvers if tag != _TIMESTAMP_TAG]
     for first, resolvers in _BaseLoader.yaml_implicit_resolvers.items()
 }
+_Loader.yaml_implicit_resolvers = _NO_TIMESTAMPS
+_Plain.yaml_implicit_resolvers = _NO_TIMESTAMPS
 
 
 def documents(content: bytes, budget: Budget) -> Iterator[tuple[int, object]]:
@@ -194,7 +206,10 @@ def documents(content: bytes, budget: Budget) -> Iterator[tuple[int, object]]:
     Raises ``LimitError`` past a limit of the budget and ``yaml.YAMLError``
     on malformed YAML; the documents before either have been yielded.
     """
-    loader = _Loader(content, budget)
+    # No "&", no anchor, so no alias: the only way a small file can cost
+    # more than it shows.
+    counted = len(content) > SMALL_FILE or b"&" in content
+    loader = _Loader(content, budget) if counted else _Plain(content)
     index = 0
     try:
         while loader.check_node():
@@ -202,7 +217,25 @@ def documents(content: bytes, budget: Budget) -> Iterator[tuple[int, object]]:
             node = loader.get_node()
             if node is None:  # check_node said there is one; keep mypy honest
                 break
+            if not counted:
+                _spend_tree(node, budget)
             yield node.start_mark.line + 1, loader.construct_document(node)
             index += 1
     finally:
         loader.dispose()
+
+
+def _spend_tree(root: Node, budget: Budget) -> None:
+    """Count a composed tree as ``_Loader`` counts while composing."""
+    stack: list[tuple[Node, int]] = [(root, 1)]
+    while stack:
+        node, depth = stack.pop()
+        if isinstance(node, ScalarNode):
+            budget.spend(1, depth=depth, text=len(node.value))
+            continue
+        budget.spend(1, depth=depth)
+        if isinstance(node, SequenceNode):
+            stack.extend((child, depth + 1) for child in node.value)
+        else:
+            for key, value in node.value:
+                stack += ((key, depth + 1), (value, depth + 1))

@@ -11,6 +11,8 @@ import tracemalloc
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
+import pytest
+
 from fluxd.errors import ManifestError
 from fluxd.manifests import load
 from fluxd.manifests.parsing import ParseCache, parse_file
@@ -146,6 +148,13 @@ def test_text_repeated_by_aliases_is_counted_exactly() -> None:
     )
     message = only_problem(content, ManifestSettings(max_file_size=text - 1))
     assert message.startswith("file too large once its YAML aliases are expanded")
+
+
+@pytest.mark.parametrize("padding", [0, 70_000], ids=["small file", "large file"])
+def test_values_without_aliases_are_counted_one_each(padding: int) -> None:
+    content = b"{a: 1, b: 2}\n" + b"#" * padding + b"\n"  # the mapping, 2 keys, 2 values
+    assert parse_file(content, is_json=False, limits=ManifestSettings(max_nodes=5)).problems == ()
+    assert "more than 4" in only_problem(content, ManifestSettings(max_nodes=4))
 
 
 def test_an_alias_inside_the_node_it_names_is_refused() -> None:

@@ -38,6 +38,19 @@ def test_the_values_and_lines_are_those_of_libyaml(text: str) -> None:
     assert ours == with_libyaml(text)
 
 
+@pytest.mark.parametrize("text", SAMPLES.values(), ids=SAMPLES.keys())
+def test_small_files_are_counted_as_the_counting_composer_counts(text: str) -> None:
+    # A comment makes the file large enough for the counting composer
+    # without adding a node.
+    padded = text + "# " + "x" * yamlstream.SMALL_FILE + "\n"
+    small, large = Budget(ManifestSettings()), Budget(ManifestSettings())
+    assert list(yamlstream.documents(text.encode(), small)) == list(
+        yamlstream.documents(padded.encode(), large)
+    )
+    assert (small.nodes, small.text, small.deepest) == (large.nodes, large.text, large.deepest)
+    assert small.nodes > 0
+
+
 def test_a_duplicate_anchor_is_malformed_yaml() -> None:
     with pytest.raises(yaml.MarkedYAMLError, match="duplicate anchor"):
         list(yamlstream.documents(b"a: &x 1\nb: &x 2\n", Budget(ManifestSettings())))
