@@ -185,6 +185,27 @@ def test_save_writes_the_workloads_from_fluxds_export(pair: Pair) -> None:
     assert "No such command 'save'" in ours.stderr
 
 
+USAGE_ERRORS = [
+    (("list-workloads", "-o", "yaml"), "invalid output format specified"),
+    (("list-images", "-w", "nope"), "parsing nope: invalid service ID"),
+    (("identity", "extra"), "expected no (non-flag) arguments"),
+    (("sync", "extra"), "expected no (non-flag) arguments"),
+]
+
+
+@pytest.mark.parametrize(("command", "message"), USAGE_ERRORS, ids=lambda c: " ".join(c))
+def test_usage_errors_are_refused_by_both_ours_with_exit_2(
+    pair: Pair, command: tuple[str, ...], message: str
+) -> None:
+    go, ours = pair.go(*command), pair.ours(*command)
+    assert (go.returncode, go.stdout) == (1, "")
+    assert go.stderr == f"Error: {message}\nRun 'fluxctl {command[0]} --help' for usage.\n"
+    # Ours: click's usage line and exit 2, so scripts tell misuse from failure.
+    assert (ours.returncode, ours.stdout) == (2, "")
+    assert ours.stderr.startswith(f"Usage: fluxctl {command[0]} [OPTIONS]")
+    assert "\nError: " in ours.stderr
+
+
 UNSERVED = [
     ("release", "--workload", "{id}", "--update-image", "nginx:1.16.1"),
     ("release", "--all", "--update-all-images", "--dry-run"),
