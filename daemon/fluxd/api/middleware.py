@@ -66,20 +66,29 @@ class JsonBodyDefault:
         self._prefix = prefix
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http" and str(scope["path"]).startswith(self._prefix):
+        if (
+            scope["type"] == "http"
+            and scope["method"] in _WITH_BODY
+            and str(scope["path"]).startswith(self._prefix)
+        ):
             scope = _as_json(scope)
         await self._app(scope, receive, send)
 
 
+_WITH_BODY = frozenset({"POST", "PUT", "PATCH"})
+
+
 def _as_json(scope: Scope) -> Scope:
     headers: list[tuple[bytes, bytes]] = list(scope["headers"])
-    names = {name.lower() for name, _ in headers}
-    if b"origin" in names:
+    declared = next((v for n, v in headers if n.lower() == b"content-type"), None)
+    if any(name.lower() == b"origin" for name, _ in headers):
+        if declared is not None:
+            return scope
+        # Older FastAPI releases read an untyped body as JSON: say it is not.
+        return {**scope, "headers": [*headers, (b"content-type", b"application/octet-stream")]}
+    if declared is not None and _is_json(declared):
         return scope
     kept = [(name, value) for name, value in headers if name.lower() != b"content-type"]
-    declared = [value for name, value in headers if name.lower() == b"content-type"]
-    if declared and _is_json(declared[0]):
-        return scope
     return {**scope, "headers": [*kept, (b"content-type", b"application/json")]}
 
 

@@ -76,15 +76,14 @@ def test_a_body_under_another_content_type_is_json_too_as_in_flux_v1(client, con
     assert response.status_code == 200, response.text
 
 
-def test_a_browser_request_keeps_its_content_type_and_is_refused(client, daemon):
-    # A cross-site page can post text/plain without a CORS preflight; it must
-    # not be able to make fluxd replace its deploy key.
-    response = go_post(
-        client,
-        "/v9/git-repo-config",
-        b"true",
-        **{"Content-Type": "text/plain", "Origin": "https://evil.example"},
-    )
+@pytest.mark.parametrize("content_type", ["text/plain", None])
+def test_a_browser_request_keeps_its_content_type_and_is_refused(client, daemon, content_type):
+    # A cross-site page can post text/plain, or a Blob with no type at all,
+    # without a CORS preflight; it must not make fluxd replace its deploy key.
+    headers = {"Origin": "https://evil.example"}
+    if content_type:
+        headers["Content-Type"] = content_type
+    response = go_post(client, "/v9/git-repo-config", b"true", **headers)
     assert response.status_code == 400
     assert daemon.regenerated == 0
 
