@@ -5,7 +5,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: help install system-deps testbed-binaries check lint fmt typecheck test test-fast demo demo-down bench image clean
+.PHONY: help install system-deps testbed-binaries fluxv1-binaries check lint fmt typecheck test test-fast demo demo-down bench image clean
 
 help:
 	@echo "make demo       run the seed walkthrough on a local cluster (builds Kubernetes on first run)"
@@ -30,6 +30,11 @@ system-deps:
 testbed-binaries:
 	bash tests/fluxtestbed/build-kube.sh >/dev/null
 
+# Flux v1's own fluxctl and fluxd 1.25.4, built once from the Go module and
+# cached the same way: the conformance tests run them against our fluxd.
+fluxv1-binaries:
+	bash tests/fluxtestbed/build-fluxv1.sh >/dev/null
+
 lint: $(STAMP)
 	$(VENV)/bin/ruff check daemon cli tests
 	$(VENV)/bin/ruff format --check daemon cli tests
@@ -44,7 +49,7 @@ typecheck: $(STAMP)
 
 check: lint typecheck
 
-test: $(STAMP) system-deps testbed-binaries check
+test: $(STAMP) system-deps testbed-binaries fluxv1-binaries check
 	$(PY) -m pytest
 
 test-fast: $(STAMP)

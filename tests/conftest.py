@@ -4,6 +4,12 @@
   once per session) and ``namespace`` (a fresh namespace per test).
 - ``fluxtestbed.git_fixtures``: ``git_server`` (sshd + smart HTTP, once per
   session) and ``git_repo`` (a fresh bare repo per test).
+- ``fluxtestbed.fluxv1_fixtures``: ``fluxv1`` (Flux v1's own fluxctl and
+  fluxd, built once from the Go module).
 """
 
-pytest_plugins = ["fluxtestbed.kube_fixtures", "fluxtestbed.git_fixtures"]
+pytest_plugins = [
+    "fluxtestbed.kube_fixtures",
+    "fluxtestbed.git_fixtures",
+    "fluxtestbed.fluxv1_fixtures",
+]

@@ -65,8 +65,9 @@ def cli(ctx: click.Context, /, **flags: Any) -> None:
 cli.params.extend(group_options())
 
 for _command in (identity, sync, list_workloads, list_images, version, completion):
-    if _command.name not in ("version", "completion"):  # these never talk to fluxd
-        _command.params.extend(command_options())
+    # version and completion never talk to fluxd, but take the flags as Flux
+    # v1's did (`fluxctl version --k8s-fwd-ns flux` is not a usage error).
+    _command.params.extend(command_options())
     cli.add_command(_command)
 
 

@@ -26,8 +26,4 @@ def installation_factory(
 
     yield make
     for inst in made:
-        inst.daemon.stop()
-        for ns in (inst.namespace, inst.target):
-            kube.kubectl(
-                "delete", "namespace", ns, "--wait=false", "--ignore-not-found", check=False
-            )
+        inst.remove()

@@ -215,9 +215,11 @@ def host_fluxd(cluster: Cluster, **kwargs: Any) -> Iterator[HostFluxd]:
         daemon.stop()
 
 
-def fluxctl(*args: str, kubeconfig: Path, timeout: float = 120) -> subprocess.CompletedProcess[str]:
-    """Run the fluxctl console script of this environment, as a user would."""
-    exe = Path(sys.executable).with_name("fluxctl")
+def fluxctl(
+    *args: str, kubeconfig: Path, timeout: float = 120, exe: Path | None = None
+) -> subprocess.CompletedProcess[str]:
+    """Run fluxctl as a user would: ours (this environment's script), or ``exe``."""
+    exe = exe or Path(sys.executable).with_name("fluxctl")
     return subprocess.run(
         [str(exe), *args],
         capture_output=True,

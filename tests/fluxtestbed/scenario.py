@@ -6,6 +6,7 @@ import json
 import subprocess
 import uuid
 from dataclasses import dataclass
+from pathlib import Path
 
 from fluxtestbed.fluxd_host import HostFluxd, fluxctl, start_host_fluxd
 from fluxtestbed.gitserver import GitServer
@@ -61,20 +62,38 @@ class Installation:
     target: str
     daemon: HostFluxd
 
-    def fluxctl(self, *args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
-        """fluxctl as the user runs it: ``fluxctl <args> --k8s-fwd-ns <namespace>``."""
+    def fluxctl(
+        self, *args: str, timeout: float = 120, exe: Path | None = None
+    ) -> subprocess.CompletedProcess[str]:
+        """fluxctl as the user runs it: ``fluxctl <args> --k8s-fwd-ns <namespace>``.
+
+        ``exe`` is another fluxctl program (Flux v1's), ours by default.
+        """
         return fluxctl(
-            *args, "--k8s-fwd-ns", self.namespace, kubeconfig=self.kube.kubeconfig, timeout=timeout
+            *args,
+            "--k8s-fwd-ns",
+            self.namespace,
+            kubeconfig=self.kube.kubeconfig,
+            timeout=timeout,
+            exe=exe,
         )
 
-    def authorize_deploy_key(self) -> str:
+    def authorize_deploy_key(self, exe: Path | None = None) -> str:
         """The user's step: take `fluxctl identity` and add it as a deploy key."""
-        out = self.fluxctl("identity")
+        out = self.fluxctl("identity", exe=exe)
         if out.returncode != 0:
             raise AssertionError(f"fluxctl identity failed: {out.stderr}")
         key = out.stdout.strip()
         self.git.authorize(key)
         return key
+
+    def remove(self) -> None:
+        """Stop fluxd and delete both namespaces (without waiting)."""
+        self.daemon.stop()
+        for ns in (self.namespace, self.target):
+            self.kube.kubectl(
+                "delete", "namespace", ns, "--wait=false", "--ignore-not-found", check=False
+            )
 
 
 def install(

@@ -15,7 +15,7 @@ from fluxd.api.auth import token_checker
 from fluxd.api.errors import install_error_handlers
 from fluxd.api.flux_routes import flux_router, open_flux_router
 from fluxd.api.hooks import hook_router
-from fluxd.api.middleware import RequestMetricsMiddleware
+from fluxd.api.middleware import JsonBodyDefault, RequestMetricsMiddleware
 from fluxd.api.models import API_PREFIX
 from fluxd.api.port import DaemonPort
 from fluxd.api.probes import metrics_router, probe_router
@@ -42,6 +42,7 @@ def create_app(
     app.include_router(probe_router(daemon))
     app.include_router(open_flux_router(daemon))
     app.include_router(hook_router(daemon, secret=settings.webhook_secret))
+    app.add_middleware(JsonBodyDefault, prefix=f"{API_PREFIX}/")
     return app
 
 

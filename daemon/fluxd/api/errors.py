@@ -20,7 +20,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from fluxd.api import models
 from fluxd.errors import ErrorKind, FluxError
 
-__all__ = ["BadRequest", "error_response", "install_error_handlers"]
+__all__ = ["BadRequest", "error_response", "install_error_handlers", "self_contained"]
 
 log = logging.getLogger(__name__)
 
@@ -40,9 +40,20 @@ class BadRequest(FluxError):
 def error_response(
     status: int, kind: ErrorType, error: str, help: str, headers: dict[str, str] | None = None
 ) -> JSONResponse:
-    """The one error body shape."""
-    body = models.ErrorBody(type=kind, help=help, error=error)
+    """The one error body shape; ``help`` also states the error (see ``self_contained``)."""
+    body = models.ErrorBody(type=kind, help=self_contained(help, error), error=error)
     return JSONResponse(body.model_dump(), status_code=status, headers=headers)
+
+
+def self_contained(help: str, error: str) -> str:
+    """``help`` led by ``error`` unless it already says it.
+
+    Flux v1's fluxctl prints only ``help`` (``== Error ==`` and the help), so
+    a help that does not name what went wrong would leave its users guessing.
+    """
+    if not error or error in help:
+        return help
+    return f"{error}\n\n{help}" if help else error
 
 
 def _flux_error(request: Request, exc: Exception) -> JSONResponse:

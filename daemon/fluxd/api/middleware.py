@@ -1,4 +1,4 @@
-"""ASGI middleware timing every request into ``flux_request_duration_seconds``."""
+"""ASGI middleware: request timing, and Flux v1's "every body is JSON"."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from fluxd.metrics import RequestMetrics
 
-__all__ = ["RequestMetricsMiddleware"]
+__all__ = ["JsonBodyDefault", "RequestMetricsMiddleware"]
 
 #: Label for requests no route matched, so raw paths never become label values
 #: (a scanner could otherwise create a time series per probed URL).
@@ -49,3 +49,49 @@ def _route_of(scope: Scope) -> str:
     route: Any = scope.get("route")
     path = getattr(route, "path", None)
     return path if isinstance(path, str) else UNMATCHED
+
+
+class JsonBodyDefault:
+    """Read request bodies under ``prefix`` as JSON whatever their Content-Type says.
+
+    Flux v1 decoded every body as JSON, and its Go fluxctl sends none
+    (``POST /v9/git-repo-config`` with ``false``), which FastAPI would take
+    as raw bytes. A request with an ``Origin`` header comes from a browser:
+    it keeps its own Content-Type, so a cross-site page still cannot post a
+    body the API accepts without a CORS preflight (which fluxd never grants).
+    """
+
+    def __init__(self, app: ASGIApp, *, prefix: str) -> None:
+        self._app = app
+        self._prefix = prefix
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if (
+            scope["type"] == "http"
+            and scope["method"] in _WITH_BODY
+            and str(scope["path"]).startswith(self._prefix)
+        ):
+            scope = _as_json(scope)
+        await self._app(scope, receive, send)
+
+
+_WITH_BODY = frozenset({"POST", "PUT", "PATCH"})
+
+
+def _as_json(scope: Scope) -> Scope:
+    headers: list[tuple[bytes, bytes]] = list(scope["headers"])
+    declared = next((v for n, v in headers if n.lower() == b"content-type"), None)
+    if any(name.lower() == b"origin" for name, _ in headers):
+        if declared is not None:
+            return scope
+        # Older FastAPI releases read an untyped body as JSON: say it is not.
+        return {**scope, "headers": [*headers, (b"content-type", b"application/octet-stream")]}
+    if declared is not None and _is_json(declared):
+        return scope
+    kept = [(name, value) for name, value in headers if name.lower() != b"content-type"]
+    return {**scope, "headers": [*kept, (b"content-type", b"application/json")]}
+
+
+def _is_json(content_type: bytes) -> bool:
+    media = content_type.split(b";", 1)[0].strip().lower()
+    return media == b"application/json" or media.endswith(b"+json")

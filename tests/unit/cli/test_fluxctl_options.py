@@ -59,6 +59,17 @@ def test_version_prints_one_line(fluxctl: Fluxctl) -> None:
     assert len(result.stdout.splitlines()) == 1
 
 
+@pytest.mark.parametrize("args", [["version"], ["completion", "bash"]])
+def test_commands_that_need_no_daemon_take_the_global_flags_too(
+    fluxctl: Fluxctl, args: list[str]
+) -> None:
+    # Flux v1's fluxctl accepted them after any command name.
+    result = fluxctl(*args, "--k8s-fwd-ns", "flux", "--timeout", "10s")
+
+    assert result.exit_code == 0, result.stderr
+    assert result.stdout == fluxctl(*args).stdout
+
+
 @pytest.mark.parametrize(
     ("shell", "marker"),
     [
