@@ -16,6 +16,7 @@ from fluxd.cluster.drift import Drift, detect_drift
 from fluxd.cluster.gc import GcReport, collect_garbage
 from fluxd.cluster.inventory import Inventory, InventoryStore
 from fluxd.cluster.objects import ApplyItem, ApplyOutcome, InventoryEntry
+from fluxd.cluster.paths import check_settings
 from fluxd.cluster.records import (
     EventTarget,
     EventType,
@@ -32,6 +33,7 @@ class Cluster:
     """The Kubernetes API as fluxd uses it."""
 
     def __init__(self, client: KubeClient, cluster: ClusterSettings, sync: SyncSettings) -> None:
+        check_settings(cluster)
         self.client = client
         self._settings = cluster
         self._sync = sync

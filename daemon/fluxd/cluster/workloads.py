@@ -1,9 +1,10 @@
 """The workloads fluxctl lists: Deployments, DaemonSets, StatefulSets, CronJobs.
 
 One LIST per kind (per namespace when fluxd is limited to some), read as
-plain JSON. Kinds fluxd may not list (RBAC) are left out rather than
-failing the whole listing, as Flux v1 did; so are the add-ons the cluster
-itself runs in ``kube-system``.
+plain JSON. With ``--k8s-allow-namespace`` a namespace outside the list is
+not asked for at all: it lists nothing, as in Flux v1. Kinds fluxd may not
+list (RBAC) are left out rather than failing the whole listing, as Flux v1
+did; so are the add-ons the cluster itself runs in ``kube-system``.
 """
 
 from __future__ import annotations
@@ -16,16 +17,17 @@ from typing import Any
 from fluxd.cluster.client import KubeClient
 from fluxd.cluster.drift import object_id
 from fluxd.cluster.errors import api_error
+from fluxd.cluster.paths import api_path, check_namespace
 from fluxd.cluster.rollout import Rollout, WorkloadStatus, rollout_status
 
 log = logging.getLogger(__name__)
 
-#: (kind, collection path under the group root), in Flux v1's order.
+#: (kind, apiVersion, plural), in Flux v1's order.
 WORKLOAD_KINDS = (
-    ("Deployment", "/apis/apps/v1", "deployments"),
-    ("DaemonSet", "/apis/apps/v1", "daemonsets"),
-    ("StatefulSet", "/apis/apps/v1", "statefulsets"),
-    ("CronJob", "/apis/batch/v1", "cronjobs"),
+    ("Deployment", "apps/v1", "deployments"),
+    ("DaemonSet", "apps/v1", "daemonsets"),
+    ("StatefulSet", "apps/v1", "statefulsets"),
+    ("CronJob", "batch/v1", "cronjobs"),
 )
 POLICY_PREFIXES = ("fluxcd.io/", "flux.weave.works/", "filter.fluxcd.io/")
 
@@ -55,14 +57,24 @@ class Workload:
 def list_workloads(
     client: KubeClient, namespace: str | None, *, allowed: Sequence[str] = ()
 ) -> list[Workload]:
-    """Workloads in ``namespace`` (every allowed namespace when None), by id."""
-    scopes = [namespace] if namespace else (list(allowed) or [""])
+    """Workloads in ``namespace`` (every allowed namespace when None), by id.
+
+    ``InvalidName`` for a namespace that cannot exist.
+    """
     found: list[Workload] = []
-    for kind, root, plural in WORKLOAD_KINDS:
-        for scope in scopes:
-            path = f"{root}/namespaces/{scope}/{plural}" if scope else f"{root}/{plural}"
+    for kind, api_version, plural in WORKLOAD_KINDS:
+        for scope in list_scopes(namespace, allowed):
+            path = api_path(api_version, plural, namespace=scope)
             found += [to_workload(kind, obj) for obj in _list(client, kind, path)]
     return sorted((w for w in found if not _is_addon(w)), key=lambda w: w.id)
+
+
+def list_scopes(namespace: str | None, allowed: Sequence[str]) -> list[str]:
+    """The namespaces to list ("" = the whole cluster): ``namespace`` cut to ``allowed``."""
+    if namespace:
+        check_namespace(namespace)
+        return [namespace] if not allowed or namespace in allowed else []
+    return list(allowed) or [""]
 
 
 def to_workload(kind: str, obj: Mapping[str, Any]) -> Workload:
