@@ -8,6 +8,7 @@ callers run it with ``asyncio.to_thread``.
 from __future__ import annotations
 
 from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
+from typing import Any
 
 from fluxd.cluster.applying import Applier, Rank
 from fluxd.cluster.client import KubeClient
@@ -25,7 +26,7 @@ from fluxd.cluster.records import (
     read_secret,
     record_event,
 )
-from fluxd.cluster.workloads import Workload, list_workloads
+from fluxd.cluster.workloads import Workload, export_workloads, list_workloads
 from fluxd.settings import ClusterSettings, SyncSettings
 
 
@@ -121,6 +122,10 @@ class Cluster:
 
     def list_workloads(self, namespace: str | None = None) -> list[Workload]:
         return list_workloads(self.client, namespace, allowed=self._settings.allow_namespaces)
+
+    def export_workloads(self) -> list[dict[str, Any]]:
+        """The allowed namespaces and their workloads, as manifests (``fluxctl save``)."""
+        return export_workloads(self.client, allowed=self._settings.allow_namespaces)
 
     def read_secret(self, name: str, namespace: str | None = None) -> SecretData:
         return read_secret(self.client, namespace or self._settings.namespace, name)

@@ -9,6 +9,7 @@ did; so are the add-ons the cluster itself runs in ``kube-system``.
 
 from __future__ import annotations
 
+import copy
 import logging
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -30,6 +31,22 @@ WORKLOAD_KINDS = (
     ("CronJob", "batch/v1", "cronjobs"),
 )
 POLICY_PREFIXES = ("fluxcd.io/", "flux.weave.works/", "filter.fluxcd.io/")
+#: Metadata the API server writes; an exported manifest that kept it could
+#: not be applied elsewhere (uid, resourceVersion) or would pin old state.
+_SERVER_METADATA = (
+    "uid",
+    "resourceVersion",
+    "generation",
+    "creationTimestamp",
+    "deletionTimestamp",
+    "deletionGracePeriodSeconds",
+    "managedFields",
+    "selfLink",
+)
+_SERVER_ANNOTATIONS = (
+    "deployment.kubernetes.io/revision",
+    "kubectl.kubernetes.io/last-applied-configuration",
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -122,3 +139,57 @@ def _is_addon(workload: Workload) -> bool:
     return labels.get("kubernetes.io/cluster-service") == "true" or (
         "addonmanager.kubernetes.io/mode" in labels
     )
+
+
+def export_workloads(client: KubeClient, *, allowed: Sequence[str] = ()) -> list[dict[str, Any]]:
+    """The allowed namespaces, then every workload in them, as manifests to apply again."""
+    docs: list[tuple[str, dict[str, Any]]] = []
+    for kind, api_version, plural in WORKLOAD_KINDS:
+        for scope in list_scopes(None, allowed):
+            for obj in _list(client, kind, api_path(api_version, plural, namespace=scope)):
+                if not _is_addon(to_workload(kind, obj)):
+                    doc = exportable(kind, api_version, obj)
+                    docs.append((object_id(_namespace(doc), kind, _name(doc)), doc))
+    return namespace_documents(allowed) + [doc for _, doc in sorted(docs, key=lambda d: d[0])]
+
+
+def namespace_documents(namespaces: Sequence[str]) -> list[dict[str, Any]]:
+    """Namespace manifests, which Flux v1 put before the workloads of each."""
+    return [
+        {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": ns}} for ns in namespaces
+    ]
+
+
+def exportable(kind: str, api_version: str, obj: Mapping[str, Any]) -> dict[str, Any]:
+    """A listed object as a manifest: typed, without status or server-written metadata."""
+    # A LIST leaves apiVersion and kind out of its items; a manifest needs them.
+    doc: dict[str, Any] = {"apiVersion": api_version, "kind": kind}
+    doc.update(copy.deepcopy({k: v for k, v in obj.items() if k not in doc and k != "status"}))
+    meta = doc.get("metadata") or {}
+    for key in _SERVER_METADATA:
+        meta.pop(key, None)
+    annotations = meta.get("annotations") or {}
+    for key in _SERVER_ANNOTATIONS:
+        annotations.pop(key, None)
+    if not annotations:
+        meta.pop("annotations", None)
+    template = _pod_template(kind, doc)
+    if isinstance(template.get("metadata"), dict):
+        template["metadata"].pop("creationTimestamp", None)
+    return doc
+
+
+def _pod_template(kind: str, doc: Mapping[str, Any]) -> dict[str, Any]:
+    spec = doc.get("spec") or {}
+    if kind == "CronJob":
+        spec = (spec.get("jobTemplate") or {}).get("spec") or {}
+    template = spec.get("template")
+    return template if isinstance(template, dict) else {}
+
+
+def _namespace(doc: Mapping[str, Any]) -> str:
+    return str((doc.get("metadata") or {}).get("namespace") or "")
+
+
+def _name(doc: Mapping[str, Any]) -> str:
+    return str((doc.get("metadata") or {}).get("name") or "")
