@@ -13,7 +13,7 @@ from typing import Any
 
 import click
 
-from fluxctl.params import Duration, LabelMap
+from fluxctl.params import ApiUrl, Duration, LabelMap
 from fluxctl.session import DEFAULT_FORWARD_LABELS, DEFAULT_FORWARD_NAMESPACE, Session
 
 # (flags, Session field, group-only settings, help)
@@ -39,7 +39,7 @@ _FLAGS: list[tuple[tuple[str, ...], str, dict[str, Any], str]] = [
     (
         ("-u", "--url"),
         "url",
-        {"default": "", "show_default": False, "envvar": "FLUX_URL"},
+        {"default": "", "show_default": False, "envvar": "FLUX_URL", "type": ApiUrl()},
         "Base URL of the fluxd API, e.g. http://127.0.0.1:3030/api/flux; no port-forward.",
     ),
     (

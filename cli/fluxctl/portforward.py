@@ -42,7 +42,7 @@ from fluxctl.errors import (
     PodNotFound,
     PodNotReady,
 )
-from fluxctl.kubeconfig import kubeconfig_paths
+from fluxctl.kubeconfig import check_usable, kubeconfig_paths, load_kubeconfig
 from fluxctl.tunnel import Tunnel
 
 Pod = dict[str, Any]
@@ -104,6 +104,10 @@ def load_api_client(context: str) -> ApiClient:
     """An ApiClient from the kubeconfig (``--context``), else the in-cluster config."""
     configuration = Configuration()
     paths = kubeconfig_paths()
+    if paths:
+        # Checked first so that a malformed file is named with its field; the
+        # client's own loader would fail on it with an arbitrary exception.
+        check_usable(load_kubeconfig(paths), context)
     try:
         if paths:
             kube_config.load_kube_config(  # type: ignore[no-untyped-call]
@@ -121,9 +125,11 @@ def load_api_client(context: str) -> ApiClient:
                 "no kubeconfig found ($KUBECONFIG or ~/.kube/config) and not running in a cluster",
                 hint="Point KUBECONFIG at your cluster's config, or give the daemon's --url.",
             )
-    except ConfigException as exc:
+        return ApiClient(configuration)
+    # Whatever the client's loader still trips over (it raises all of these
+    # for malformed input) is reported, never shown as a traceback.
+    except (ConfigException, OSError, ValueError, TypeError, KeyError, AttributeError) as exc:
         raise ClusterAccessError(f"cannot use the kubeconfig: {exc}") from exc
-    return ApiClient(configuration)
 
 
 def find_pod(api: ApiClient, namespace: str, selectors: list[str], timeout: float) -> PodRef:
