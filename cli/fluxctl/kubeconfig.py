@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from fluxctl.errors import KubeconfigError
+from fluxctl.params import check_api_url
 
 DEFAULT_NAMESPACE = "default"
 _SA_NAMESPACE = Path("/var/run/secrets/kubernetes.io/serviceaccount/namespace")
@@ -102,6 +103,10 @@ def check_usable(config: Kubeconfig, context: str) -> None:
     server = cluster[1].get("server")
     if not isinstance(server, str) or not server:
         raise _bad(cluster[0], f"cluster {cluster_name!r} has no 'server' string")
+    try:
+        check_api_url(server)
+    except ValueError as exc:
+        raise _bad(cluster[0], f"cluster {cluster_name!r}: 'server' {server!r}: {exc}") from exc
     _check_credentials(*cluster, f"cluster {cluster_name!r}")
     if user_name in (None, ""):
         return

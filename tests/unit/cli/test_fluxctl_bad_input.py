@@ -73,7 +73,7 @@ def full_config(cluster: str = "", user: str = "", context: str = "") -> str:
     )
 
 
-BROKEN = {
+BROKEN: dict[str, tuple[str | bytes, str]] = {
     "bad YAML": ("clusters: [\n", "not valid YAML"),
     "not a mapping": ("- 1\n- 2\n", "mapping"),
     "clusters a number": ("clusters: 5\ncurrent-context: x\ncontexts: 7\n", "clusters"),
@@ -108,6 +108,10 @@ BROKEN = {
     ),
     "server not a string": (
         full_config().replace("server: https://127.0.0.1:1", "server: 5"),
+        "server",
+    ),
+    "server not a URL": (
+        full_config().replace("server: https://127.0.0.1:1", "server: 'http://[::1'"),
         "server",
     ),
     "cluster missing": (full_config().replace("{cluster: c,", "{cluster: nope,"), "nope"),
