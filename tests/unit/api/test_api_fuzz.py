@@ -158,6 +158,13 @@ def fuzz_client(fuzz_daemon: FakeDaemon) -> Iterator[TestClient]:
         yield client
 
 
+def _forget_requests(daemon: FakeDaemon, log: Captured) -> None:
+    # One shared daemon and log serve every example; each judges only its own request.
+    daemon.listed.clear()
+    daemon.images_asked.clear()
+    log.records.clear()
+
+
 def _check_daemon_inputs(daemon: FakeDaemon) -> None:
     """Whatever reached the daemon is a valid namespace or ID: the API let nothing else by."""
     for namespace, ids in daemon.listed:
@@ -187,6 +194,7 @@ def test_no_input_makes_a_route_fail_with_5xx(
     fuzz_client, fuzz_daemon, log_capture, method, path, query, body, header
 ) -> None:
     TOLD[f"{method} {path}"] += 1
+    _forget_requests(fuzz_daemon, log_capture)
     content = None if method in ("GET", "HEAD", "DELETE") else body
     response = fuzz_client.request(method, path, params=query, content=content, headers=header)
 
@@ -209,6 +217,7 @@ def test_no_path_makes_the_app_fail_with_5xx(
     fuzz_client, fuzz_daemon, log_capture, segments, method
 ) -> None:
     TOLD["random paths"] += 1
+    _forget_requests(fuzz_daemon, log_capture)
     path = "/api/flux/" + "/".join(segments)
     response = fuzz_client.request(method, path)
 
@@ -231,6 +240,7 @@ def test_a_signed_delivery_of_any_shape_is_never_a_5xx(
 ) -> None:
     # With a secret set the signature is checked first; signed, the body is read.
     TOLD[f"signed {provider}"] += 1
+    log_capture.records.clear()
     body = json.dumps(payload).encode()
     signed = _signed_headers(provider, body, "s3cret")
     response = signed_client.post(f"/hook/{provider}", content=body, headers={**header, **signed})
