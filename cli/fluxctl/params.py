@@ -146,3 +146,25 @@ class LabelMap(click.ParamType[str]):
         if not labels:
             self.fail("needs at least one key=value", param, ctx)
         return label_selector(labels)
+
+
+_DNS_LABEL = re.compile(r"[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?")
+
+
+class Namespace(click.ParamType[str]):
+    """A Kubernetes namespace (a DNS label); empty means "the default"."""
+
+    name = "namespace"
+
+    def convert(
+        self, value: object, param: click.Parameter | None, ctx: click.Context | None
+    ) -> str:
+        text = str(value).strip()
+        if text and _DNS_LABEL.fullmatch(text) is None:
+            self.fail(
+                f"{text[:100]!r} is not a namespace: use at most 63 characters of a-z, 0-9 "
+                "and '-', starting and ending with a letter or digit",
+                param,
+                ctx,
+            )
+        return text

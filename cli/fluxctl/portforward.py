@@ -25,6 +25,7 @@ import socket
 import threading
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import quote
 
 import urllib3
 from kubernetes.client.api_client import ApiClient
@@ -166,7 +167,7 @@ def _request(api: ApiClient, path: str, query: list[tuple[str, str]]) -> tuple[s
 
 def _list_pods(api: ApiClient, namespace: str, selector: str, timeout: float) -> list[Pod]:
     url, headers = _request(
-        api, f"/api/v1/namespaces/{namespace}/pods", [("labelSelector", selector)]
+        api, f"/api/v1/namespaces/{quote(namespace, safe='')}/pods", [("labelSelector", selector)]
     )
     try:
         response = api.call_api("GET", url, headers, _request_timeout=timeout)
@@ -346,7 +347,9 @@ def _quiet_proxy_thread_failures() -> None:
 
 
 def _dial(api: ApiClient, pod: PodRef) -> _PodChannel:
-    path = f"/api/v1/namespaces/{pod.namespace}/pods/{pod.name}/portforward"
+    # Quoted although both come from flags and the API server: a value is one segment.
+    ns, name = quote(pod.namespace, safe=""), quote(pod.name, safe="")
+    path = f"/api/v1/namespaces/{ns}/pods/{name}/portforward"
     url, headers = _request(api, path, [("ports", str(FLUX_PORT))])
     try:
         forward = portforward_call(  # type: ignore[no-untyped-call]

@@ -153,3 +153,17 @@ def test_with_url_a_broken_kubeconfig_only_costs_the_default_namespace(
     assert result.exit_code == 0, result.stderr
     assert "Traceback" not in result.stderr
     assert daemon.calls("GET /v6/services")[0].query == {"namespace": "default"}
+
+
+@pytest.mark.parametrize("namespace", ["x/../../api/v1/secrets?", "Flux", "a b", "-n", "a" * 64])
+def test_a_namespace_flag_that_is_not_a_namespace_is_a_usage_error(
+    at_daemon: Fluxctl, daemon: FakeDaemon, namespace: str
+) -> None:
+    for args, flag in [
+        (("--k8s-fwd-ns", namespace, "identity"), "--k8s-fwd-ns"),
+        (("identity", "--k8s-fwd-ns", namespace), "--k8s-fwd-ns"),
+        (("list-workloads", "--namespace", namespace), "--namespace"),
+        (("list-images", "--namespace", namespace), "--namespace"),
+    ]:
+        assert_clean_error(at_daemon(*args), code=2, names=flag)
+    assert daemon.calls("GET /v6/services") == [] and daemon.calls("GET /v10/images") == []
