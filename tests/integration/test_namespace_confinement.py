@@ -184,3 +184,32 @@ def test_the_export_is_the_allowed_namespace_and_applies_again(
     for mode in ("client", "server"):
         applied = kube.kubectl("apply", f"--dry-run={mode}", "-f", "-", input=text, check=False)
         assert applied.returncode == 0, applied.stderr
+
+
+@pytest.mark.parametrize(
+    ("path", "query"),
+    [
+        ("/v6/sync", {"ref": "f" * 40}),
+        ("/v6/sync", {"ref": "HEAD"}),
+        ("/v6/sync", {"ref": "../../etc/passwd"}),
+        ("/v11/sync-errors", {"ref": "zz"}),
+        ("/v6/jobs", {"id": "../x"}),
+        ("/v6/images", {"service": "<all>"}),
+        ("/v10/images", {"containerFields": "Nope"}),
+        ("/v11/services", {"services": "a:b/c,d/e", "namespace": "x"}),
+    ],
+)
+def test_the_real_daemon_answers_odd_queries_without_an_unexpected_error(
+    fluxd: Fluxd, path: str, query: dict[str, str]
+) -> None:
+    answer = fluxd.get(path, **query)
+
+    if path == "/v6/sync" and query["ref"] in ("f" * 40, "HEAD"):
+        # A well-formed ref, but this repo has no branch yet: a server-side state,
+        # answered as Flux v1 did (a server error) with the fix in its help.
+        assert answer.status == 500
+        assert answer.json()["help"].startswith("Push the branch")
+    else:
+        assert answer.status < 500, answer.body[:300]
+    assert b"internal error" not in answer.body
+    assert "Traceback" not in fluxd.process.log.read_text()
