@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+from urllib.parse import unquote
+
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from fluxd.cluster.discovery import ResourceType
 from fluxd.cluster.paths import InvalidName, api_path, check_settings
 from fluxd.cluster.workloads import list_scopes
 from fluxd.errors import SettingsError, UserError
+from fluxd.manifests.ids import is_dns_label, parse_workload_id
 from fluxd.settings import ClusterSettings
 
 TRAVERSALS = [
@@ -89,3 +94,34 @@ def test_namespaces_and_names_in_flags_are_checked_at_start_up(settings, flag) -
     with pytest.raises(SettingsError) as raised:
         check_settings(settings)
     assert flag in raised.value.message
+
+
+# --- properties, over generated text ---------------------------------------------------
+
+names = st.text(max_size=80) | st.sampled_from(["..", ".", "a/../b", "%2e%2e", "x?y", "a#b"])
+
+
+@settings(derandomize=True, max_examples=300, deadline=None, database=None)
+@given(namespace=names, name=names)
+def test_any_text_is_refused_or_stays_inside_its_two_segments(namespace: str, name: str) -> None:
+    try:
+        path = api_path("v1", "secrets", namespace=namespace or "flux", name=name or "x")
+    except InvalidName:
+        return
+    segments = path.split("/")
+    assert segments[:5] == ["", "api", "v1", "namespaces", namespace or "flux"]
+    assert segments[5] == "secrets" and len(segments) == 7
+    assert unquote(segments[6]) == (name or "x")
+    assert not {"?", "#"} & set(path) and ".." not in segments
+
+
+@settings(derandomize=True, max_examples=300, deadline=None, database=None)
+@given(text=st.text(max_size=80) | st.from_regex(r"\A[a-z0-9<>-]{1,12}:[A-Za-z]{1,9}/.{1,20}\Z"))
+def test_any_text_is_refused_or_parses_to_an_id_that_prints_back(text: str) -> None:
+    try:
+        parsed = parse_workload_id(text)
+    except ValueError:
+        return
+    assert parse_workload_id(str(parsed)) == parsed
+    assert parsed.namespace == "" or is_dns_label(parsed.namespace)
+    api_path("apps/v1", "deployments", namespace=parsed.namespace, name=parsed.name)
