@@ -53,6 +53,7 @@ class Cluster:
     @classmethod
     def connect(cls, cluster: ClusterSettings, sync: SyncSettings) -> Cluster:
         """Build the client from the settings (kubeconfig, context or in-cluster)."""
+        check_settings(cluster)  # before the kubeconfig, so a typo in a flag is named first
         # A few connections beyond the apply threads serve the API's reads.
         client = KubeClient.from_settings(
             cluster, pool_size=sync.concurrency + 4, timeout=sync.timeout

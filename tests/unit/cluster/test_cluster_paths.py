@@ -125,3 +125,12 @@ def test_any_text_is_refused_or_parses_to_an_id_that_prints_back(text: str) -> N
     assert parse_workload_id(str(parsed)) == parsed
     assert parsed.namespace == "" or is_dns_label(parsed.namespace)
     api_path("apps/v1", "deployments", namespace=parsed.namespace, name=parsed.name)
+
+
+def test_a_bad_namespace_flag_is_named_before_the_kubeconfig_is_read() -> None:
+    from fluxd.cluster import Cluster
+    from fluxd.settings import SyncSettings
+
+    settings = ClusterSettings(kubeconfig="/nonexistent", allow_namespaces=("Bad_NS",))
+    with pytest.raises(SettingsError, match="--k8s-allow-namespace"):
+        Cluster.connect(settings, SyncSettings())
