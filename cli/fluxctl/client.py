@@ -68,15 +68,16 @@ class FluxClient:
         self.timeout = timeout
         self._diagnose = diagnose
         self._unreachable_hint = unreachable_hint or f"Check that fluxd serves {self.base_url}."
-        self._http = httpx.Client(
-            base_url=self.base_url,
-            headers=headers,
-            timeout=timeout,
-            trust_env=trust_env,
-            # Loading the CA bundle is a noticeable part of a command's run;
-            # plain http (the port-forward) never needs it.
-            verify=self.base_url.startswith("https:"),
-        )
+        with self._translate("(connecting)"):
+            self._http = httpx.Client(
+                base_url=self.base_url,
+                headers=headers,
+                timeout=timeout,
+                trust_env=trust_env,
+                # Loading the CA bundle is a noticeable part of a command's run;
+                # plain http (the port-forward) never needs it.
+                verify=self.base_url.startswith("https:"),
+            )
 
     def close(self) -> None:
         self._http.close()

@@ -7,6 +7,7 @@ sees a traceback for a problem they can fix.
 
     CliError (click.ClickException)            exit 1
     ├── ClusterAccessError    no kubeconfig, API server refused or unreachable
+    │   ├── KubeconfigError   a kubeconfig file cannot be read or used
     │   └── ForbiddenError    RBAC denies a verb fluxctl needs
     ├── DaemonApiError        fluxd answered with a {type, help, error} body
     ├── WaitTimeout           --timeout passed while waiting for a job or an apply
@@ -53,6 +54,10 @@ class CliError(click.ClickException):
 
 class ClusterAccessError(CliError):
     """The Kubernetes API could not be used to find or reach fluxd."""
+
+
+class KubeconfigError(ClusterAccessError):
+    """A kubeconfig file is unreadable, malformed, or lacks what the context needs."""
 
 
 class ForbiddenError(ClusterAccessError):

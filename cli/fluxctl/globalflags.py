@@ -13,7 +13,7 @@ from typing import Any
 
 import click
 
-from fluxctl.params import Duration, LabelMap
+from fluxctl.params import ApiUrl, Duration, LabelMap, Namespace
 from fluxctl.session import DEFAULT_FORWARD_LABELS, DEFAULT_FORWARD_NAMESPACE, Session
 
 # (flags, Session field, group-only settings, help)
@@ -27,7 +27,11 @@ _FLAGS: list[tuple[tuple[str, ...], str, dict[str, Any], str]] = [
     (
         ("--k8s-fwd-ns",),
         "forward_namespace",
-        {"default": DEFAULT_FORWARD_NAMESPACE, "envvar": "FLUX_FORWARD_NAMESPACE"},
+        {
+            "default": DEFAULT_FORWARD_NAMESPACE,
+            "envvar": "FLUX_FORWARD_NAMESPACE",
+            "type": Namespace(),
+        },
         "Namespace in which fluxd is running, for the port-forward.",
     ),
     (
@@ -39,7 +43,7 @@ _FLAGS: list[tuple[tuple[str, ...], str, dict[str, Any], str]] = [
     (
         ("-u", "--url"),
         "url",
-        {"default": "", "show_default": False, "envvar": "FLUX_URL"},
+        {"default": "", "show_default": False, "envvar": "FLUX_URL", "type": ApiUrl()},
         "Base URL of the fluxd API, e.g. http://127.0.0.1:3030/api/flux; no port-forward.",
     ),
     (

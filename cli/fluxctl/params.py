@@ -1,8 +1,9 @@
-"""Option types that keep Flux v1's flag syntax: Go durations and label maps."""
+"""Option types that keep Flux v1's flag syntax (Go durations, label maps) and check URLs."""
 
 from __future__ import annotations
 
 import re
+from urllib.parse import urlsplit
 
 import click
 
@@ -18,6 +19,9 @@ _UNITS = {
     "h": 3600.0,
 }
 _PART = re.compile(r"(\d+(?:\.\d*)?|\.\d+)(ns|us|µs|μs|ms|s|m|h)")
+#: Longest --timeout: a month is past any wait a user means, and beyond some
+#: point the socket layer cannot represent the deadline at all.
+MAX_DURATION = 720 * 3600.0
 
 
 def parse_duration(text: str) -> float:
@@ -68,7 +72,47 @@ class Duration(click.ParamType[float]):
             self.fail(str(exc), param, ctx)
         if seconds <= 0:
             self.fail(f"must be positive, got {value!r}", param, ctx)
+        if seconds > MAX_DURATION:
+            self.fail(f"{value!r} is longer than the maximum of 720h", param, ctx)
         return seconds
+
+
+def check_api_url(text: str) -> str:
+    """``text`` if it is an absolute http(s) URL with a host; ``ValueError`` saying why not."""
+    if any(c.isspace() for c in text):
+        raise ValueError("it contains white space")
+    try:
+        parts = urlsplit(text)
+        parts.port  # noqa: B018  (read for its check: a bad port raises)
+    except ValueError as exc:
+        raise ValueError(str(exc)) from exc
+    if parts.scheme not in ("http", "https"):
+        raise ValueError("it must start with http:// or https://")
+    if not parts.hostname:
+        raise ValueError("it has no host")
+    return text
+
+
+class ApiUrl(click.ParamType[str]):
+    """fluxd's base URL (``http://host:port/api/flux``); empty means port-forward."""
+
+    name = "url"
+
+    def convert(
+        self, value: object, param: click.Parameter | None, ctx: click.Context | None
+    ) -> str:
+        text = str(value).strip()
+        if not text:
+            return ""
+        try:
+            return check_api_url(text)
+        except ValueError as exc:
+            self.fail(
+                f"{text[:200]!r} is not fluxd's URL: {exc}. "
+                "Give it as http://HOST:PORT/api/flux, or leave --url out to port-forward.",
+                param,
+                ctx,
+            )
 
 
 def parse_labels(text: str) -> dict[str, str]:
@@ -102,3 +146,25 @@ class LabelMap(click.ParamType[str]):
         if not labels:
             self.fail("needs at least one key=value", param, ctx)
         return label_selector(labels)
+
+
+_DNS_LABEL = re.compile(r"[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?")
+
+
+class Namespace(click.ParamType[str]):
+    """A Kubernetes namespace (a DNS label); empty means "the default"."""
+
+    name = "namespace"
+
+    def convert(
+        self, value: object, param: click.Parameter | None, ctx: click.Context | None
+    ) -> str:
+        text = str(value).strip()
+        if text and _DNS_LABEL.fullmatch(text) is None:
+            self.fail(
+                f"{text[:100]!r} is not a namespace: use at most 63 characters of a-z, 0-9 "
+                "and '-', starting and ending with a letter or digit",
+                param,
+                ctx,
+            )
+        return text

@@ -25,6 +25,7 @@ import socket
 import threading
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import quote
 
 import urllib3
 from kubernetes.client.api_client import ApiClient
@@ -42,7 +43,7 @@ from fluxctl.errors import (
     PodNotFound,
     PodNotReady,
 )
-from fluxctl.kubeconfig import kubeconfig_paths
+from fluxctl.kubeconfig import check_usable, kubeconfig_paths, load_kubeconfig
 from fluxctl.tunnel import Tunnel
 
 Pod = dict[str, Any]
@@ -104,6 +105,10 @@ def load_api_client(context: str) -> ApiClient:
     """An ApiClient from the kubeconfig (``--context``), else the in-cluster config."""
     configuration = Configuration()
     paths = kubeconfig_paths()
+    if paths:
+        # Checked first so that a malformed file is named with its field; the
+        # client's own loader would fail on it with an arbitrary exception.
+        check_usable(load_kubeconfig(paths), context)
     try:
         if paths:
             kube_config.load_kube_config(  # type: ignore[no-untyped-call]
@@ -121,9 +126,11 @@ def load_api_client(context: str) -> ApiClient:
                 "no kubeconfig found ($KUBECONFIG or ~/.kube/config) and not running in a cluster",
                 hint="Point KUBECONFIG at your cluster's config, or give the daemon's --url.",
             )
-    except ConfigException as exc:
+        return ApiClient(configuration)
+    # Whatever the client's loader still trips over (it raises all of these
+    # for malformed input) is reported, never shown as a traceback.
+    except (ConfigException, OSError, ValueError, TypeError, KeyError, AttributeError) as exc:
         raise ClusterAccessError(f"cannot use the kubeconfig: {exc}") from exc
-    return ApiClient(configuration)
 
 
 def find_pod(api: ApiClient, namespace: str, selectors: list[str], timeout: float) -> PodRef:
@@ -160,7 +167,7 @@ def _request(api: ApiClient, path: str, query: list[tuple[str, str]]) -> tuple[s
 
 def _list_pods(api: ApiClient, namespace: str, selector: str, timeout: float) -> list[Pod]:
     url, headers = _request(
-        api, f"/api/v1/namespaces/{namespace}/pods", [("labelSelector", selector)]
+        api, f"/api/v1/namespaces/{quote(namespace, safe='')}/pods", [("labelSelector", selector)]
     )
     try:
         response = api.call_api("GET", url, headers, _request_timeout=timeout)
@@ -340,7 +347,9 @@ def _quiet_proxy_thread_failures() -> None:
 
 
 def _dial(api: ApiClient, pod: PodRef) -> _PodChannel:
-    path = f"/api/v1/namespaces/{pod.namespace}/pods/{pod.name}/portforward"
+    # Quoted although both come from flags and the API server: a value is one segment.
+    ns, name = quote(pod.namespace, safe=""), quote(pod.name, safe="")
+    path = f"/api/v1/namespaces/{ns}/pods/{name}/portforward"
     url, headers = _request(api, path, [("ports", str(FLUX_PORT))])
     try:
         forward = portforward_call(  # type: ignore[no-untyped-call]

@@ -49,7 +49,10 @@ class Session:
 
     def default_namespace(self) -> str:
         """The namespace workload commands use when ``-n`` is not given."""
-        return context_namespace(self.context)
+        namespace, warning = context_namespace(self.context)
+        if warning:
+            click.echo(f"Warning: {warning} (pass --namespace to choose one).", err=True)
+        return namespace
 
     def command_hint(self, command: str) -> str:
         """``fluxctl <command>`` with the connection flags the user gave, to quote in hints."""

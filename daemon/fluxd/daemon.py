@@ -9,7 +9,7 @@ import logging
 import re
 from collections import OrderedDict
 from collections.abc import Sequence
-from typing import Protocol
+from typing import Any, Protocol
 
 import yaml
 
@@ -65,6 +65,8 @@ class KeyRingView(Protocol):
 
 class ClusterView(Protocol):
     def list_workloads(self, namespace: str | None = None) -> list[Workload]: ...
+
+    def export_workloads(self) -> list[dict[str, Any]]: ...
 
     def ping(self) -> None: ...
 
@@ -316,16 +318,7 @@ class Daemon:
         return [image_status(w) for w in workloads]
 
     def export(self) -> str:
-        docs = [
-            {
-                "apiVersion": "apps/v1" if w.kind != "CronJob" else "batch/v1",
-                "kind": w.kind,
-                "metadata": {"name": w.name, "namespace": w.namespace, "labels": dict(w.labels)},
-                "spec": {"containers": [{"name": c.name, "image": c.image} for c in w.containers]},
-            }
-            for w in self._cluster.list_workloads(None)
-        ]
-        return yaml.safe_dump_all(docs, sort_keys=False)
+        return yaml.safe_dump_all(self._cluster.export_workloads(), sort_keys=False)
 
 
 def _timings(settings: Settings) -> LoopTimings:

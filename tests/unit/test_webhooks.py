@@ -14,8 +14,8 @@ from prometheus_client import CollectorRegistry
 
 from fluxd.api import models
 from fluxd.api.app import create_app, make_webhook_app
+from fluxd.git.urls import repo_key as normalize_repo_url
 from fluxd.settings import ApiSettings
-from fluxd.webhooks import normalize_repo_url
 from unit.api.fakes import FakeDaemon
 from unit.api.testclient import TestClient
 

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 import click
 
 from fluxctl.output import tabulate, to_json
+from fluxctl.params import Namespace
 from fluxctl.session import Session, pass_session
 
 if TYPE_CHECKING:
@@ -29,6 +30,7 @@ _WORKLOAD_ID = re.compile(r"^(<cluster>|[a-zA-Z0-9_-]+):([a-zA-Z0-9_-]+)/([a-zA-
 @click.option(
     "-n",
     "--namespace",
+    type=Namespace(),
     default="",
     help="Namespace to list (default: the kube context's namespace, else default).",
 )

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 import click
 
 from fluxctl.output import tabulate, to_json
+from fluxctl.params import Namespace
 from fluxctl.session import Session, pass_session
 
 if TYPE_CHECKING:
@@ -20,6 +21,7 @@ OUTPUT_FORMATS = ("tab", "json")
 @click.option(
     "-n",
     "--namespace",
+    type=Namespace(),
     default="",
     help="Namespace to list (default: the kube context's namespace, else default).",
 )

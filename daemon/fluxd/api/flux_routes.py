@@ -10,7 +10,6 @@ from __future__ import annotations
 import asyncio
 import base64
 import logging
-import re
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Query, Request, Response
@@ -20,28 +19,44 @@ from fluxd.api import models
 from fluxd.api.errors import BadRequest, error_response
 from fluxd.api.port import ALL_WORKLOADS, DaemonPort
 from fluxd.errors import UserError
-from fluxd.webhooks import normalize_repo_url
+from fluxd.git.urls import InvalidUrl, repo_key
+from fluxd.manifests.ids import is_dns_label, parse_workload_id
 
-__all__ = ["CONTAINER_FIELDS", "flux_router", "open_flux_router", "parse_resource_id"]
+__all__ = [
+    "CONTAINER_FIELDS",
+    "flux_router",
+    "open_flux_router",
+    "parse_namespace",
+    "parse_resource_id",
+]
 
 log = logging.getLogger(__name__)
-
-_ID = re.compile(r"^(<cluster>|[a-zA-Z0-9_-]+):([a-zA-Z0-9_-]+)/([a-zA-Z0-9_.:-]+)$")
-_LEGACY_ID = re.compile(r"^([a-zA-Z0-9_-]+)/([a-zA-Z0-9_.:-]+)$")
 
 CONTAINER_FIELDS = frozenset(models.Container.model_fields)
 
 
 def parse_resource_id(text: str, *, what: str) -> str:
     """``ns:kind/name`` with the kind lower-cased; Flux v1's ``ns/name`` means a Deployment."""
-    if match := _ID.match(text):
-        return f"{match[1]}:{match[2].lower()}/{match[3]}"
-    if match := _LEGACY_ID.match(text):
-        return f"{match[1]}:deployment/{match[2]}"
-    raise BadRequest(
-        f"{what} {text!r} is not a workload ID",
-        help="Write workload IDs as <namespace>:<kind>/<name>, e.g. default:deployment/web.",
-    )
+    try:
+        return str(parse_workload_id(text))
+    except ValueError as exc:
+        raise BadRequest(
+            f"query parameter {what!r}: {exc}",
+            help="Write workload IDs as <namespace>:<kind>/<name>, e.g. default:deployment/web.",
+        ) from exc
+
+
+def parse_namespace(text: str) -> str:
+    """The ``namespace`` query parameter: empty (all allowed) or a valid namespace."""
+    if text and not is_dns_label(text):
+        raise BadRequest(
+            f"query parameter 'namespace': {text[:100]!r} is not a valid namespace",
+            help=(
+                "A namespace is a DNS label: at most 63 characters of a-z, 0-9 and '-', "
+                "starting and ending with a letter or digit."
+            ),
+        )
+    return text
 
 
 def flux_router(daemon: DaemonPort) -> APIRouter:
@@ -99,9 +114,13 @@ def _notify_git(daemon: DaemonPort, source: dict[str, Any]) -> None:
     url, branch = source.get("URL"), source.get("Branch")
     if not isinstance(url, str) or not isinstance(branch, str):
         raise BadRequest("body field 'Source' needs 'URL' and 'Branch' strings")
+    try:
+        key = repo_key(url)
+    except InvalidUrl as exc:
+        raise BadRequest(f"body field 'Source.URL': {exc.message}", help=exc.help) from exc
     remote = daemon.git_remote()
     # As in Flux v1: only a push to another branch of our own repo is ignored.
-    if normalize_repo_url(url) == normalize_repo_url(remote.url) and branch != remote.branch:
+    if key == repo_key(remote.url) and branch != remote.branch:
         log.info("notification ignored: branch %s is not %s", branch, remote.branch)
         return
     daemon.notify_git_change(url, branch)
@@ -110,13 +129,14 @@ def _notify_git(daemon: DaemonPort, source: dict[str, Any]) -> None:
 def _add_listings(router: APIRouter, daemon: DaemonPort) -> None:
     @router.get("/v6/services")
     async def services_v6(namespace: str = "") -> list[models.ControllerStatus]:
-        return await asyncio.to_thread(daemon.list_workloads, namespace, [])
+        return await asyncio.to_thread(daemon.list_workloads, parse_namespace(namespace), [])
 
     @router.get("/v11/services")
     async def services_v11(
         namespace: str = "", services: str = ""
     ) -> list[models.ControllerStatus]:
         ids = [parse_resource_id(s, what="services") for s in services.split(",") if s]
+        namespace = parse_namespace(namespace)
         if namespace and ids:
             raise BadRequest("give either query parameter 'namespace' or 'services', not both")
         return await asyncio.to_thread(daemon.list_workloads, namespace, ids)
@@ -136,6 +156,7 @@ async def _images(
     daemon: DaemonPort, service: str, fields_csv: str, namespace: str
 ) -> list[dict[str, Any]]:
     spec = service or ALL_WORKLOADS
+    namespace = parse_namespace(namespace)
     if spec != ALL_WORKLOADS:
         spec = parse_resource_id(spec, what="service")
         if namespace:

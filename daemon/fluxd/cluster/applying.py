@@ -32,6 +32,7 @@ from fluxd.cluster.client import APPLY_PATCH, JSON, METADATA, KubeClient, Respon
 from fluxd.cluster.discovery import Discovery, ResourceType
 from fluxd.cluster.errors import IMMUTABLE_HELP, is_immutable, status_message
 from fluxd.cluster.objects import RECREATE_ANNOTATION, ApplyItem, ApplyOutcome, Result
+from fluxd.cluster.paths import InvalidName, api_path
 from fluxd.errors import ClusterError
 
 log = logging.getLogger(__name__)
@@ -122,7 +123,7 @@ class Applier:
                     return self._recreate(item, path)
                 return _failed(item, f"immutable field changed: {message}. {IMMUTABLE_HELP}")
             return _failed(item, message)
-        except ClusterError as exc:
+        except (ClusterError, InvalidName) as exc:
             return _failed(item, exc.message)
 
     def _resource_type(self, item: ApplyItem) -> ResourceType:
@@ -186,7 +187,7 @@ class Applier:
 
     def _settled(self, name: str) -> bool:
         """Established, or never will be (its names clash with another CRD's)."""
-        path = f"/apis/{CRD_GROUP}/v1/customresourcedefinitions/{name}"
+        path = api_path(f"{CRD_GROUP}/v1", "customresourcedefinitions", name=name)
         response = self._client.request("GET", path)
         if not response.ok:
             return response.status == 404

@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from fluxd.cluster.client import KubeClient
+from fluxd.cluster.paths import api_path
 
 _AGGREGATED = (
     "application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList,application/json"
@@ -37,11 +38,9 @@ class ResourceType:
     namespaced: bool
 
     def path(self, namespace: str = "", name: str = "") -> str:
-        """The collection (or, with ``name``, the object) URL path."""
-        root = "/api/v1" if self.api_version == "v1" else f"/apis/{self.api_version}"
-        ns = f"/namespaces/{namespace}" if self.namespaced and namespace else ""
-        tail = f"/{name}" if name else ""
-        return f"{root}{ns}/{self.plural}{tail}"
+        """The collection (or, with ``name``, the object) URL path; ``InvalidName`` if bad."""
+        scope = namespace if self.namespaced else ""
+        return api_path(self.api_version, self.plural, namespace=scope, name=name)
 
 
 Key = tuple[str, str]

@@ -28,6 +28,7 @@ from typing import Any
 from fluxd.cluster.client import APPLY_PATCH, KubeClient
 from fluxd.cluster.errors import api_error
 from fluxd.cluster.objects import InventoryEntry
+from fluxd.cluster.paths import api_path
 from fluxd.errors import ClusterError
 
 log = logging.getLogger(__name__)
@@ -107,7 +108,7 @@ class InventoryStore:
         self._shard_bytes = shard_bytes
 
     def _path(self, name: str = "") -> str:
-        return f"/api/v1/namespaces/{self._namespace}/configmaps/{name}"
+        return api_path("v1", "configmaps", namespace=self._namespace, name=name)
 
     def _shard_name(self, index: int) -> str:
         return self._name if index == 0 else f"{self._name}-{index}"

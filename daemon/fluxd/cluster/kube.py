@@ -8,6 +8,7 @@ callers run it with ``asyncio.to_thread``.
 from __future__ import annotations
 
 from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
+from typing import Any
 
 from fluxd.cluster.applying import Applier, Rank
 from fluxd.cluster.client import KubeClient
@@ -16,6 +17,7 @@ from fluxd.cluster.drift import Drift, detect_drift
 from fluxd.cluster.gc import GcReport, collect_garbage
 from fluxd.cluster.inventory import Inventory, InventoryStore
 from fluxd.cluster.objects import ApplyItem, ApplyOutcome, InventoryEntry
+from fluxd.cluster.paths import check_settings
 from fluxd.cluster.records import (
     EventTarget,
     EventType,
@@ -24,7 +26,7 @@ from fluxd.cluster.records import (
     read_secret,
     record_event,
 )
-from fluxd.cluster.workloads import Workload, list_workloads
+from fluxd.cluster.workloads import Workload, export_workloads, list_workloads
 from fluxd.settings import ClusterSettings, SyncSettings
 
 
@@ -32,6 +34,7 @@ class Cluster:
     """The Kubernetes API as fluxd uses it."""
 
     def __init__(self, client: KubeClient, cluster: ClusterSettings, sync: SyncSettings) -> None:
+        check_settings(cluster)
         self.client = client
         self._settings = cluster
         self._sync = sync
@@ -50,6 +53,7 @@ class Cluster:
     @classmethod
     def connect(cls, cluster: ClusterSettings, sync: SyncSettings) -> Cluster:
         """Build the client from the settings (kubeconfig, context or in-cluster)."""
+        check_settings(cluster)  # before the kubeconfig, so a typo in a flag is named first
         # A few connections beyond the apply threads serve the API's reads.
         client = KubeClient.from_settings(
             cluster, pool_size=sync.concurrency + 4, timeout=sync.timeout
@@ -119,6 +123,10 @@ class Cluster:
 
     def list_workloads(self, namespace: str | None = None) -> list[Workload]:
         return list_workloads(self.client, namespace, allowed=self._settings.allow_namespaces)
+
+    def export_workloads(self) -> list[dict[str, Any]]:
+        """The allowed namespaces and their workloads, as manifests (``fluxctl save``)."""
+        return export_workloads(self.client, allowed=self._settings.allow_namespaces)
 
     def read_secret(self, name: str, namespace: str | None = None) -> SecretData:
         return read_secret(self.client, namespace or self._settings.namespace, name)

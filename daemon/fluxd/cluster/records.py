@@ -15,6 +15,7 @@ from datetime import UTC, datetime
 from enum import StrEnum
 
 from fluxd.cluster.client import STRATEGIC_MERGE_PATCH, KubeClient
+from fluxd.cluster.paths import api_path
 from fluxd.errors import ClusterError
 
 SYNC_HWM_ANNOTATION = "flux.weave.works/sync-hwm"
@@ -46,7 +47,7 @@ class EventTarget:
 
 
 def _secret_path(namespace: str, name: str) -> str:
-    return f"/api/v1/namespaces/{namespace}/secrets/{name}"
+    return api_path("v1", "secrets", namespace=namespace, name=name)
 
 
 def read_secret(client: KubeClient, namespace: str, name: str) -> SecretData:
@@ -104,5 +105,8 @@ def record_event(
         "count": 1,
     }
     client.call(
-        "POST", f"/api/v1/namespaces/{namespace}/events", body=event, what="recording an event"
+        "POST",
+        api_path("v1", "events", namespace=namespace),
+        body=event,
+        what="recording an event",
     )

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from urllib.parse import quote, unquote, urlsplit
 
-from fluxd.errors import SettingsError
+from fluxd.errors import SettingsError, UserError
 
 
 class Scheme(StrEnum):
@@ -88,8 +88,8 @@ def parse_remote_url(url: str, *, auth_user: str = "", auth_key: str = "") -> Re
 
 
 def _parse_url(url: str, auth_user: str, auth_key: str) -> RemoteUrl:
-    parts = urlsplit(url)
     try:
+        parts = urlsplit(url)
         scheme = Scheme(parts.scheme.lower())
         port = parts.port
     except ValueError as exc:
@@ -122,3 +122,40 @@ def _parse_scp_like(url: str) -> RemoteUrl:
 def _redact(url: str) -> str:
     """``url`` with the password part of ``user:password@`` masked."""
     return re.sub(r"(://[^/@:]*:)[^/@]*@", r"\1***@", url)
+
+
+class InvalidUrl(UserError):
+    """A repository URL from a request (webhook, notification) cannot be read."""
+
+    default_help = _URL_HELP
+
+
+def repo_key(url: str) -> str:
+    """``host/path`` in lower case, under which every URL of one repository compares equal.
+
+    scp form, ssh://, git://, http(s):// (with or without credentials, port or
+    ``.git``) all give the same key; this is how a webhook's URLs are matched
+    against ``--git-url``. Raises ``InvalidUrl`` for text that is not a URL.
+    """
+    url = url.strip()
+    if "://" in url:
+        host, path = _host_and_path(url)
+    elif (match := _SCP_LIKE.match(url)) is not None and match["path"]:
+        host, path = match["host"].strip("[]"), match["path"]
+    else:
+        raise InvalidUrl(f"{_redact(url)[:200]!r} is not a repository URL")
+    path = path.strip("/").removesuffix(".git").strip("/")
+    # Bitbucket Server serves HTTP clones under /scm/ but SSH ones without it.
+    path = path.removeprefix("scm/")
+    return f"{host.lower()}/{path.lower()}"
+
+
+def _host_and_path(url: str) -> tuple[str, str]:
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018  (read for its check: a port out of range raises)
+    except ValueError as exc:
+        raise InvalidUrl(f"cannot read repository URL {_redact(url)[:200]!r}: {exc}") from exc
+    if not parts.hostname and parts.scheme.lower() != "file":
+        raise InvalidUrl(f"repository URL {_redact(url)[:200]!r} has no host")
+    return parts.hostname or "", parts.path

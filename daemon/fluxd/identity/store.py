@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from fluxd.cluster.client import JSON, MERGE_PATCH, KubeClient, Response
+from fluxd.cluster.paths import api_path
 from fluxd.errors import ClusterError, IdentityError
 
 __all__ = ["KubeSecretStore", "SecretConflict", "SecretSnapshot", "SecretStore"]
@@ -73,10 +74,11 @@ class KubeSecretStore:
         self._client = KubeClient(api_client, timeout=30.0)
         self._namespace = namespace
         self._name = name
-        self._collection = f"/api/v1/namespaces/{namespace}/secrets"
+        self._collection = api_path("v1", "secrets", namespace=namespace)
+        self._object = api_path("v1", "secrets", namespace=namespace, name=name)
 
     def get_secret_data(self) -> SecretSnapshot | None:
-        response = self._send("GET", f"{self._collection}/{self._name}", verb="read")
+        response = self._send("GET", self._object, verb="read")
         if response.status == 404:
             return None
         return _snapshot(self._checked(response, "read"))
@@ -100,7 +102,7 @@ class KubeSecretStore:
             patch = {"metadata": {"resourceVersion": expect_version}, "data": encoded}
             response = self._send(
                 "PATCH",
-                f"{self._collection}/{self._name}",
+                self._object,
                 verb="write",
                 body=patch,
                 content_type=MERGE_PATCH,

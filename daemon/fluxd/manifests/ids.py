@@ -62,3 +62,51 @@ class ResourceId:
             raise ValueError(f"invalid resource id {text!r}: expected namespace:kind/name")
         namespace, kind, name = match.groups()
         return cls("" if namespace == CLUSTER_SCOPE else namespace, kind, name)
+
+
+# --- ids from outside (the HTTP API, fluxctl) ---------------------------------------
+#
+# An id from a request names an object fluxd will look up, and its parts end
+# up in Kubernetes API paths: each part is held to the API server's own rule
+# for it, not just to the shape of the notation.
+
+_DNS_LABEL = re.compile(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?")
+_KIND = re.compile(r"[A-Za-z][A-Za-z0-9]{0,62}")
+_MAX_NAME = 253
+
+
+def is_dns_label(text: str) -> bool:
+    """Whether ``text`` is an RFC 1123 label: the form of every namespace."""
+    return len(text) <= 63 and _DNS_LABEL.fullmatch(text) is not None
+
+
+def is_object_name(text: str) -> bool:
+    """Whether ``text`` can be an object's name: a URL path segment, as the API server checks."""
+    return (
+        0 < len(text) <= _MAX_NAME
+        and text not in (".", "..")
+        and not any(c in "/%" or c.isspace() for c in text)
+    )
+
+
+def parse_workload_id(text: str) -> ResourceId:
+    """``namespace:kind/name``, or Flux v1's ``namespace/name`` for a Deployment.
+
+    Raises ``ValueError`` naming the part at fault.
+    """
+    namespace, colon, rest = text.partition(":")
+    if not colon or "/" in namespace:
+        # No ':' before the first '/': Flux v1's short form, a Deployment.
+        namespace, slash, name = text.partition("/")
+        kind = "deployment" if slash else ""
+    else:
+        kind, slash, name = rest.partition("/")
+    if not slash:
+        raise ValueError(f"{text[:100]!r} is not namespace:kind/name")
+    if namespace != CLUSTER_SCOPE and not is_dns_label(namespace):
+        raise ValueError(f"namespace {namespace[:100]!r} is not a DNS label")
+    if _KIND.fullmatch(kind) is None:
+        raise ValueError(f"kind {kind[:100]!r} is not a Kubernetes kind")
+    if not is_object_name(name):
+        raise ValueError(f"name {name[:100]!r} is not a valid object name")
+    return ResourceId("" if namespace == CLUSTER_SCOPE else namespace, kind, name)

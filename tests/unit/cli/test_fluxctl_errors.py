@@ -130,7 +130,7 @@ def test_a_kubeconfig_without_the_context_asked_for_is_reported(
     result = fluxctl("--context", "missing", "identity", env={"KUBECONFIG": str(kubeconfig)})
 
     assert result.exit_code == 1
-    assert result.stderr.startswith("Error: cannot use the kubeconfig: ")
+    assert result.stderr.startswith("Error: cannot use the kubeconfig ")
     assert "missing" in result.stderr
 
 

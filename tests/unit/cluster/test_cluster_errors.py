@@ -138,6 +138,7 @@ def test_no_foreign_exception_escapes_a_public_method(not_tls: int) -> None:
         "save_inventory": lambda: cluster.save_inventory(Inventory()),
         "collect_garbage": lambda: cluster.collect_garbage(Inventory.of([entry]), set(), rank=len),
         "list_workloads": cluster.list_workloads,
+        "export_workloads": cluster.export_workloads,
         "read_secret": lambda: cluster.read_secret("flux-git-deploy"),
         "annotate_secret": lambda: cluster.annotate_secret("flux-git-deploy", {"a": "b"}),
         "record_event": lambda: cluster.record_event(

@@ -10,6 +10,7 @@ from prometheus_client import CollectorRegistry
 
 from fluxd.api.port import DaemonPort
 from fluxd.cluster import EventTarget, EventType, Workload
+from fluxd.cluster.workloads import exportable, to_workload
 from fluxd.daemon import Daemon
 from fluxd.errors import IdentityError, MissingError, UserError
 from fluxd.identity import PublicKeyInfo
@@ -19,6 +20,16 @@ from fluxd.sync.results import ResourceFailure, SyncResult
 
 HEAD = "a" * 40
 OLD = "b" * 40
+LIVE_WEB: dict[str, Any] = {
+    "metadata": {"name": "web", "namespace": "team-a", "uid": "u", "labels": {"app": "web"}},
+    "spec": {
+        "selector": {"matchLabels": {"app": "web"}},
+        "template": {
+            "metadata": {"labels": {"app": "web"}},
+            "spec": {"containers": [{"name": "web", "image": "nginx:1.27"}]},
+        },
+    },
+}
 
 
 class FakeMirror:
@@ -72,7 +83,10 @@ class FakeCluster:
         self.events: list[str] = []
 
     def list_workloads(self, namespace: str | None = None) -> list[Workload]:
-        return []
+        return [to_workload("Deployment", LIVE_WEB)]
+
+    def export_workloads(self) -> list[dict[str, Any]]:
+        return [exportable("Deployment", "apps/v1", LIVE_WEB)]
 
     def ping(self) -> None:
         return None
@@ -175,3 +189,17 @@ def test_a_broken_key_is_reported_in_the_git_config_instead_of_failing_the_probe
     config = daemon.git_config(False)
     assert config.publicSSHKey.key == ""
     assert "passphrase" in config.errors
+
+
+def test_export_writes_what_the_cluster_exports_with_pod_templates_in_place() -> None:
+    import yaml
+
+    daemon, _, _ = make()
+
+    docs = list(yaml.safe_load_all(daemon.export()))
+
+    assert [d["kind"] for d in docs] == ["Deployment"]
+    spec = docs[0]["spec"]
+    assert "containers" not in spec
+    assert spec["template"]["spec"]["containers"] == [{"name": "web", "image": "nginx:1.27"}]
+    assert spec["selector"] == {"matchLabels": {"app": "web"}}
