@@ -180,6 +180,8 @@ def test_save_writes_the_workloads_from_fluxds_export(pair: Pair) -> None:
     assert (go.returncode, go.stderr) == (0, ""), go.stderr
     assert "name: nginx-deployment" in go.stdout
     assert f"namespace: {pair.inst.target}" in go.stdout
+    # The pod template stays where a Deployment keeps it, so the file applies again.
+    assert "template:" in go.stdout
     ours = pair.ours("save")
     assert ours.returncode == 2
     assert "No such command 'save'" in ours.stderr
