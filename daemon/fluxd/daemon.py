@@ -18,7 +18,7 @@ from fluxd.api import models
 from fluxd.api.convert import public_key
 from fluxd.api.port import ALL_WORKLOADS
 from fluxd.cluster import EventTarget, EventType, Workload
-from fluxd.errors import FluxError, IdentityError, MissingError, UserError
+from fluxd.errors import FluxError, GitError, IdentityError, MissingError, UserError
 from fluxd.identity import PublicKeyInfo
 from fluxd.jobs import JobRing, JobState
 from fluxd.metrics import Metrics
@@ -199,12 +199,9 @@ class Daemon:
                 f"unknown job {job_id!r}",
                 help="Jobs are kept in memory (the newest 100) and lost when fluxd restarts.",
             )
+        # A sync job's result is only the revision, as in Flux v1 (no spec).
         return models.JobStatus(
-            Result=models.JobResult(
-                revision=job.revision,
-                spec=models.UpdateSpec(type="sync", spec={}),
-                result={},
-            ),
+            Result=models.JobResult(revision=job.revision),
             Err=job.error,
             StatusString=job.state.value,
         )
@@ -238,7 +235,12 @@ class Daemon:
         applied = self._engine.applied_revision()
         if applied == revision:
             return []
-        return self._mirror.commits_between(applied, revision)
+        try:
+            return self._mirror.commits_between(applied, revision)
+        except GitError as exc:
+            if revision != ref.strip().lower():
+                raise  # a revision we resolved ourselves: the mirror is at fault
+            raise _unknown_revision(ref) from exc
 
     def _resolve(self, ref: str) -> str:
         text = ref.strip().lower()
@@ -255,10 +257,7 @@ class Daemon:
                 return revision
         if len(text) == 40:
             return text
-        raise MissingError(
-            f"revision {ref!r} is not known to fluxd",
-            help="Push it to the configured branch, or pass the full 40-digit sha.",
-        )
+        raise _unknown_revision(ref)
 
     def git_config(self, regenerate: bool) -> models.GitConfig:
         info: PublicKeyInfo | None = None
@@ -326,6 +325,14 @@ class Daemon:
             for w in self._cluster.list_workloads(None)
         ]
         return yaml.safe_dump_all(docs, sort_keys=False)
+
+
+def _unknown_revision(ref: str) -> UserError:
+    # A user error (422), as Flux v1 answered a revision git could not find.
+    return UserError(
+        f"revision {ref!r} is not known to fluxd",
+        help="Push it to the configured branch, or pass the full 40-digit sha.",
+    )
 
 
 def _timings(settings: Settings) -> LoopTimings:

@@ -35,7 +35,8 @@ def controller_status(
         Automated=policies.get("automated") == "true",
         Locked=policies.get("locked") == "true",
         Ignore=policies.get("ignore") in ("true", "sync_only"),
-        Policies=policies or None,
+        # Flux v1 sends {} for a workload without policies, never null.
+        Policies=dict(policies),
     )
 
 
