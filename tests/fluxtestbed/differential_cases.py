@@ -3,7 +3,9 @@ requests both daemons answer (see ``fluxtestbed.differential``)."""
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from fluxtestbed.scenario import NGINX_DEPLOYMENT, NGINX_SERVICE
@@ -141,8 +143,10 @@ EARLY_CASES = [
     ),
 ]
 
-# Flux v1's image.Name: an object, not the "docker.io/library/nginx" string.
-NGINX_IMAGE = {"Domain": "docker.io", "Image": "library/nginx"}
+# The request bodies of the unit tests' fixtures, so that what they claim
+# Flux v1 accepts is checked here. (Flux v1's image.Name is an object.)
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "fluxv1"
+NGINX_IMAGE = json.loads((FIXTURES / "notify-image-request.json").read_text())["Source"]["Name"]
 MASTER, DEV = {"Branch": "master"}, {"Branch": "dev"}
 WORKLOADS = "{target}:deployment/nginx-deployment,{target}:daemonset/agent"
 CASES = [
@@ -190,7 +194,7 @@ CASES = [
     _get("/v99/nothing, no Accept header", accept=None),
 ]
 
-SYNC_REQUEST = {"type": "sync", "cause": {"Message": "", "User": ""}, "spec": {}}
+SYNC_REQUEST = json.loads((FIXTURES / "update-manifests-sync-request.json").read_text())
 LATE_CASES = [
     _repo_config("true", True),
     Case("after regenerating: GET /v6/identity.pub", path="/v6/identity.pub"),
