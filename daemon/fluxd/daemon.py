@@ -245,7 +245,7 @@ class Daemon:
     def _resolve(self, ref: str) -> str:
         text = ref.strip().lower()
         if not _SHA.match(text):
-            if ref == self._settings.git.branch or ref == "HEAD":
+            if ref in (self._settings.git.branch, "HEAD", ""):
                 return self._mirror.head()
             raise UserError(
                 f"ref {ref!r} is not a commit id",

@@ -178,14 +178,14 @@ def _add_jobs(router: APIRouter, daemon: DaemonPort) -> None:
             )
         return daemon.start_sync_job()
 
+    # Empty values are served as Flux v1 did: no job has the empty ID (404);
+    # the empty ref is the branch HEAD.
     @router.get("/v6/jobs")
-    async def job_status(
-        job_id: Annotated[str, Query(alias="id", min_length=1)],
-    ) -> models.JobStatus:
+    async def job_status(job_id: Annotated[str, Query(alias="id")]) -> models.JobStatus:
         return daemon.job_status(job_id)
 
     @router.get("/v6/sync")
-    async def sync_status(ref: Annotated[str, Query(min_length=1)]) -> list[str]:
+    async def sync_status(ref: str) -> list[str]:
         return await asyncio.to_thread(daemon.sync_status, ref)
 
     @router.get("/v11/sync-errors")

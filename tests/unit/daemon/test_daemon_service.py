@@ -142,6 +142,8 @@ def test_a_revision_is_applied_once_the_marker_reaches_it_and_short_shas_resolve
     assert daemon.sync_status(HEAD[:7]) == [HEAD]
     daemon, _, _ = make(applied=HEAD)
     assert daemon.sync_status(HEAD[:7]) == []
+    # As in Flux v1, the empty ref is the branch HEAD.
+    assert make(applied=OLD)[0].sync_status("") == [HEAD]
 
 
 def test_a_ref_that_is_no_commit_id_or_an_unknown_one_is_a_user_error() -> None:
