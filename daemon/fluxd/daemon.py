@@ -231,6 +231,9 @@ class Daemon:
         self._cluster.ping()
 
     def sync_status(self, ref: str) -> list[str]:
+        if self._mirror.status == "unconfigured":
+            # A user error (422) as in Flux v1: fluxd was started without a repo.
+            raise UserError("git repo has no URL configured", help="Start fluxd with --git-url.")
         revision = self._resolve(ref)
         applied = self._engine.applied_revision()
         if applied == revision:
@@ -300,10 +303,14 @@ class Daemon:
         last = self.last_result
         desired = last.desired if last else frozenset()
         errors = {f.id: f.error for f in (last.failures if last else ()) if f.id}
-        ready = self._mirror.ready
+        ready, configured = self._mirror.ready, self._mirror.status != "unconfigured"
         return [
             controller_status(
-                w, in_repo=w.id in desired, repo_ready=ready, sync_error=errors.get(w.id, "")
+                w,
+                in_repo=w.id in desired,
+                repo_ready=ready,
+                sync_error=errors.get(w.id, ""),
+                repo_configured=configured,
             )
             for w in workloads
         ]

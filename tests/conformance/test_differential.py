@@ -55,7 +55,7 @@ class Known:
 FULL_LISTINGS = (
     "GET /v6/services|GET /v6/services?namespace={target}|GET /v11/services"
     "|GET /v11/services?namespace={target}|GET /v6/images|GET /v10/images"
-    "|GET /v10/images?namespace={target}"
+    "|GET /v10/images?namespace={target}|unconfigured: GET /v6/services?namespace={target}"
 )
 IMAGES = "GET /v6/images*|GET /v10/images|GET /v10/images?namespace=*|GET /v10/images?service=*:*"
 MALFORMED = (
@@ -92,6 +92,13 @@ KNOWN_DIFFERENCES: list[Known] = [
             "decoder internals; fluxd sends its usual {type, help, error} body, naming the input.",
         )
         for field in ("type", "help", "error")
+    ),
+    Known(
+        "The repo URL when none is configured",
+        "unconfigured: POST /v9/git-repo-config false",
+        "$.remote.url: ours '', theirs 'file:'",
+        "Flux v1 passes the empty URL through its URL sanitiser, which turns it into 'file:'; "
+        "fluxd sends the empty string it was given.",
     ),
     Known(
         "A `git-repo-config` body that is not a boolean",

@@ -119,7 +119,8 @@ def _normalise_text(text: str, side: Side) -> str:
         (side.target, "<target>"),
         (side.namespace, "<namespace>"),
     ):
-        text = text.replace(real, placeholder)
+        if real:
+            text = text.replace(real, placeholder)
     return text
 
 

@@ -26,6 +26,7 @@ from fluxtestbed.differential_cases import (
     REPO_FILES,
     ROLLOUTS,
     SYNC_REQUEST,
+    UNCONFIGURED_CASES,
     Case,
 )
 from fluxtestbed.fluxd_host import HostFluxd, start_host_fluxd
@@ -193,6 +194,38 @@ def run_sync_job(client: httpx.Client, pair: Pair, prefix: str = "") -> None:
     pair.answers[f"{prefix}GET /v6/jobs?id=<sync job>, finished"] = (finals[0], finals[1])
 
 
+def ask_unconfigured(kube: Cluster, git: GitServer, client: httpx.Client, pair: Pair) -> None:
+    """Both daemons once more without a git URL (watching the same namespaces)."""
+    sfx = uuid.uuid4().hex[:6]
+    theirs = start_fluxv1d(
+        kube, git, namespace=f"fluxv1-nogit-{sfx}", target=pair.theirs.target, repo="",
+        extra_args=("--ssh-keygen-type=ed25519",),
+    )  # fmt: skip
+    try:
+        ours = start_host_fluxd(
+            kube, namespace=f"flux-nogit-{sfx}", git_url="",
+            extra_args=(f"--k8s-allow-namespace={pair.ours.target}",),
+        )  # fmt: skip
+    except BaseException:
+        theirs.stop()
+        raise
+    bare = Pair(
+        ours=Side("ours", ours.url, pair.ours.target, ours.namespace, ""),
+        theirs=Side("theirs", theirs.url, pair.theirs.target, theirs.namespace, ""),
+        answers=pair.answers,
+        ours_daemon=ours,
+        theirs_daemon=theirs,
+    )
+    try:
+        for case in UNCONFIGURED_CASES:
+            ask_both(client, bare, case)
+        run_sync_job(client, bare, "unconfigured: ")
+    finally:
+        bare.stop()
+        for namespace in (ours.namespace, theirs.namespace):
+            kube.kubectl("delete", "namespace", namespace, "--wait=false", check=False)
+
+
 def collect(kube: Cluster, git: GitServer) -> Pair:
     """Install both daemons and gather both answers to every case; see the module doc."""
     started = time.monotonic()
@@ -212,6 +245,7 @@ def collect(kube: Cluster, git: GitServer) -> Pair:
             run_sync_job(client, pair)
             for case in LATE_CASES:
                 ask_both(client, pair, case)
+            ask_unconfigured(kube, git, client, pair)
     except BaseException:
         pair.stop(kube)
         raise

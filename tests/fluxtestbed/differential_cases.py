@@ -205,6 +205,13 @@ LATE_CASES = [
     Case("POST /v6/identity.pub", "POST"),
 ]
 
+# Asked of a second pair of daemons, started without a git URL.
+UNCONFIGURED_CASES = [
+    Case("unconfigured: POST /v9/git-repo-config false", "POST", "/v9/git-repo-config", False),
+    Case("unconfigured: GET /v6/services?namespace={target}", path=IN_TARGET),
+    Case("unconfigured: GET /v6/sync?ref=master", path="/v6/sync?ref=master"),
+]
+
 JOB_CASES = ["POST /v9/update-manifests sync", "GET /v6/jobs?id=<sync job>, finished"]
 
 #: Every case both daemons answered, in the order they were asked.
@@ -214,4 +221,6 @@ COMPARED = [
     *(c.name for c in CASES),
     *JOB_CASES,
     *(c.name for c in LATE_CASES),
+    *(c.name for c in UNCONFIGURED_CASES),
+    *(f"unconfigured: {name}" for name in JOB_CASES),
 ]

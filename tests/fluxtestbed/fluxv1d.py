@@ -159,7 +159,7 @@ def start_fluxv1d(
     """Start Flux v1's fluxd for ``repo`` over ssh; return once its API answers.
 
     ``namespace`` (created here, with the empty identity Secret) is its own;
-    it may manage only ``target``.
+    it may manage only ``target``. An empty ``repo`` starts it without a git URL.
     """
     workdir = Path(tempfile.mkdtemp(prefix=f"fluxv1d-{namespace}-"))
     keygen = workdir / "keygen"
@@ -168,7 +168,8 @@ def start_fluxv1d(
     cluster.kubectl("create", "secret", "generic", SECRET_NAME, "-n", namespace)
     port = free_port()
     argv = _argv(
-        cluster, git_url=git.ssh_url(repo), target=target, port=port, workdir=workdir,
+        cluster, git_url=git.ssh_url(repo) if repo else "", target=target, port=port,
+        workdir=workdir,
         extra=extra_args,
     )  # fmt: skip
     env = {

@@ -27,6 +27,7 @@ FROM_CASES = {
     "version.json": ("GET /v11/version", 200),
     "git-repo-config.json": ("POST /v9/git-repo-config false", 200),
     "git-repo-config-new.json": ("before sync: POST /v9/git-repo-config false", 200),
+    "git-repo-config-unconfigured.json": ("unconfigured: POST /v9/git-repo-config false", 200),
     "identity.pub.json": ("GET /v6/identity.pub", 200),
     "services.json": ("GET /v6/services?namespace={target}", 200),
     "images-no-data.json": ("GET /v10/images?namespace={target}", 200),
@@ -45,6 +46,7 @@ STATES = {
     "jobs-failed.json": "failed",
     "git-repo-config.json": "ready",
     "git-repo-config-new.json": "new",
+    "git-repo-config-unconfigured.json": "unconfigured",
 }
 
 #: fixture file -> the job state Flux v1 must have reported while a sync job ran
