@@ -124,15 +124,25 @@ def _normalise_text(text: str, side: Side) -> str:
     return text
 
 
-def base64_yaml(value: Any) -> Any:
-    """An export body: "<base64 of N YAML documents>" when it is one, else unchanged."""
+def base64_yaml(value: Any, side: Side) -> Any:
+    """An export body, base64 of YAML: ``{"<kind> <name>": [its top-level keys]}``.
+
+    Anything else is returned unchanged.
+    """
     if not isinstance(value, str):
         return value
     try:
         docs = [d for d in yaml.safe_load_all(base64.b64decode(value, validate=True)) if d]
     except (binascii.Error, yaml.YAMLError):
         return value
-    return f"<base64 of YAML: {len(docs)} documents>" if docs else value
+    if not docs or not all(isinstance(d, dict) for d in docs):
+        return value
+    return {
+        f"{d.get('kind')} {_normalise_text(str(d.get('metadata', {}).get('name')), side)}": sorted(
+            d
+        )
+        for d in docs
+    }
 
 
 def differences(ours: Any, theirs: Any, where: str = "$") -> list[str]:

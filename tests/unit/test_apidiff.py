@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+
 from fluxtestbed.apidiff import Answer, Side, base64_yaml, compare_answers, differences, normalise
 
 SIDE = Side(
@@ -73,11 +75,13 @@ def test_key_material_keeps_its_format_visible():
     }
 
 
-def test_an_export_is_compared_as_base64_yaml():
-    assert base64_yaml("a2luZDogTmFtZXNwYWNlCi0tLQpraW5kOiBQb2QK") == (
-        "<base64 of YAML: 2 documents>"
-    )
-    assert base64_yaml("not base64!") == "not base64!"
+def test_an_export_is_compared_as_the_objects_in_its_base64_yaml():
+    text = "kind: Namespace\nmetadata: {name: apps-1a2b3c}\n---\nkind: Pod\nmetadata: {name: web}\n"
+    assert base64_yaml(base64.b64encode(text.encode()).decode(), SIDE) == {
+        "Namespace <target>": ["kind", "metadata"],
+        "Pod web": ["kind", "metadata"],
+    }
+    assert base64_yaml("not base64!", SIDE) == "not base64!"
 
 
 def test_workload_lists_are_matched_by_id():
