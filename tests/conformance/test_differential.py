@@ -184,7 +184,7 @@ def pair(kube: Cluster, git_server: GitServer) -> Iterator[Pair]:
 
 # Fields of free text: each program words its errors its own way (and Flux v1
 # quotes git's output); whether there is a text, and its JSON type, count.
-TEXT_FIELDS = ("help", "error", "errors", "Err")
+TEXT_FIELDS = ("help", "error", "errors", "Err", "SyncError")
 
 
 def _normalised(answer: Answer, side: Side, case: str) -> Any:

@@ -23,6 +23,7 @@ from fluxtestbed.differential_cases import (
     EARLY_CASES,
     HANDMADE,
     LATE_CASES,
+    LEGACY,
     REPO_FILES,
     ROLLOUTS,
     SYNC_REQUEST,
@@ -89,6 +90,7 @@ def install_pair(kube: Cluster, git: GitServer) -> Pair:
     for namespace in (target, theirs_target):
         kube.kubectl("create", "namespace", namespace)
         kube.kubectl("apply", "-n", namespace, "-f", "-", input=HANDMADE)
+        kube.kubectl("apply", "-n", namespace, "-f", "-", input=LEGACY.format(app="legacy"))
     theirs = start_fluxv1d(
         kube, git, namespace=f"fluxv1-{sfx}", target=theirs_target, repo=repos["theirs"],
         extra_args=("--git-path=deploy", "--ssh-keygen-type=ed25519"),

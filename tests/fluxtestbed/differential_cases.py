@@ -89,6 +89,22 @@ spec:
       - {name: web, image: "nginx:1.25"}
 """
 
+# In the cluster before either daemon starts; git holds it with another
+# selector, which the API server refuses to change: a workload with a SyncError.
+LEGACY = """\
+apiVersion: apps/v1
+kind: Deployment
+metadata: {{name: legacy}}
+spec:
+  replicas: 1
+  selector: {{matchLabels: {{app: {app}}}}}
+  template:
+    metadata: {{labels: {{app: {app}}}}}
+    spec:
+      containers:
+      - {{name: web, image: "nginx:1.25"}}
+"""
+
 REPO_FILES = {
     "deploy/nginx-deployment.yaml": NGINX_DEPLOYMENT.format(version="1.17.7"),
     "deploy/nginx-service.yaml": NGINX_SERVICE,
@@ -96,6 +112,7 @@ REPO_FILES = {
     "deploy/agent.yaml": DAEMONSET,
     "deploy/db.yaml": STATEFULSET,
     "deploy/report.yaml": CRONJOB,
+    "deploy/legacy.yaml": LEGACY.format(app="legacy-v2"),
     "README.md": "Manifests for the differential test; only deploy/ is synced.\n",
 }
 

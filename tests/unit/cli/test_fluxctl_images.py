@@ -69,6 +69,8 @@ def test_flux_v1s_own_answer_without_registry_data_lists_as_its_fluxctl_did(
         "                                               '-> (untagged)  ?",
         "default:deployment/handmade          web                       image data not available",
         "                                               '-> (untagged)  ?",
+        "default:deployment/legacy            web                       image data not available",
+        "                                               '-> (untagged)  ?",
         "default:deployment/multi             app                       image data not available",
         "                                               '-> (untagged)  ?",
         "                                     proxy                     image data not available",

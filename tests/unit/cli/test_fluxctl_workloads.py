@@ -42,6 +42,7 @@ def test_the_recorded_flux_v1_answer_lists_as_flux_v1_did(at_daemon: Fluxctl) ->
         "WORKLOAD                             CONTAINER  IMAGE                     RELEASE  POLICY",
         "default:daemonset/agent              agent      busybox:1.36              ready",
         "default:deployment/handmade          web        nginx:1.25                ready",
+        "default:deployment/legacy            web        nginx:1.25                ready",
         "default:deployment/multi             app        ghcr.io/acme/app:1.2.0    ready    automated,locked",
         "                                     proxy      envoyproxy/envoy:v1.30.1",
         "default:deployment/nginx-deployment  nginx      nginx:1.17.7              ready",
