@@ -18,7 +18,7 @@ from fluxd.api import models
 from fluxd.api.convert import public_key
 from fluxd.api.port import ALL_WORKLOADS
 from fluxd.cluster import EventTarget, EventType, Workload
-from fluxd.errors import FluxError, IdentityError, MissingError, UserError
+from fluxd.errors import FluxError, GitError, IdentityError, MissingError, UserError
 from fluxd.identity import PublicKeyInfo
 from fluxd.jobs import JobRing, JobState
 from fluxd.metrics import Metrics
@@ -201,12 +201,9 @@ class Daemon:
                 f"unknown job {job_id!r}",
                 help="Jobs are kept in memory (the newest 100) and lost when fluxd restarts.",
             )
+        # A sync job's result is only the revision, as in Flux v1 (no spec).
         return models.JobStatus(
-            Result=models.JobResult(
-                revision=job.revision,
-                spec=models.UpdateSpec(type="sync", spec={}),
-                result={},
-            ),
+            Result=models.JobResult(revision=job.revision),
             Err=job.error,
             StatusString=job.state.value,
         )
@@ -236,16 +233,24 @@ class Daemon:
         self._cluster.ping()
 
     def sync_status(self, ref: str) -> list[str]:
+        if self._mirror.status == "unconfigured":
+            # A user error (422) as in Flux v1: fluxd was started without a repo.
+            raise UserError("git repo has no URL configured", help="Start fluxd with --git-url.")
         revision = self._resolve(ref)
         applied = self._engine.applied_revision()
         if applied == revision:
             return []
-        return self._mirror.commits_between(applied, revision)
+        try:
+            return self._mirror.commits_between(applied, revision)
+        except GitError as exc:
+            if revision != ref.strip().lower():
+                raise  # a revision we resolved ourselves: the mirror is at fault
+            raise _unknown_revision(ref) from exc
 
     def _resolve(self, ref: str) -> str:
         text = ref.strip().lower()
         if not _SHA.match(text):
-            if ref == self._settings.git.branch or ref == "HEAD":
+            if ref in (self._settings.git.branch, "HEAD", ""):
                 return self._mirror.head()
             raise UserError(
                 f"ref {ref!r} is not a commit id",
@@ -257,10 +262,7 @@ class Daemon:
                 return revision
         if len(text) == 40:
             return text
-        raise MissingError(
-            f"revision {ref!r} is not known to fluxd",
-            help="Push it to the configured branch, or pass the full 40-digit sha.",
-        )
+        raise _unknown_revision(ref)
 
     def git_config(self, regenerate: bool) -> models.GitConfig:
         info: PublicKeyInfo | None = None
@@ -303,10 +305,14 @@ class Daemon:
         last = self.last_result
         desired = last.desired if last else frozenset()
         errors = {f.id: f.error for f in (last.failures if last else ()) if f.id}
-        ready = self._mirror.ready
+        ready, configured = self._mirror.ready, self._mirror.status != "unconfigured"
         return [
             controller_status(
-                w, in_repo=w.id in desired, repo_ready=ready, sync_error=errors.get(w.id, "")
+                w,
+                in_repo=w.id in desired,
+                repo_ready=ready,
+                sync_error=errors.get(w.id, ""),
+                repo_configured=configured,
             )
             for w in workloads
         ]
@@ -319,6 +325,14 @@ class Daemon:
 
     def export(self) -> str:
         return yaml.safe_dump_all(self._cluster.export_workloads(), sort_keys=False)
+
+
+def _unknown_revision(ref: str) -> UserError:
+    # A user error (422), as Flux v1 answered a revision git could not find.
+    return UserError(
+        f"revision {ref!r} is not known to fluxd",
+        help="Push it to the configured branch, or pass the full 40-digit sha.",
+    )
 
 
 def _timings(settings: Settings) -> LoopTimings:

@@ -8,12 +8,19 @@ from fluxd.manifests import policies_of
 
 
 def controller_status(
-    workload: Workload, *, in_repo: bool, repo_ready: bool, sync_error: str
+    workload: Workload,
+    *,
+    in_repo: bool,
+    repo_ready: bool,
+    sync_error: str,
+    repo_configured: bool = True,
 ) -> models.ControllerStatus:
-    policies = policies_of(workload.policies)
+    # As Flux v1: policies are those of the manifest in git, so a workload
+    # that git does not hold (or a repo not read yet) shows none.
+    policies = policies_of(workload.policies) if in_repo and repo_ready else {}
     read_only = "" if in_repo else "NotInRepo"
     if not repo_ready:
-        read_only = "NotReady"
+        read_only = "NotReady" if repo_configured else "NoRepo"
     return models.ControllerStatus(
         ID=workload.id,
         Containers=[
@@ -35,7 +42,8 @@ def controller_status(
         Automated=policies.get("automated") == "true",
         Locked=policies.get("locked") == "true",
         Ignore=policies.get("ignore") in ("true", "sync_only"),
-        Policies=policies or None,
+        # Flux v1 sends {} for a workload without policies, never null.
+        Policies=dict(policies),
     )
 
 

@@ -1,7 +1,8 @@
 """``python -m fluxtestbed down``: stop whatever a demo or test run left running.
 
 Every process the test bed starts has one of its own temp dirs on its command
-line (``fluxpy-demo-``, ``fluxpy-kube-``, ``fluxpy-git-``, ``fluxd-``), which
+line (``fluxpy-demo-``, ``fluxpy-kube-``, ``fluxpy-git-``, ``fluxd-``,
+``fluxv1d-``), which
 is how they are found here.
 """
 
@@ -14,7 +15,14 @@ import sys
 import time
 from pathlib import Path
 
-MARKERS = ("/fluxpy-demo-", "/fluxpy-kube-", "/fluxpy-git-", "/fluxd-flux", "/fluxpy-etcd-")
+MARKERS = (
+    "/fluxpy-demo-",
+    "/fluxpy-kube-",
+    "/fluxpy-git-",
+    "/fluxd-flux",
+    "/fluxv1d-",
+    "/fluxpy-etcd-",
+)
 
 
 def leftovers() -> list[tuple[int, str]]:

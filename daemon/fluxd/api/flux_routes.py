@@ -127,29 +127,32 @@ def _notify_git(daemon: DaemonPort, source: dict[str, Any]) -> None:
 
 
 def _add_listings(router: APIRouter, daemon: DaemonPort) -> None:
+    # Flux v1 sent a Go nil slice, i.e. null, when nothing matched.
     @router.get("/v6/services")
-    async def services_v6(namespace: str = "") -> list[models.ControllerStatus]:
-        return await asyncio.to_thread(daemon.list_workloads, parse_namespace(namespace), [])
+    async def services_v6(namespace: str = "") -> list[models.ControllerStatus] | None:
+        found = await asyncio.to_thread(daemon.list_workloads, parse_namespace(namespace), [])
+        return found or None
 
     @router.get("/v11/services")
     async def services_v11(
         namespace: str = "", services: str = ""
-    ) -> list[models.ControllerStatus]:
+    ) -> list[models.ControllerStatus] | None:
         ids = [parse_resource_id(s, what="services") for s in services.split(",") if s]
         namespace = parse_namespace(namespace)
         if namespace and ids:
-            raise BadRequest("give either query parameter 'namespace' or 'services', not both")
-        return await asyncio.to_thread(daemon.list_workloads, namespace, ids)
+            # 422 like Flux v1: well-formed, but a combination it cannot serve.
+            raise UserError("give either query parameter 'namespace' or 'services', not both")
+        return await asyncio.to_thread(daemon.list_workloads, namespace, ids) or None
 
     @router.get("/v6/images")
-    async def images_v6(service: str = "") -> list[dict[str, Any]]:
-        return await _images(daemon, service, "", "")
+    async def images_v6(service: str = "") -> list[dict[str, Any]] | None:
+        return await _images(daemon, service, "", "") or None
 
     @router.get("/v10/images")
     async def images_v10(
         service: str = "", containerFields: str = "", namespace: str = ""
-    ) -> list[dict[str, Any]]:
-        return await _images(daemon, service, containerFields, namespace)
+    ) -> list[dict[str, Any]] | None:
+        return await _images(daemon, service, containerFields, namespace) or None
 
 
 async def _images(
@@ -160,25 +163,27 @@ async def _images(
     if spec != ALL_WORKLOADS:
         spec = parse_resource_id(spec, what="service")
         if namespace:
-            raise BadRequest("query parameter 'namespace' cannot be combined with one 'service'")
+            raise UserError("query parameter 'namespace' cannot be combined with one 'service'")
     fields = [f for f in fields_csv.split(",") if f]
     unknown = sorted(set(fields) - CONTAINER_FIELDS)
     if unknown:
-        raise BadRequest(
-            f"query parameter 'containerFields': {', '.join(unknown)} is an invalid field"
+        raise UserError(
+            f"query parameter 'containerFields': {', '.join(unknown)} is an invalid field",
+            help=f"Choose among {', '.join(sorted(CONTAINER_FIELDS))}.",
         )
     statuses = await asyncio.to_thread(daemon.list_images, spec, namespace)
     return [_image_status(status, fields) for status in statuses]
 
 
 def _image_status(status: models.ImageStatus, fields: list[str]) -> dict[str, Any]:
-    data = status.model_dump(mode="json")
-    if fields and data.get("Containers"):
-        data["Containers"] = [
-            {key: value for key, value in container.items() if key in fields}
-            for container in data["Containers"]
+    if fields and status.Containers:
+        # As Flux v1: fields not asked for are left at their zero value.
+        chosen = [
+            models.Container.model_validate({key: getattr(container, key) for key in fields})
+            for container in status.Containers
         ]
-    return data
+        status = status.model_copy(update={"Containers": chosen})
+    return status.model_dump(mode="json")
 
 
 def _add_jobs(router: APIRouter, daemon: DaemonPort) -> None:
@@ -195,14 +200,14 @@ def _add_jobs(router: APIRouter, daemon: DaemonPort) -> None:
             )
         return daemon.start_sync_job()
 
+    # Empty values are served as Flux v1 did: no job has the empty ID (404);
+    # the empty ref is the branch HEAD.
     @router.get("/v6/jobs")
-    async def job_status(
-        job_id: Annotated[str, Query(alias="id", min_length=1)],
-    ) -> models.JobStatus:
+    async def job_status(job_id: Annotated[str, Query(alias="id")]) -> models.JobStatus:
         return daemon.job_status(job_id)
 
     @router.get("/v6/sync")
-    async def sync_status(ref: Annotated[str, Query(min_length=1)]) -> list[str]:
+    async def sync_status(ref: str) -> list[str]:
         return await asyncio.to_thread(daemon.sync_status, ref)
 
     @router.get("/v11/sync-errors")

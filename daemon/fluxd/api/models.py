@@ -11,7 +11,8 @@ than pydantic: fluxctl imports it.
 
 from __future__ import annotations
 
-from typing import Any, Literal
+import copy
+from typing import Any, ClassVar, Literal
 
 from pydantic import (
     BaseModel,
@@ -37,12 +38,23 @@ class OmitEmptyModel(WireModel):
 
     Flux v1 tagged these types (``image.Info``, ``v6.Container``, ``job.Result``)
     with ``omitempty``; leaving the fields out keeps our JSON equal to theirs.
+    ``omitempty`` does not apply to Go structs, so fields that are structs in
+    Flux v1 are always written, as their zero value when empty
+    (``always_present``).
     """
+
+    always_present: ClassVar[dict[str, Any]] = {}
 
     @model_serializer(mode="wrap")
     def _omit_empty(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
         data: dict[str, Any] = handler(self)
-        return {key: value for key, value in data.items() if value not in (None, "", 0, [], {})}
+        kept = {}
+        for key, value in data.items():
+            if key in self.always_present and value in (None, {}):
+                kept[key] = copy.deepcopy(self.always_present[key])
+            elif key in self.always_present or value not in (None, "", 0, [], {}):
+                kept[key] = value
+        return kept
 
 
 # --- errors -------------------------------------------------------------------
@@ -91,6 +103,10 @@ class GitConfig(WireModel):
 
 
 class ImageInfo(OmitEmptyModel):
+    """Flux v1's ``image.Info``: ``ID`` (a reference) and ``Labels`` (a struct) are always sent."""
+
+    always_present: ClassVar[dict[str, Any]] = {"ID": "", "Labels": {}}
+
     ID: str = ""
     Digest: str | None = None
     ImageID: str | None = None
@@ -99,7 +115,18 @@ class ImageInfo(OmitEmptyModel):
     LastFetched: str | None = None
 
 
+#: What Flux v1 sends for an ``image.Info`` it knows nothing about.
+EMPTY_IMAGE_INFO: dict[str, Any] = {"ID": "", "Labels": {}}
+
+
 class Container(OmitEmptyModel):
+    """Flux v1's ``v6.Container``: ``Current`` and ``LatestFiltered`` are structs, always sent."""
+
+    always_present: ClassVar[dict[str, Any]] = {
+        "Current": EMPTY_IMAGE_INFO,
+        "LatestFiltered": EMPTY_IMAGE_INFO,
+    }
+
     Name: str = ""
     Current: ImageInfo | None = None
     LatestFiltered: ImageInfo | None = None

@@ -89,7 +89,7 @@ class FakeDaemon:
     def sync_status(self, ref: str) -> list[str]:
         self._note_thread()
         if ref not in self.pending:
-            raise MissingError(f"unknown revision {ref!r}")
+            raise UserError(f"unknown revision {ref!r}")
         return self.pending[ref]
 
     def git_config(self, regenerate: bool) -> models.GitConfig:

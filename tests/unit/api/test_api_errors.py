@@ -26,8 +26,12 @@ def test_unknown_job_is_404_missing(client):
     assert "nope" in body["error"]
 
 
-def test_unknown_ref_is_404_missing(client):
-    assert_error_shape(client.get(f"{API}/v6/sync", params={"ref": "deadbee"}), 404, "missing")
+def test_the_empty_job_id_is_unknown_too_as_in_flux_v1(client):
+    assert_error_shape(client.get(f"{API}/v6/jobs", params={"id": ""}), 404, "missing")
+
+
+def test_unknown_ref_is_422_user(client):
+    assert_error_shape(client.get(f"{API}/v6/sync", params={"ref": "deadbee"}), 422, "user")
 
 
 def test_user_error_from_the_daemon_is_422(client, daemon):
@@ -84,7 +88,6 @@ def test_wrong_method_is_405_in_the_error_shape(client):
     ("method", "path", "kwargs", "named"),
     [
         ("GET", "/v6/jobs", {}, "query parameter 'id'"),
-        ("GET", "/v6/jobs", {"params": {"id": ""}}, "query parameter 'id'"),
         ("GET", "/v6/sync", {}, "query parameter 'ref'"),
         ("POST", "/v9/git-repo-config", {"content": b"maybe"}, "body"),
         ("POST", "/v9/git-repo-config", {"json": "true"}, "body"),
@@ -94,14 +97,6 @@ def test_wrong_method_is_405_in_the_error_shape(client):
         ("POST", "/v11/notify", {"json": {"Kind": "weather", "Source": {}}}, "body field 'Kind'"),
         ("POST", "/v11/notify", {"json": {"Kind": "git", "Source": {"URL": 1}}}, "'Source'"),
         ("GET", "/v11/services", {"params": {"services": "not an id"}}, "'not an id'"),
-        (
-            "GET",
-            "/v11/services",
-            {"params": {"services": "a:b/c", "namespace": "a"}},
-            "'namespace'",
-        ),
-        ("GET", "/v10/images", {"params": {"containerFields": "Name,Colour"}}, "Colour"),
-        ("GET", "/v10/images", {"params": {"service": "a:b/c", "namespace": "a"}}, "'namespace'"),
         ("GET", "/v10/images", {"params": {"service": "%%%"}}, "'%%%'"),
     ],
 )
@@ -110,4 +105,17 @@ def test_malformed_requests_are_400_user_errors_naming_the_input(
 ):
     response = client.request(method, f"{API}{path}", **kwargs)
     body = assert_error_shape(response, 400, "user")
+    assert named in body["error"], body["error"]
+
+
+@pytest.mark.parametrize(
+    ("path", "params", "named"),
+    [
+        ("/v11/services", {"services": "a:b/c", "namespace": "a"}, "'namespace'"),
+        ("/v10/images", {"containerFields": "Name,Colour"}, "Colour"),
+        ("/v10/images", {"service": "a:b/c", "namespace": "a"}, "'namespace'"),
+    ],
+)
+def test_well_formed_requests_it_cannot_serve_are_422_as_in_flux_v1(client, path, params, named):
+    body = assert_error_shape(client.get(f"{API}{path}", params=params), 422, "user")
     assert named in body["error"], body["error"]

@@ -45,11 +45,40 @@ def test_running_tag_is_marked_newer_ones_barred_older_ones_blank(at_daemon: Flu
 def test_without_registry_data_the_reason_and_running_tag_are_shown(
     at_daemon: Fluxctl, daemon: FakeDaemon
 ) -> None:
-    daemon.script("GET /v10/images", fixture("images-no-data.json"))
+    # Recorded from Flux v1's fluxd with --registry-disable-scanning, which
+    # leaves Current.ID empty; fluxd sends the running image there instead.
+    recorded = fixture("images-no-data.json")
+    nginx = next(i for i in recorded if i["ID"].endswith("/nginx-deployment"))
+    nginx["Containers"][0]["Current"]["ID"] = "nginx:1.17.7"
+    daemon.script("GET /v10/images", [nginx])
 
     assert rows(at_daemon("list-images", "--no-headers").stdout) == [
-        "default:deployment/nginx-deployment  nginx  nginx     image data not available",
-        "                                            '-> 1.17  ?",
+        "default:deployment/nginx-deployment  nginx  nginx       image data not available",
+        "                                            '-> 1.17.7  ?",
+    ]
+
+
+def test_flux_v1s_own_answer_without_registry_data_lists_as_its_fluxctl_did(
+    at_daemon: Fluxctl, daemon: FakeDaemon
+) -> None:
+    daemon.script("GET /v10/images", fixture("images-no-data.json"))
+
+    # Flux v1's fluxctl 1.25.4 printed exactly these rows for this answer.
+    assert rows(at_daemon("list-images", "--no-headers").stdout) == [
+        "default:daemonset/agent              agent                     image data not available",
+        "                                               '-> (untagged)  ?",
+        "default:deployment/handmade          web                       image data not available",
+        "                                               '-> (untagged)  ?",
+        "default:deployment/legacy            web                       image data not available",
+        "                                               '-> (untagged)  ?",
+        "default:deployment/multi             app                       image data not available",
+        "                                               '-> (untagged)  ?",
+        "                                     proxy                     image data not available",
+        "                                               '-> (untagged)  ?",
+        "default:deployment/nginx-deployment  nginx                     image data not available",
+        "                                               '-> (untagged)  ?",
+        "default:statefulset/db               postgres                  image data not available",
+        "                                               '-> (untagged)  ?",
     ]
 
 

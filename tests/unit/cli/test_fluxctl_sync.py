@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from urllib.parse import urlsplit
 
 import pytest
 
@@ -183,7 +184,7 @@ def test_a_repo_not_ready_gives_the_flux_v1_error_and_a_hint(
 
     assert result.exit_code == 1
     assert result.stderr.startswith(
-        f"Error: git repository {URL} is not ready to sync\n\n"
+        f"Error: git repository {config['remote']['url']} is not ready to sync\n\n"
         f"Full error message: {config['errors'].replace(chr(13), '').strip()}\n\n"
     )
     assert hint in result.stderr
@@ -216,7 +217,7 @@ def test_a_refused_key_hint_names_the_identity_command_with_the_users_flags(
             "new",
             "Host key verification failed.\nfatal: Could not read from remote repository.",
             f"Error: git repository {URL} is not ready to sync",
-            "ssh-keyscan github.com",
+            f"ssh-keyscan {urlsplit(URL).hostname}",
         ),
         (
             "new",

@@ -37,11 +37,16 @@ def test_the_recorded_flux_v1_answer_lists_as_flux_v1_did(at_daemon: Fluxctl) ->
     result = at_daemon("list-workloads", "-a")
 
     assert result.exit_code == 0, result.output
+    # Flux v1's fluxctl 1.25.4 printed exactly these rows for this answer.
     assert rows(result.stdout) == [
-        "WORKLOAD                             CONTAINER  IMAGE                     RELEASE   POLICY",
-        "default:deployment/nginx-deployment  nginx      nginx:1.17                ready",
-        "default:service/nginx-service",
-        "kube-system:deployment/coredns       coredns    k8s.gcr.io/coredns:1.6.2  updating",
+        "WORKLOAD                             CONTAINER  IMAGE                     RELEASE  POLICY",
+        "default:daemonset/agent              agent      busybox:1.36              ready",
+        "default:deployment/handmade          web        nginx:1.25                ready",
+        "default:deployment/legacy            web        nginx:1.25                ready",
+        "default:deployment/multi             app        ghcr.io/acme/app:1.2.0    ready    automated,locked",
+        "                                     proxy      envoyproxy/envoy:v1.30.1",
+        "default:deployment/nginx-deployment  nginx      nginx:1.17.7              ready",
+        "default:statefulset/db               postgres   postgres:16.3             ready",
     ]
 
 

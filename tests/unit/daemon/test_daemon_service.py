@@ -12,7 +12,7 @@ from fluxd.api.port import DaemonPort
 from fluxd.cluster import EventTarget, EventType, Workload
 from fluxd.cluster.workloads import exportable, to_workload
 from fluxd.daemon import Daemon
-from fluxd.errors import IdentityError, MissingError, UserError
+from fluxd.errors import GitError, IdentityError, MissingError, UserError
 from fluxd.identity import PublicKeyInfo
 from fluxd.metrics import Metrics
 from fluxd.settings import Settings
@@ -54,6 +54,8 @@ class FakeMirror:
         return self.head_sha
 
     def commits_between(self, old: str | None, new: str) -> list[str]:
+        if new not in (HEAD, OLD):
+            raise GitError(f"revision {new!r} is not a commit in the local mirror")
         return [] if old == new else [new]
 
 
@@ -154,13 +156,17 @@ def test_a_revision_is_applied_once_the_marker_reaches_it_and_short_shas_resolve
     assert daemon.sync_status(HEAD[:7]) == [HEAD]
     daemon, _, _ = make(applied=HEAD)
     assert daemon.sync_status(HEAD[:7]) == []
+    # As in Flux v1, the empty ref is the branch HEAD.
+    assert make(applied=OLD)[0].sync_status("") == [HEAD]
 
 
-def test_a_ref_that_is_no_commit_id_is_a_user_error() -> None:
+def test_a_ref_that_is_no_commit_id_or_an_unknown_one_is_a_user_error() -> None:
     with pytest.raises(UserError):
         make()[0].sync_status("not a ref!")
-    with pytest.raises(MissingError):
+    with pytest.raises(UserError, match="not known"):
         make()[0].sync_status("c" * 7)
+    with pytest.raises(UserError, match="not known"):
+        make()[0].sync_status("c" * 40)
 
 
 def test_per_resource_failures_of_the_pass_that_applied_a_revision_are_served() -> None:

@@ -43,7 +43,18 @@ def test_read_only_reasons_and_the_last_apply_error() -> None:
     assert outside.ReadOnly == "NotInRepo"
     not_ready = controller_status(web(), in_repo=True, repo_ready=False, sync_error="boom")
     assert (not_ready.ReadOnly, not_ready.SyncError) == ("NotReady", "boom")
-    assert controller_status(web(), in_repo=True, repo_ready=True, sync_error="").Policies is None
+    # Flux v1 sends {} for a workload without policies, never null.
+    assert controller_status(web(), in_repo=True, repo_ready=True, sync_error="").Policies == {}
+    no_repo = controller_status(web(), in_repo=False, repo_ready=False, sync_error="",
+                                repo_configured=False)  # fmt: skip
+    assert no_repo.ReadOnly == "NoRepo"
+
+
+def test_policies_come_from_git_so_workloads_git_does_not_hold_show_none() -> None:
+    annotated = web(**{"fluxcd.io/automated": "true"})
+    for in_repo, repo_ready in [(False, True), (True, False)]:
+        status = controller_status(annotated, in_repo=in_repo, repo_ready=repo_ready, sync_error="")
+        assert (status.Policies, status.Automated) == ({}, False)
 
 
 def test_images_are_the_current_ones_per_container() -> None:
