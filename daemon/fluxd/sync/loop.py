@@ -5,22 +5,33 @@ an API call, a webhook) only set an event, so any number of them arriving
 during a pass coalesce into exactly one more pass. Blocking work (git, the
 Kubernetes API) runs in a worker thread; the event loop stays free to answer
 API reads at any time.
+
+A pass that crashed, or that reports it stopped for a passing reason (the
+API server away, ``--sync-timeout``), is tried again after a capped,
+jittered backoff (1 s, 2 s, 4 s ... ``retry_max_delay``) instead of at the
+next sync interval; the first success returns to the interval. A failed
+fetch is retried the same way (capped at ``not_ready_retry``). A crash's
+traceback is logged once per streak of the same error, not at every retry.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
-import time
+import random
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Protocol
 
+from fluxd.clock import Clock, SystemClock
+from fluxd.sync.backoff import Backoff
+
 log = logging.getLogger(__name__)
 
-#: How soon a repo that is not ready is tried again (Flux v1: 10 s).
+#: Longest wait before a repo that is not ready is tried again (Flux v1: 10 s).
 NOT_READY_RETRY = 10.0
+#: Longest wait before a failed pass is tried again.
+RETRY_MAX_DELAY = 30.0
 #: Steps of the repo state machine (new, cloned, ready) tried back to back.
 _MAX_STEPS = 4
 
@@ -39,18 +50,19 @@ class Mirror(Protocol):
     def refresh(self) -> str: ...
 
 
+class PassOutcome(Protocol):
+    """What the loop reads of a finished pass (``SyncResult`` fits)."""
+
+    @property
+    def needs_retry(self) -> bool: ...
+
+
 @dataclass
 class LoopTimings:
     poll_interval: float
     sync_interval: float
     not_ready_retry: float = NOT_READY_RETRY
-
-
-async def _wait(event: asyncio.Event, seconds: float) -> bool:
-    """Wait for the event or the timeout; True when the event fired."""
-    with contextlib.suppress(TimeoutError):
-        await asyncio.wait_for(event.wait(), seconds)
-    return event.is_set()
+    retry_max_delay: float = RETRY_MAX_DELAY
 
 
 class SyncLoop:
@@ -59,12 +71,22 @@ class SyncLoop:
     def __init__(
         self,
         mirror: Mirror,
-        run_pass: Callable[[bool], Awaitable[object]],
+        run_pass: Callable[[bool], Awaitable[PassOutcome | None]],
         timings: LoopTimings,
+        *,
+        clock: Clock | None = None,
+        rand: Callable[[], float] | None = None,
     ) -> None:
         self._mirror = mirror
         self._run_pass = run_pass
         self._timings = timings
+        self._clock: Clock = clock or SystemClock()
+        rand = rand or random.random
+        self._pass_backoff = Backoff(cap=timings.retry_max_delay, rand=rand)
+        self._fetch_backoff = Backoff(cap=timings.not_ready_retry, rand=rand)
+        self._crash = ""
+        #: Retries scheduled so far (all streaks); for tests and metrics.
+        self.retries = 0
         self._sync_wanted = asyncio.Event()
         self._fetch_wanted = asyncio.Event()
         self._full_wanted = False
@@ -108,21 +130,28 @@ class SyncLoop:
             if not self._mirror.ready:
                 await self._advance()
                 if not self._mirror.ready:
-                    await _wait(self._fetch_wanted, self._timings.not_ready_retry)
-                    self._fetch_wanted.clear()
+                    await self._after_fetch_failure()
                     continue
             try:
                 await self.refresh_now()
             except Exception as exc:  # the mirror records the state; keep looping
                 log.warning("event=fetch-failed error=%r", str(exc))
-            await _wait(self._fetch_wanted, self._timings.poll_interval)
+                await self._after_fetch_failure()
+                continue
+            self._fetch_backoff.reset()
+            await self._clock.wait(self._fetch_wanted, self._timings.poll_interval)
             self._fetch_wanted.clear()
+
+    async def _after_fetch_failure(self) -> None:
+        """Wait the fetch backoff (a push webhook or ``fluxctl sync`` cuts it short)."""
+        await self._clock.wait(self._fetch_wanted, self._fetch_backoff.next())
+        self._fetch_wanted.clear()
 
     async def _advance(self) -> None:
         """Step the repo's state machine while each step makes progress.
 
         new -> cloned -> ready happen back to back once the key is accepted;
-        only a step that fails waits for the retry interval.
+        only a step that fails waits for the retry.
         """
         for _ in range(_MAX_STEPS):
             before = self._mirror.status
@@ -131,18 +160,47 @@ class SyncLoop:
                 return
 
     async def _sync_loop(self) -> None:
+        delay, retrying = self._timings.sync_interval, False
         while True:
-            asked = await _wait(self._sync_wanted, self._timings.sync_interval)
+            asked = await self._clock.wait(self._sync_wanted, delay)
             # Clear before the pass: a request arriving during it is kept and
             # causes exactly one more pass. The sync interval's passes are the
             # full ones, so drift is corrected within one interval.
             self._sync_wanted.clear()
-            full, self._full_wanted = (not asked) or self._full_wanted, False
+            full = (not asked and not retrying) or self._full_wanted
+            self._full_wanted = False
+            was_retry = retrying
+            delay, retrying = self._timings.sync_interval, False
             if not self._mirror.ready:
+                if was_retry:  # keep the retry due until the repo is back
+                    delay, retrying = self._pass_backoff.next(), True
                 continue
-            began = time.monotonic()
-            try:
-                await self._run_pass(full)
-            except Exception:
-                log.exception("event=sync-crashed took=%.2fs", time.monotonic() - began)
+            if await self._pass_failed(full):
+                retrying = True
+                # A retry repeats what the failed pass was asked to do.
+                self._full_wanted = self._full_wanted or full
+                delay = self._pass_backoff.next()
+                self.retries += 1
+                log.warning(
+                    "event=sync-retry in=%.1fs attempt=%d", delay, self._pass_backoff.attempts
+                )
+            else:
+                self._pass_backoff.reset()
+                self._crash = ""
             self.passes += 1
+
+    async def _pass_failed(self, full: bool) -> bool:
+        """Run one pass; True when it should be retried soon."""
+        began = self._clock.monotonic()
+        try:
+            outcome = await self._run_pass(full)
+        except Exception as exc:
+            took = self._clock.monotonic() - began
+            signature = f"{type(exc).__name__}: {exc}"
+            if signature != self._crash:
+                log.exception("event=sync-crashed took=%.2fs", took)
+            else:  # the traceback is in the log already
+                log.warning("event=sync-crashed-again took=%.2fs error=%r", took, signature)
+            self._crash = signature
+            return True
+        return outcome is not None and outcome.needs_retry
