@@ -96,6 +96,8 @@ class Daemon:
         self._jobs = JobRing()
         self._tasks: set[asyncio.Task[None]] = set()
         self._results: OrderedDict[str, SyncResult] = OrderedDict()
+        #: Revisions that rewrote history, with the revision applied before them.
+        self._rewrites: OrderedDict[str, str] = OrderedDict()
         self.last_result: SyncResult | None = None
         metrics.track_git_ready(lambda: mirror.ready)
 
@@ -110,8 +112,11 @@ class Daemon:
             self._results.popitem(last=False)
         # Flux v1 counted every manifest in sync, not only those sent this pass.
         in_sync = result.applied + result.unchanged
-        self._metrics.observe_sync(result.duration, result.success, in_sync, len(result.failures))
-        level = logging.INFO if result.success else logging.WARNING
+        success = result.success and result.gc_hold is None
+        self._metrics.observe_sync(result.duration, success, in_sync, len(result.failures))
+        self._metrics.observe_guard(len(result.gc_hold.deletions) if result.gc_hold else 0)
+        new_rewrite = self._note_rewrite(result)
+        level = logging.INFO if success else logging.WARNING
         log.log(level, "event=sync %s", result.summary())
         for failure in result.failures:
             log.warning(
@@ -122,20 +127,45 @@ class Daemon:
             )
         # A pass that changed nothing and failed nothing writes nothing, not
         # even an Event: a quiet cluster stays quiet.
-        if result.applied or result.deleted or result.failures:
+        if result.applied or result.deleted or result.failures or result.gc_hold:
             await asyncio.to_thread(self._record_event, result)
+        if new_rewrite:
+            await asyncio.to_thread(self._record_rewrite, result)
         return result
 
+    def _note_rewrite(self, result: SyncResult) -> bool:
+        """Remember (and count once) a revision that rewrote history."""
+        if not result.rewritten_from or result.revision in self._rewrites:
+            return False
+        self._rewrites[result.revision] = result.rewritten_from
+        while len(self._rewrites) > _KEEP_RESULTS:
+            self._rewrites.popitem(last=False)
+        self._metrics.observe_history_rewrite()
+        return True
+
+    def _record_rewrite(self, result: SyncResult) -> None:
+        message = (
+            f"Revision {result.revision[:7]} does not descend from {result.rewritten_from[:7]}, "
+            "the revision applied before it (force-push or reset); it was synced."
+        )
+        self._emit("HistoryRewritten", message, EventType.WARNING)
+
     def _record_event(self, result: SyncResult) -> None:
-        namespace = self._settings.cluster.namespace
-        target = EventTarget("v1", "Namespace", namespace, namespace=namespace)
         if result.success:
             message = f"Applied revision {result.revision[:7]}: {result.summary()}"
-            reason, kind = "Synced", EventType.NORMAL
+            self._emit("Synced", message, EventType.NORMAL)
         else:
             failed = ", ".join(f.id or f.source for f in result.failures[:10])
             message = f"Revision {result.revision[:7]}: {len(result.failures)} failed ({failed})"
-            reason, kind = "SyncFailed", EventType.WARNING
+            self._emit("SyncFailed", message, EventType.WARNING)
+        if result.gc_hold is not None:
+            hold = result.gc_hold
+            message = f"Revision {result.revision[:7]}: nothing deleted: {hold.reason}. {hold.help}"
+            self._emit("GarbageCollectionHeld", message, EventType.WARNING)
+
+    def _emit(self, reason: str, message: str, kind: EventType) -> None:
+        namespace = self._settings.cluster.namespace
+        target = EventTarget("v1", "Namespace", namespace, namespace=namespace)
         try:
             self._cluster.record_event(target, reason=reason, message=message, type=kind)
         except FluxError as exc:
@@ -215,11 +245,22 @@ class Daemon:
             raise MissingError(
                 f"no sync pass has applied {ref!r} yet" if ref else "no sync pass has run yet"
             )
+        hold = result.gc_hold
         return models.SyncErrors(
             revision=result.revision,
             errors=[
                 models.ResourceError(ID=f.id, Path=f.source, Error=f.error) for f in result.failures
             ],
+            gcHeld=models.GcHold(
+                reason=hold.reason,
+                deletions=list(hold.deletions),
+                inventory=hold.inventory,
+                help=hold.help,
+            )
+            if hold is not None
+            else None,
+            historyRewrittenFrom=self._rewrites.get(result.revision, ""),
+            retrying=result.needs_retry,
         )
 
     def _result_for(self, ref: str) -> SyncResult | None:
@@ -330,7 +371,9 @@ class Daemon:
 
 def _timings(settings: Settings) -> LoopTimings:
     return LoopTimings(
-        poll_interval=settings.git.poll_interval, sync_interval=settings.sync.interval
+        poll_interval=settings.git.poll_interval,
+        sync_interval=settings.sync.interval,
+        retry_max_delay=settings.sync.retry_max_delay,
     )
 
 
