@@ -215,8 +215,9 @@ class Daemon:
                 raise UserError(f"git repo not ready: {self._mirror.error}")
             job.revision = await self.loop.refresh_now()
             # Unlike Flux v1, run a pass even when HEAD did not move, so a manual
-            # sync also corrects drift at once.
-            self.loop.ask_for_sync(full=True)
+            # sync also corrects drift at once (and applies approved deletions);
+            # the job ends with that pass, so fluxctl then reads its result.
+            await self.loop.sync_now(full=True)
             job.state = JobState.SUCCEEDED
         except Exception as exc:
             job.error = str(exc)

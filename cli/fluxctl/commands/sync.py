@@ -57,7 +57,7 @@ def sync(session: Session) -> None:
     progress(f"Revision of {config.remote.branch} to apply is {short}")
     progress(f"Waiting for {short} to be applied ...")
     await_applied(client, revision, deadline)
-    report(client.sync_errors(revision), short)
+    report(await_settled(client, revision, deadline), short)
     progress("Done.")
 
 
@@ -127,6 +127,28 @@ def await_applied(client: FluxClient, revision: str, deadline: Deadline) -> None
             "fluxd may still apply it (a slow apply or a failing manifest). "
             "Run fluxctl sync again to check, or look at the fluxd logs."
         ),
+    )
+
+
+def await_settled(client: FluxClient, revision: str, deadline: Deadline) -> SyncErrors | None:
+    """The last pass's report once fluxd no longer retries it (None from an old daemon)."""
+    told = False
+    for delay in backoff(FIRST_POLL, POLL_CAP):
+        result = client.sync_errors(revision)
+        if result is None or not result.retrying:
+            return result
+        if not told:
+            progress(
+                f"fluxd is retrying {revision[:7]}: the API server or git was briefly "
+                "unavailable ..."
+            )
+            told = True
+        if not deadline.sleep(delay):
+            break
+    raise WaitTimeout(
+        f"timed out after {format_duration(deadline.seconds)}: fluxd is still retrying "
+        f"{revision[:7]}",
+        hint="fluxd keeps retrying on its own; look at the fluxd logs for the cause.",
     )
 
 

@@ -92,6 +92,9 @@ class SyncLoop:
         self._full_wanted = False
         self._last_head: str | None = None
         self.passes = 0
+        self._started = 0
+        self._running = False
+        self._pass_done = asyncio.Condition()
 
     def ask_for_sync(self, *, full: bool = False) -> None:
         """Request a sync pass soon; requests during a pass coalesce into one.
@@ -101,6 +104,19 @@ class SyncLoop:
         """
         self._full_wanted = self._full_wanted or full
         self._sync_wanted.set()
+
+    async def sync_now(self, *, full: bool = True) -> None:
+        """Ask for a pass; return once a pass begun after the request has finished.
+
+        So whoever asked (``fluxctl sync``) reads the result of its own pass,
+        not of one that began before it. Without a running loop, only asks.
+        """
+        target = self._started + 1
+        self.ask_for_sync(full=full)
+        if not self._running:
+            return
+        async with self._pass_done:
+            await self._pass_done.wait_for(lambda: self.passes >= target)
 
     def ask_for_fetch(self) -> None:
         """Request a fetch soon (e.g. a push webhook); a new HEAD then syncs."""
@@ -121,9 +137,13 @@ class SyncLoop:
     async def run(self) -> None:
         """Run both loops until cancelled."""
         self.ask_for_sync(full=True)
-        async with asyncio.TaskGroup() as group:
-            group.create_task(self._git_loop(), name="git-loop")
-            group.create_task(self._sync_loop(), name="sync-loop")
+        self._running = True
+        try:
+            async with asyncio.TaskGroup() as group:
+                group.create_task(self._git_loop(), name="git-loop")
+                group.create_task(self._sync_loop(), name="sync-loop")
+        finally:
+            self._running = False
 
     async def _git_loop(self) -> None:
         while True:
@@ -175,6 +195,7 @@ class SyncLoop:
                 if was_retry:  # keep the retry due until the repo is back
                     delay, retrying = self._pass_backoff.next(), True
                 continue
+            self._started += 1
             if await self._pass_failed(full):
                 retrying = True
                 # A retry repeats what the failed pass was asked to do.
@@ -188,6 +209,8 @@ class SyncLoop:
                 self._pass_backoff.reset()
                 self._crash = ""
             self.passes += 1
+            async with self._pass_done:
+                self._pass_done.notify_all()
 
     async def _pass_failed(self, full: bool) -> bool:
         """Run one pass; True when it should be retried soon."""

@@ -67,3 +67,22 @@ def test_a_rewritten_history_is_a_warning_and_the_sync_still_succeeds(
         f"Warning: {SHORT} does not descend from fffffff, the revision applied before it: the "
         "branch history was rewritten (force-push or reset). It was synced."
     ]
+
+
+def test_sync_waits_while_fluxd_retries_the_pass_and_then_says_done(
+    at_daemon: Fluxctl, daemon: FakeDaemon
+) -> None:
+    failed = [{"ID": "apps:configmap/a", "Path": "a.yaml", "Error": "connection refused"}]
+    retrying = {"revision": REVISION, "errors": failed, "retrying": True}
+    daemon.script("GET /v11/sync-errors", retrying, retrying, {"revision": REVISION, "errors": []})
+
+    result = at_daemon("sync")
+
+    assert result.exit_code == 0, result.output
+    assert len(daemon.calls("GET /v11/sync-errors")) == 3
+    lines = result.stderr.splitlines()
+    assert (
+        lines.count(f"fluxd is retrying {SHORT}: the API server or git was briefly unavailable ...")
+        == 1
+    )
+    assert lines[-1] == "Done."

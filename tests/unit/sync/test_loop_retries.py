@@ -161,3 +161,36 @@ def test_a_failed_fetch_is_retried_within_seconds_capped_at_the_not_ready_retry(
     # Capped at LoopTimings.not_ready_retry (10 s, Flux v1's fixed retry), then the poll interval.
     assert waits == [1, 2, 4, 8, 10, POLL]
     assert fetches == 6
+
+
+def test_sync_now_returns_only_after_a_pass_begun_after_the_request() -> None:
+    async def scenario() -> tuple[bool, int]:
+        gates = [asyncio.Event(), asyncio.Event()]
+        calls = 0
+
+        async def one_pass(full: bool) -> Outcome:
+            nonlocal calls
+            calls += 1
+            if calls <= len(gates):
+                await gates[calls - 1].wait()
+            return Outcome(False)
+
+        timings = LoopTimings(poll_interval=POLL, sync_interval=INTERVAL)
+        loop = SyncLoop(ReadyMirror(), one_pass, timings, clock=FakeClock(), rand=lambda: 0.0)
+        task = asyncio.create_task(loop.run())
+        await until(lambda: calls == 1)
+        waiter = asyncio.create_task(loop.sync_now())
+        await until(lambda: loop._sync_wanted.is_set())
+        gates[0].set()  # the pass that began before the request ends
+        await until(lambda: calls == 2)
+        waited_past_the_first = not waiter.done()
+        gates[1].set()
+        await asyncio.wait_for(waiter, 10)
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+        return waited_past_the_first, loop.passes
+
+    waited, passes = asyncio.run(scenario())
+    assert waited
+    assert passes >= 2
