@@ -32,6 +32,8 @@ log = logging.getLogger(__name__)
 
 _SHA = re.compile(r"^[0-9a-f]{4,40}$")
 _KEEP_RESULTS = 20
+#: Transient failures logged one by one per pass; the rest are counted.
+_SHOW_TRANSIENT = 5
 
 
 class MirrorView(Protocol):
@@ -118,13 +120,7 @@ class Daemon:
         new_rewrite = self._note_rewrite(result)
         level = logging.INFO if success else logging.WARNING
         log.log(level, "event=sync %s", result.summary())
-        for failure in result.failures:
-            log.warning(
-                "event=resource-failed id=%s source=%s error=%r",
-                failure.id or "-",
-                failure.source or "-",
-                failure.error,
-            )
+        self._log_failures(result)
         # A pass that changed nothing and failed nothing writes nothing, not
         # even an Event: a quiet cluster stays quiet.
         if result.applied or result.deleted or result.failures or result.gc_hold:
@@ -132,6 +128,24 @@ class Daemon:
         if new_rewrite:
             await asyncio.to_thread(self._record_rewrite, result)
         return result
+
+    def _log_failures(self, result: SyncResult) -> None:
+        # An unreachable API server fails every object alike, pass after
+        # pass while it is retried: a few lines tell it, thousands would bury it.
+        transient = [f for f in result.failures if f.transient]
+        shown = [f for f in result.failures if not f.transient] + transient[:_SHOW_TRANSIENT]
+        for failure in shown:
+            log.warning(
+                "event=resource-failed id=%s source=%s error=%r",
+                failure.id or "-",
+                failure.source or "-",
+                failure.error,
+            )
+        if len(transient) > _SHOW_TRANSIENT:
+            log.warning(
+                "event=resource-failed-transient more=%d (not listed; fluxd retries the pass)",
+                len(transient) - _SHOW_TRANSIENT,
+            )
 
     def _note_rewrite(self, result: SyncResult) -> bool:
         """Remember (and count once) a revision that rewrote history."""

@@ -19,6 +19,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
+import re
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Protocol
@@ -32,6 +33,7 @@ log = logging.getLogger(__name__)
 NOT_READY_RETRY = 10.0
 #: Longest wait before a failed pass is tried again.
 RETRY_MAX_DELAY = 30.0
+_HEX_ADDRESS = re.compile(r"0x[0-9a-fA-F]+")
 #: Steps of the repo state machine (new, cloned, ready) tried back to back.
 _MAX_STEPS = 4
 
@@ -219,7 +221,8 @@ class SyncLoop:
             outcome = await self._run_pass(full)
         except Exception as exc:
             took = self._clock.monotonic() - began
-            signature = f"{type(exc).__name__}: {exc}"
+            # Addresses of objects in the text differ at each attempt of one crash.
+            signature = _HEX_ADDRESS.sub("0x?", f"{type(exc).__name__}: {exc}")
             if signature != self._crash:
                 log.exception("event=sync-crashed took=%.2fs", took)
             else:  # the traceback is in the log already

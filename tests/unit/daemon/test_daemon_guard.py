@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 from typing import Any
 
+import pytest
 from prometheus_client import CollectorRegistry
 
 from fluxd.daemon import Daemon
@@ -78,3 +80,20 @@ def test_a_pass_cut_short_by_a_passing_fault_says_it_is_retried() -> None:
     clean, _, _ = make(SyncResult(HEAD, 0.0, 0.1, applied=1))
     asyncio.run(clean.run_pass())
     assert "retrying" not in clean.sync_errors(HEAD[:7]).model_dump()
+
+
+def test_an_outage_failing_every_object_is_logged_in_a_few_lines(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    refused = tuple(
+        ResourceFailure(f"apps:configmap/{i}", "maps.yaml", "connection refused", transient=True)
+        for i in range(3000)
+    )
+    invalid = ResourceFailure("apps:deployment/x", "x.yaml", "spec.replicas: Invalid value")
+    daemon, _, _ = make(SyncResult(HEAD, 0.0, 0.1, failures=(invalid, *refused)))
+    with caplog.at_level(logging.WARNING, logger="fluxd.daemon"):
+        asyncio.run(daemon.run_pass())
+    lines = [r.getMessage() for r in caplog.records]
+    assert len([line for line in lines if line.startswith("event=resource-failed ")]) == 6
+    assert any("apps:deployment/x" in line for line in lines)  # every lasting failure is listed
+    assert any("more=2995" in line for line in lines)
