@@ -12,6 +12,8 @@ jittered backoff (1 s, 2 s, 4 s ... ``retry_max_delay``) instead of at the
 next sync interval; the first success returns to the interval. A failed
 fetch is retried the same way (capped at ``not_ready_retry``). A crash's
 traceback is logged once per streak of the same error, not at every retry.
+After a transient fault, a pass with other failures (a restarted API server
+briefly refuses with 403 or 404) is retried a few more times too.
 """
 
 from __future__ import annotations
@@ -33,6 +35,9 @@ log = logging.getLogger(__name__)
 NOT_READY_RETRY = 10.0
 #: Longest wait before a failed pass is tried again.
 RETRY_MAX_DELAY = 30.0
+#: Retries of a failed pass after a transient fault, whatever the failures
+#: look like (1 s + 2 s + ... + 16 s: half a minute of settling).
+AFTERSHOCK_RETRIES = 5
 _HEX_ADDRESS = re.compile(r"0x[0-9a-fA-F]+")
 #: Steps of the repo state machine (new, cloned, ready) tried back to back.
 _MAX_STEPS = 4
@@ -57,6 +62,9 @@ class PassOutcome(Protocol):
 
     @property
     def needs_retry(self) -> bool: ...
+
+    @property
+    def success(self) -> bool: ...
 
 
 @dataclass
@@ -87,6 +95,7 @@ class SyncLoop:
         self._pass_backoff = Backoff(cap=timings.retry_max_delay, rand=rand)
         self._fetch_backoff = Backoff(cap=timings.not_ready_retry, rand=rand)
         self._crash = ""
+        self._aftershocks = 0
         #: Retries scheduled so far (all streaks); for tests and metrics.
         self.retries = 0
         self._sync_wanted = asyncio.Event()
@@ -228,5 +237,18 @@ class SyncLoop:
             else:  # the traceback is in the log already
                 log.warning("event=sync-crashed-again took=%.2fs error=%r", took, signature)
             self._crash = signature
+            self._aftershocks = AFTERSHOCK_RETRIES
             return True
-        return outcome is not None and outcome.needs_retry
+        if outcome is None or outcome.success:
+            self._aftershocks = 0
+            return False
+        if outcome.needs_retry:
+            self._aftershocks = AFTERSHOCK_RETRIES
+            return True
+        # Right after an outage a restarted API server answers 403 or 404 for
+        # a moment (its caches are still filling): lasting-looking failures
+        # then get a few more tries before the pass waits for the interval.
+        if self._aftershocks > 0:
+            self._aftershocks -= 1
+            return True
+        return False

@@ -24,6 +24,13 @@ POLL = 1000.0
 @dataclass
 class Outcome:
     needs_retry: bool
+    success: bool = True
+
+    def __post_init__(self) -> None:
+        self.success = self.success and not self.needs_retry
+
+
+LASTING = Outcome(needs_retry=False, success=False)  # e.g. RBAC forbids an object
 
 
 class ReadyMirror:
@@ -194,3 +201,37 @@ def test_sync_now_returns_only_after_a_pass_begun_after_the_request() -> None:
     waited, passes = asyncio.run(scenario())
     assert waited
     assert passes >= 2
+
+
+def test_after_a_fault_lasting_looking_failures_get_a_few_more_tries() -> None:
+    async def scenario() -> list[float]:
+        clock = FakeClock()
+        passes = ScriptedPasses(Outcome(True), LASTING, LASTING, Outcome(False))
+        loop = _loop(passes, clock)
+        await _run_until(loop, lambda: loop.passes >= 4)
+        await until(lambda: len(clock.waits_on(loop._sync_wanted)) >= 5)
+        return clock.waits_on(loop._sync_wanted)[:5]
+
+    # The restarted API server's 403s are retried like the outage itself.
+    assert asyncio.run(scenario()) == [INTERVAL, 1, 2, 4, INTERVAL]
+
+
+def test_lasting_failures_alone_wait_for_the_interval() -> None:
+    async def scenario() -> list[float]:
+        clock = FakeClock()
+        loop = _loop(ScriptedPasses(LASTING, LASTING), clock)
+        await _run_until(loop, lambda: len(clock.waits_on(loop._sync_wanted)) >= 2)
+        return clock.waits_on(loop._sync_wanted)[:2]
+
+    assert asyncio.run(scenario()) == [INTERVAL, INTERVAL]
+
+
+def test_the_extra_tries_after_a_fault_are_few() -> None:
+    async def scenario() -> list[float]:
+        clock = FakeClock()
+        loop = _loop(ScriptedPasses(Outcome(True), *[LASTING] * 8), clock)
+        await _run_until(loop, lambda: len(clock.waits_on(loop._sync_wanted)) >= 8)
+        return clock.waits_on(loop._sync_wanted)[:8]
+
+    # One retry for the fault, five for its aftershocks, then the interval.
+    assert asyncio.run(scenario()) == [INTERVAL, 1, 2, 4, 8, 16, 30, INTERVAL]
