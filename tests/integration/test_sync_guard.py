@@ -7,6 +7,7 @@ against the real API server and a real git repository.
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Iterator
 
 import pytest
@@ -14,6 +15,7 @@ import pytest
 from fluxd.sync.guard import APPROVAL_ANNOTATION
 from fluxtestbed.gitserver import GitServer
 from fluxtestbed.kube import Cluster
+from fluxtestbed.objects import item, rank
 from integration.test_sync_engine import Bed, config_map, make_bed
 
 pytestmark = [pytest.mark.cluster, pytest.mark.gitserver]
@@ -134,3 +136,17 @@ def test_a_force_push_of_an_unrelated_history_is_reported_and_synced(gc_bed: Bed
     assert result.failures == ()
     assert bed.get("configmap", "cm-0", "{.data.value}") == "0"
     assert bed.sync().rewritten_from == ""  # reported against the revision applied before
+
+
+def test_past_the_deadline_the_applier_sends_nothing_more(gc_bed: Bed) -> None:
+    body = {
+        "apiVersion": "v1",
+        "kind": "ConfigMap",
+        "metadata": {"name": "late", "namespace": gc_bed.namespace},
+    }
+    sent_before = gc_bed.writes()
+    outcomes = gc_bed.cluster.apply([item(body)], rank=rank, deadline=time.monotonic() - 1)
+    assert [(o.applied, o.transient) for o in outcomes] == [(False, True)]
+    assert "--sync-timeout" in outcomes[0].error
+    assert gc_bed.writes() == sent_before
+    assert gc_bed.get("configmap", "late", "{.metadata.name}") == "<absent>"
