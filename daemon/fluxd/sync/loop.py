@@ -66,6 +66,9 @@ class PassOutcome(Protocol):
     @property
     def success(self) -> bool: ...
 
+    @property
+    def applied(self) -> int: ...
+
 
 @dataclass
 class LoopTimings:
@@ -244,6 +247,10 @@ class SyncLoop:
             return False
         if outcome.needs_retry:
             self._aftershocks = AFTERSHOCK_RETRIES
+            if outcome.applied:
+                # Some objects went through: what failed is likely back too,
+                # so retry at once rather than after a long wait.
+                self._pass_backoff.reset()
             return True
         # Right after an outage a restarted API server answers 403 or 404 for
         # a moment (its caches are still filling): lasting-looking failures

@@ -25,6 +25,7 @@ POLL = 1000.0
 class Outcome:
     needs_retry: bool
     success: bool = True
+    applied: int = 0
 
     def __post_init__(self) -> None:
         self.success = self.success and not self.needs_retry
@@ -235,3 +236,15 @@ def test_the_extra_tries_after_a_fault_are_few() -> None:
 
     # One retry for the fault, five for its aftershocks, then the interval.
     assert asyncio.run(scenario()) == [INTERVAL, 1, 2, 4, 8, 16, 30, INTERVAL]
+
+
+def test_a_pass_that_got_some_objects_through_is_retried_at_once() -> None:
+    async def scenario() -> list[float]:
+        clock = FakeClock()
+        came_back = Outcome(True, applied=2000)  # the API server returned during the pass
+        passes = ScriptedPasses(Outcome(True), Outcome(True), Outcome(True), came_back)
+        loop = _loop(passes, clock)
+        await _run_until(loop, lambda: loop.passes >= 5)
+        return clock.waits_on(loop._sync_wanted)[1:6]
+
+    assert asyncio.run(scenario()) == [1, 2, 4, 1, INTERVAL]
