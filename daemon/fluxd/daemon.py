@@ -94,7 +94,9 @@ class Daemon:
         self._keyring = keyring
         self._cluster = cluster
         self._metrics = metrics
-        self.loop = SyncLoop(mirror, self.run_pass, _timings(settings))
+        self.loop = SyncLoop(
+            mirror, self.run_pass, _timings(settings), on_retry=metrics.observe_retry
+        )
         self._jobs = JobRing()
         self._tasks: set[asyncio.Task[None]] = set()
         self._results: OrderedDict[str, SyncResult] = OrderedDict()

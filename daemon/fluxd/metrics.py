@@ -62,7 +62,7 @@ class Metrics:
             "Unix time at which the last sync pass without failures finished.",
             registry=registry,
         )
-        self.gc_guard_blocked, self.history_rewrites = _safety_metrics(registry)
+        self.gc_guard_blocked, self.history_rewrites, self.sync_retries = _safety_metrics(registry)
         self.git_ready = Gauge(
             "flux_git_ready", "1 when the git mirror is ready to sync, else 0.", registry=registry
         )
@@ -83,6 +83,10 @@ class Metrics:
         """Record how many deletions the guard held back in the last pass."""
         self.gc_guard_blocked.set(held)
 
+    def observe_retry(self) -> None:
+        """Count one retry of a failed pass."""
+        self.sync_retries.inc()
+
     def observe_history_rewrite(self) -> None:
         """Count one revision that rewrote the branch's history."""
         self.history_rewrites.inc()
@@ -96,8 +100,8 @@ class Metrics:
         self.git_ready.set_function(lambda: 1.0 if ready() else 0.0)
 
 
-def _safety_metrics(registry: CollectorRegistry) -> tuple[Gauge, Counter]:
-    """Ours, not Flux v1's: the deletion guard and rewritten histories."""
+def _safety_metrics(registry: CollectorRegistry) -> tuple[Gauge, Counter, Counter]:
+    """Ours, not Flux v1's: the deletion guard, rewritten histories, retries."""
     blocked = Gauge(
         "flux_daemon_gc_guard_blocked",
         "Objects the deletion guard held back in the last sync pass (0: none held).",
@@ -108,7 +112,12 @@ def _safety_metrics(registry: CollectorRegistry) -> tuple[Gauge, Counter]:
         "Revisions synced that do not descend from the revision applied before them.",
         registry=registry,
     )
-    return blocked, rewrites
+    retries = Counter(
+        "flux_daemon_sync_retries",
+        "Sync passes retried soon because the one before crashed or met a transient fault.",
+        registry=registry,
+    )
+    return blocked, rewrites, retries
 
 
 class RequestMetrics:

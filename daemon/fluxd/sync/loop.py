@@ -89,11 +89,13 @@ class SyncLoop:
         *,
         clock: Clock | None = None,
         rand: Callable[[], float] | None = None,
+        on_retry: Callable[[], None] = lambda: None,
     ) -> None:
         self._mirror = mirror
         self._run_pass = run_pass
         self._timings = timings
         self._clock: Clock = clock or SystemClock()
+        self._on_retry = on_retry
         rand = rand or random.random
         self._pass_backoff = Backoff(cap=timings.retry_max_delay, rand=rand)
         self._fetch_backoff = Backoff(cap=timings.not_ready_retry, rand=rand)
@@ -216,6 +218,7 @@ class SyncLoop:
                 self._full_wanted = self._full_wanted or full
                 delay = self._pass_backoff.next()
                 self.retries += 1
+                self._on_retry()
                 log.warning(
                     "event=sync-retry in=%.1fs attempt=%d", delay, self._pass_backoff.attempts
                 )

@@ -248,3 +248,22 @@ def test_a_pass_that_got_some_objects_through_is_retried_at_once() -> None:
         return clock.waits_on(loop._sync_wanted)[1:6]
 
     assert asyncio.run(scenario()) == [1, 2, 4, 1, INTERVAL]
+
+
+def test_each_retry_is_reported_for_the_metric() -> None:
+    async def scenario() -> tuple[int, int]:
+        counted = 0
+
+        def on_retry() -> None:
+            nonlocal counted
+            counted += 1
+
+        timings = LoopTimings(poll_interval=POLL, sync_interval=INTERVAL)
+        passes = ScriptedPasses(Outcome(True), RuntimeError("boom"), Outcome(False))
+        loop = SyncLoop(
+            ReadyMirror(), passes, timings, clock=FakeClock(), rand=lambda: 0.0, on_retry=on_retry
+        )
+        await _run_until(loop, lambda: loop.passes >= 3)
+        return counted, loop.retries
+
+    assert asyncio.run(scenario()) == (2, 2)
