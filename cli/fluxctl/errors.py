@@ -12,6 +12,7 @@ sees a traceback for a problem they can fix.
     ├── DaemonApiError        fluxd answered with a {type, help, error} body
     ├── WaitTimeout           --timeout passed while waiting for a job or an apply
     ├── SyncFailed            the revision was applied but resources failed
+    │   └── DeletionsHeld     ... or the deletion guard held garbage collection back
     └── DaemonNotReached                       exit 3
         ├── PodNotFound       no running pod matches the selectors
         ├── AmbiguousPod      several running pods match
@@ -88,6 +89,10 @@ class WaitTimeout(CliError):
 
 class SyncFailed(CliError):
     """The revision was applied, but some resources failed."""
+
+
+class DeletionsHeld(SyncFailed):
+    """The revision was applied, but fluxd's deletion guard held its deletions back."""
 
 
 class DaemonNotReached(CliError):

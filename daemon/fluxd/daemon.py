@@ -32,6 +32,8 @@ log = logging.getLogger(__name__)
 
 _SHA = re.compile(r"^[0-9a-f]{4,40}$")
 _KEEP_RESULTS = 20
+#: Transient failures logged one by one per pass; the rest are counted.
+_SHOW_TRANSIENT = 5
 
 
 class MirrorView(Protocol):
@@ -94,10 +96,14 @@ class Daemon:
         self._keyring = keyring
         self._cluster = cluster
         self._metrics = metrics
-        self.loop = SyncLoop(mirror, self.run_pass, _timings(settings))
+        self.loop = SyncLoop(
+            mirror, self.run_pass, _timings(settings), on_retry=metrics.observe_retry
+        )
         self._jobs = JobRing()
         self._tasks: set[asyncio.Task[None]] = set()
         self._results: OrderedDict[str, SyncResult] = OrderedDict()
+        #: Revisions that rewrote history, with the revision applied before them.
+        self._rewrites: OrderedDict[str, str] = OrderedDict()
         self.last_result: SyncResult | None = None
         metrics.track_git_ready(lambda: mirror.ready)
 
@@ -112,32 +118,72 @@ class Daemon:
             self._results.popitem(last=False)
         # Flux v1 counted every manifest in sync, not only those sent this pass.
         in_sync = result.applied + result.unchanged
-        self._metrics.observe_sync(result.duration, result.success, in_sync, len(result.failures))
-        level = logging.INFO if result.success else logging.WARNING
+        success = result.success and result.gc_hold is None
+        self._metrics.observe_sync(result.duration, success, in_sync, len(result.failures))
+        self._metrics.observe_guard(len(result.gc_hold.deletions) if result.gc_hold else 0)
+        new_rewrite = self._note_rewrite(result)
+        level = logging.INFO if success else logging.WARNING
         log.log(level, "event=sync %s", result.summary())
-        for failure in result.failures:
+        self._log_failures(result)
+        # A pass that changed nothing and failed nothing writes nothing, not
+        # even an Event: a quiet cluster stays quiet.
+        if result.applied or result.deleted or result.failures or result.gc_hold:
+            await asyncio.to_thread(self._record_event, result)
+        if new_rewrite:
+            await asyncio.to_thread(self._record_rewrite, result)
+        return result
+
+    def _log_failures(self, result: SyncResult) -> None:
+        # An unreachable API server fails every object alike, pass after
+        # pass while it is retried: a few lines tell it, thousands would bury it.
+        transient = [f for f in result.failures if f.transient]
+        shown = [f for f in result.failures if not f.transient] + transient[:_SHOW_TRANSIENT]
+        for failure in shown:
             log.warning(
                 "event=resource-failed id=%s source=%s error=%r",
                 failure.id or "-",
                 failure.source or "-",
                 failure.error,
             )
-        # A pass that changed nothing and failed nothing writes nothing, not
-        # even an Event: a quiet cluster stays quiet.
-        if result.applied or result.deleted or result.failures:
-            await asyncio.to_thread(self._record_event, result)
-        return result
+        if len(transient) > _SHOW_TRANSIENT:
+            log.warning(
+                "event=resource-failed-transient more=%d (not listed; fluxd retries the pass)",
+                len(transient) - _SHOW_TRANSIENT,
+            )
+
+    def _note_rewrite(self, result: SyncResult) -> bool:
+        """Remember (and count once) a revision that rewrote history."""
+        if not result.rewritten_from or result.revision in self._rewrites:
+            return False
+        self._rewrites[result.revision] = result.rewritten_from
+        while len(self._rewrites) > _KEEP_RESULTS:
+            self._rewrites.popitem(last=False)
+        self._metrics.observe_history_rewrite()
+        return True
+
+    def _record_rewrite(self, result: SyncResult) -> None:
+        message = (
+            f"Revision {result.revision[:7]} does not descend from {result.rewritten_from[:7]}, "
+            "the revision applied before it (force-push or reset); it was synced."
+        )
+        self._emit("HistoryRewritten", message, EventType.WARNING)
 
     def _record_event(self, result: SyncResult) -> None:
-        namespace = self._settings.cluster.namespace
-        target = EventTarget("v1", "Namespace", namespace, namespace=namespace)
         if result.success:
             message = f"Applied revision {result.revision[:7]}: {result.summary()}"
-            reason, kind = "Synced", EventType.NORMAL
+            self._emit("Synced", message, EventType.NORMAL)
         else:
             failed = ", ".join(f.id or f.source for f in result.failures[:10])
             message = f"Revision {result.revision[:7]}: {len(result.failures)} failed ({failed})"
-            reason, kind = "SyncFailed", EventType.WARNING
+            self._emit("SyncFailed", message, EventType.WARNING)
+        if result.gc_hold is not None:
+            hold = result.gc_hold
+            message = f"Revision {result.revision[:7]}: nothing deleted: {hold.reason}. {hold.help}"
+            self._emit("GarbageCollectionHeld", message, EventType.WARNING)
+
+    def _emit(self, reason: str, message: str, kind: EventType) -> None:
+        namespace = self._settings.cluster.namespace
+        target = EventTarget("v1", "Namespace", namespace, namespace=namespace)
         try:
             self._cluster.record_event(target, reason=reason, message=message, type=kind)
         except FluxError as exc:
@@ -187,8 +233,9 @@ class Daemon:
                 raise UserError(f"git repo not ready: {self._mirror.error}")
             job.revision = await self.loop.refresh_now()
             # Unlike Flux v1, run a pass even when HEAD did not move, so a manual
-            # sync also corrects drift at once.
-            self.loop.ask_for_sync(full=True)
+            # sync also corrects drift at once (and applies approved deletions);
+            # the job ends with that pass, so fluxctl then reads its result.
+            await self.loop.sync_now(full=True)
             job.state = JobState.SUCCEEDED
         except Exception as exc:
             job.error = str(exc)
@@ -214,11 +261,22 @@ class Daemon:
             raise MissingError(
                 f"no sync pass has applied {ref!r} yet" if ref else "no sync pass has run yet"
             )
+        hold = result.gc_hold
         return models.SyncErrors(
             revision=result.revision,
             errors=[
                 models.ResourceError(ID=f.id, Path=f.source, Error=f.error) for f in result.failures
             ],
+            gcHeld=models.GcHold(
+                reason=hold.reason,
+                deletions=list(hold.deletions),
+                inventory=hold.inventory,
+                help=hold.help,
+            )
+            if hold is not None
+            else None,
+            historyRewrittenFrom=self._rewrites.get(result.revision, ""),
+            retrying=result.needs_retry,
         )
 
     def _result_for(self, ref: str) -> SyncResult | None:
@@ -337,7 +395,9 @@ def _unknown_revision(ref: str) -> UserError:
 
 def _timings(settings: Settings) -> LoopTimings:
     return LoopTimings(
-        poll_interval=settings.git.poll_interval, sync_interval=settings.sync.interval
+        poll_interval=settings.git.poll_interval,
+        sync_interval=settings.sync.interval,
+        retry_max_delay=settings.sync.retry_max_delay,
     )
 
 

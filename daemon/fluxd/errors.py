@@ -145,6 +145,15 @@ class ClusterError(ServerError):
 
     default_help = "Check that fluxd's ServiceAccount has the RBAC rights it needs."
 
-    def __init__(self, message: str, *, status: int | None = None, help: str | None = None):
+    def __init__(
+        self,
+        message: str,
+        *,
+        status: int | None = None,
+        help: str | None = None,
+        transient: bool = False,
+    ):
         super().__init__(message, help=help)
         self.status = status
+        #: The API server was unreachable, overloaded or failing: trying again soon may work.
+        self.transient = transient

@@ -17,6 +17,7 @@ from fluxd import __version__
 from fluxd.durations import parse_duration
 from fluxd.errors import SettingsError
 from fluxd.manifest_flags import add_manifest_flags, manifest_settings
+from fluxd.safetyflags import add_safety_flags, sync_fields
 from fluxd.settings import (
     ApiSettings,
     ClusterSettings,
@@ -195,6 +196,7 @@ def build_parser() -> argparse.ArgumentParser:
         default=None,
         help="parallel apply requests (default 16)",
     )
+    add_safety_flags(s)
 
     k = p.add_argument_group("kubernetes")
     k.add_argument(
@@ -384,6 +386,7 @@ def _settings(ns: argparse.Namespace, env: Mapping[str, str], warnings: list[str
         garbage_collection_dry=gc_dry,
         force_conflicts=bool(_pick(ns.sync_force_conflicts, d.force_conflicts)),
         concurrency=_pick(ns.sync_concurrency, d.concurrency),
+        **sync_fields(ns),
     )
     c = ClusterSettings()
     cluster = ClusterSettings(

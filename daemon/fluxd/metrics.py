@@ -13,7 +13,7 @@ import weakref
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any, ClassVar, Final
 
-from prometheus_client import CollectorRegistry, Gauge, Histogram
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 from prometheus_client.exposition import CONTENT_TYPE_LATEST, generate_latest
 
 __all__ = [
@@ -62,6 +62,7 @@ class Metrics:
             "Unix time at which the last sync pass without failures finished.",
             registry=registry,
         )
+        self.gc_guard_blocked, self.history_rewrites, self.sync_retries = _safety_metrics(registry)
         self.git_ready = Gauge(
             "flux_git_ready", "1 when the git mirror is ready to sync, else 0.", registry=registry
         )
@@ -78,6 +79,18 @@ class Metrics:
         if success and failed == 0:
             self.last_success.set(self._clock())
 
+    def observe_guard(self, held: int) -> None:
+        """Record how many deletions the guard held back in the last pass."""
+        self.gc_guard_blocked.set(held)
+
+    def observe_retry(self) -> None:
+        """Count one retry of a failed pass."""
+        self.sync_retries.inc()
+
+    def observe_history_rewrite(self) -> None:
+        """Count one revision that rewrote the branch's history."""
+        self.history_rewrites.inc()
+
     def set_git_ready(self, ready: bool) -> None:
         """Record whether the mirror can be synced from."""
         self.git_ready.set(1 if ready else 0)
@@ -85,6 +98,26 @@ class Metrics:
     def track_git_ready(self, ready: Callable[[], bool]) -> None:
         """Read the mirror's readiness at every scrape, so the gauge is never stale."""
         self.git_ready.set_function(lambda: 1.0 if ready() else 0.0)
+
+
+def _safety_metrics(registry: CollectorRegistry) -> tuple[Gauge, Counter, Counter]:
+    """Ours, not Flux v1's: the deletion guard, rewritten histories, retries."""
+    blocked = Gauge(
+        "flux_daemon_gc_guard_blocked",
+        "Objects the deletion guard held back in the last sync pass (0: none held).",
+        registry=registry,
+    )
+    rewrites = Counter(
+        "flux_daemon_history_rewrites",
+        "Revisions synced that do not descend from the revision applied before them.",
+        registry=registry,
+    )
+    retries = Counter(
+        "flux_daemon_sync_retries",
+        "Sync passes retried soon because the one before crashed or met a transient fault.",
+        registry=registry,
+    )
+    return blocked, rewrites, retries
 
 
 class RequestMetrics:

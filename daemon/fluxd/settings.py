@@ -67,6 +67,13 @@ class SyncSettings:
     force_conflicts: bool = True
     #: Concurrent apply requests within one stage.
     concurrency: int = 16
+    # -- deletion guard and retries (fluxd.sync.guard, fluxd.sync.backoff) --
+    #: Garbage collection deleting more than this share of the inventory is held...
+    gc_max_share: float = 0.5
+    #: ...when it would delete at least this many objects (small repos go through).
+    gc_guard_min_count: int = 10
+    #: Longest wait between retries of a pass that failed for a passing reason.
+    retry_max_delay: float = 30.0
 
 
 @dataclass(frozen=True, slots=True)

@@ -14,9 +14,11 @@ names its kubeconfig; then nothing is started.
 from __future__ import annotations
 
 import base64
+import contextlib
 import json
 import os
 import shutil
+import signal
 import ssl
 import subprocess
 import sys
@@ -204,6 +206,47 @@ class Cluster:
             "--for=condition=Ready",
             f"--timeout={int(timeout)}s",
         )
+
+    # --- faults ---------------------------------------------------------------
+
+    def stop_apiserver(self, *, crash: bool = False) -> None:
+        """Stop kube-apiserver alone; etcd, the controllers and kwok keep running.
+
+        Clients then get "connection refused" on its port until
+        ``start_apiserver`` runs it again. ``crash`` kills it at once
+        (SIGKILL) instead of letting it shut down gracefully (SIGTERM), which
+        takes it several seconds of draining.
+        """
+        proc = self._apiserver()
+        if crash and proc.alive():
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(proc.popen.pid, signal.SIGKILL)
+            proc.popen.wait(10)
+        proc.stop()
+
+    def start_apiserver(self, timeout: float = 90.0) -> None:
+        """Start kube-apiserver again, same flags and port; return once it is ready."""
+        old = self._apiserver()
+        if old.alive():
+            return
+        argv = old.popen.args  # start() passes a list
+        if not isinstance(argv, list):
+            raise TestbedError(f"cannot restart kube-apiserver from {argv!r}")
+        new = start(old.name, [str(a) for a in argv], logdir=old.log.parent)
+        self.processes[self.processes.index(old)] = new
+        wait_until(
+            "kube-apiserver /readyz after a restart",
+            lambda: self.raw_get("/readyz") == b"ok",
+            timeout=timeout,
+            watch=[new],
+            interval=0.1,
+        )
+
+    def _apiserver(self) -> Process:
+        found = [p for p in self.processes if p.name == "kube-apiserver"]
+        if not self.owned or not found:
+            raise TestbedError("only a test bed that started kube-apiserver can stop it")
+        return found[0]
 
     def stop(self) -> None:
         for proc in reversed(self.processes):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import uuid
 from collections.abc import Iterator
 from typing import Any
@@ -9,7 +10,8 @@ from typing import Any
 import pytest
 
 from fluxd.cluster import Cluster, Inventory, InventoryEntry, KubeClient
-from fluxd.cluster.inventory import SERIAL_ANNOTATION, InventoryStore
+from fluxd.cluster.client import Response
+from fluxd.cluster.inventory import SERIAL_ANNOTATION, InventoryStore, encode, split
 from fluxd.errors import ClusterError
 from fluxd.settings import ClusterSettings, SyncSettings
 from fluxtestbed.kube import Cluster as Kube
@@ -85,20 +87,58 @@ def test_big_inventories_are_sharded_and_shrink_back(
     assert store.load() == small
 
 
-def test_a_torn_save_is_detected(kube: Kube, client: KubeClient, namespace: str) -> None:
+def test_a_shard_that_does_not_match_its_head_is_detected(
+    kube: Kube, client: KubeClient, namespace: str
+) -> None:
     store = InventoryStore(client, namespace=namespace, name="inv", shard_bytes=4096)
     store.save(Inventory.of(entries(namespace, 400)))
+    shard = next(n for n in configmaps(kube, namespace) if n.startswith("inv-"))
     kube.kubectl(
         "annotate",
         "-n",
         namespace,
         "configmap",
-        "inv-1",
+        shard,
         f"{SERIAL_ANNOTATION}=other",
         "--overwrite",
     )
     with pytest.raises(ClusterError, match="from another save"):
         store.load()
+
+
+class HeadWriteFails(KubeClient):
+    """Fails the write of the head ConfigMap, as if the API server went away then."""
+
+    def request(self, method: str, path: str, **kwargs: Any) -> Response:
+        if method == "PATCH" and path.endswith("/configmaps/inv"):
+            raise ClusterError(f"{method} {path}: connection refused", transient=True)
+        return super().request(method, path, **kwargs)
+
+
+def test_a_save_cut_short_leaves_the_previous_inventory_whole(kube: Kube, namespace: str) -> None:
+    settings = ClusterSettings(kubeconfig=str(kube.kubeconfig))
+    store = InventoryStore(
+        KubeClient.from_settings(settings, pool_size=2),
+        namespace=namespace,
+        name="inv",
+        shard_bytes=4096,
+    )
+    before = Inventory.of(entries(namespace, 400))
+    store.save(before)
+    torn = InventoryStore(
+        HeadWriteFails.from_settings(settings, pool_size=2),
+        namespace=namespace,
+        name="inv",
+        shard_bytes=4096,
+    )
+    with pytest.raises(ClusterError, match="connection refused"):
+        torn.save(Inventory.of(entries(namespace, 500)))
+    assert store.load() == before
+    after = Inventory.of(entries(namespace, 300))
+    store.save(after)  # and the next save clears what the torn one left
+    assert store.load() == after
+    shards = [n for n in configmaps(kube, namespace) if n.startswith("inv")]
+    assert len(shards) == len(split(encode(after), 4096))
 
 
 def applied_entries(cluster: Cluster, bodies: list[dict[str, Any]]) -> list[InventoryEntry]:
@@ -188,3 +228,33 @@ def test_gc_in_reverse_rank_deletes_workloads_before_their_config(
     report = cluster.collect_garbage(inventory, set(), rank=rank, dry_run=False)
     assert report.deleted == (f"{namespace}:deployment/app", f"{namespace}:configmap/conf")
     assert "conf" not in configmaps(kube, namespace)
+
+
+def test_an_inventory_in_the_older_shard_layout_loads_and_is_moved_over(
+    kube: Kube, client: KubeClient, namespace: str
+) -> None:
+    old = Inventory.of(entries(namespace, 400))
+    chunks = split(encode(old), 4096)
+    kube.apply_objects(
+        [
+            {
+                "apiVersion": "v1",
+                "kind": "ConfigMap",
+                "metadata": {
+                    "name": "inv" if index == 0 else f"inv-{index}",
+                    "namespace": namespace,
+                    "annotations": {
+                        SERIAL_ANNOTATION: "before",
+                        "fluxd.io/inventory-shards": str(len(chunks)),
+                    },
+                },
+                "binaryData": {"inventory.json.gz": base64.b64encode(chunk).decode()},
+            }
+            for index, chunk in enumerate(chunks)
+        ]
+    )
+    store = InventoryStore(client, namespace=namespace, name="inv", shard_bytes=4096)
+    assert store.load() == old
+    store.save(old)
+    assert store.load() == old
+    assert not any(n.startswith("inv-") and n[4:].isdigit() for n in configmaps(kube, namespace))

@@ -112,11 +112,14 @@ def make_bed(
     gc: bool = False,
     readonly: bool = False,
     files: dict[str, str | None] | None = None,
+    paths: tuple[str, ...] = (),
 ) -> Bed:
     repo = f"engine-{namespace}"
     git.create_repo(repo)
     git.push_files(repo, files or {"README.md": "manifests\n"}, "start")
-    git_settings = GitSettings(url=git.file_url(repo), readonly=readonly, user="fluxd", email="f@x")
+    git_settings = GitSettings(
+        url=git.file_url(repo), readonly=readonly, user="fluxd", email="f@x", paths=paths
+    )
     state = SyncState.SECRET if readonly else SyncState.GIT
     cluster_settings = ClusterSettings(
         namespace=namespace,

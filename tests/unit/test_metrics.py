@@ -44,6 +44,12 @@ def test_flux_v1_names_and_types_are_exposed(registry, metrics):
         "flux_daemon_sync_resource_failures": "gauge",
         "flux_daemon_last_successful_sync_timestamp_seconds": "gauge",
         "flux_git_ready": "gauge",
+        # Ours: the deletion guard and rewritten histories.
+        "flux_daemon_gc_guard_blocked": "gauge",
+        "flux_daemon_history_rewrites": "counter",
+        "flux_daemon_history_rewrites_created": "gauge",  # prometheus_client's own
+        "flux_daemon_sync_retries": "counter",
+        "flux_daemon_sync_retries_created": "gauge",
     }
 
 

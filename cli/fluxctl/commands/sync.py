@@ -5,7 +5,9 @@ working. Two things differ on purpose: polling starts at 50 ms and its
 interval is capped at 2 s (one cheap request; Flux v1's 1-10 s made a no-op
 sync take a second or more and could print ``Done.`` 10 s late), and after the
 revision is applied fluxctl asks which resources failed, so ``Done.`` means
-everything applied (Flux v1 issue #3304).
+everything applied (Flux v1 issue #3304). It also says when fluxd's deletion
+guard held garbage collection back (and how to approve it), and warns when
+the revision rewrote the branch's history.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ from typing import TYPE_CHECKING
 
 import click
 
-from fluxctl.errors import CliError, SyncFailed, WaitTimeout
+from fluxctl.errors import CliError, DeletionsHeld, SyncFailed, WaitTimeout
 from fluxctl.output import tabulate
 from fluxctl.params import format_duration
 from fluxctl.repostatus import HintContext, check_ready
@@ -41,7 +43,8 @@ def sync(session: Session) -> None:
 
     Prints progress to stderr and returns once the branch HEAD is applied.
     Exits 1 if any resource of that revision failed to apply (each is
-    listed), or if --timeout passes first.
+    listed), if fluxd held back deletions that would empty the cluster (the
+    reason and how to approve them are printed), or if --timeout passes first.
     """
     client = session.client()
     deadline = Deadline(session.timeout)
@@ -54,7 +57,7 @@ def sync(session: Session) -> None:
     progress(f"Revision of {config.remote.branch} to apply is {short}")
     progress(f"Waiting for {short} to be applied ...")
     await_applied(client, revision, deadline)
-    report_failures(client.sync_errors(revision), short)
+    report(await_settled(client, revision, deadline), short)
     progress("Done.")
 
 
@@ -127,16 +130,60 @@ def await_applied(client: FluxClient, revision: str, deadline: Deadline) -> None
     )
 
 
-def report_failures(result: SyncErrors | None, short: str) -> None:
-    """List the resources that failed to apply, then fail; None means an old daemon."""
-    if result is None or not result.errors:
+def await_settled(client: FluxClient, revision: str, deadline: Deadline) -> SyncErrors | None:
+    """The last pass's report once fluxd no longer retries it (None from an old daemon)."""
+    told = False
+    for delay in backoff(FIRST_POLL, POLL_CAP):
+        result = client.sync_errors(revision)
+        if result is None or not result.retrying:
+            return result
+        if not told:
+            progress(
+                f"fluxd is retrying {revision[:7]}: the API server or git was briefly "
+                "unavailable ..."
+            )
+            told = True
+        if not deadline.sleep(delay):
+            break
+    raise WaitTimeout(
+        f"timed out after {format_duration(deadline.seconds)}: fluxd is still retrying "
+        f"{revision[:7]}",
+        hint="fluxd keeps retrying on its own; look at the fluxd logs for the cause.",
+    )
+
+
+def report(result: SyncErrors | None, short: str) -> None:
+    """Warn of a rewritten history, list failures and held deletions, then fail.
+
+    None means an old daemon without the extension: nothing to report.
+    """
+    if result is None:
         return
+    if result.historyRewrittenFrom:
+        progress(
+            f"Warning: {short} does not descend from {result.historyRewrittenFrom[:7]}, the "
+            "revision applied before it: the branch history was rewritten (force-push or "
+            "reset). It was synced."
+        )
+    if result.errors:
+        _list_failures(result, short)
+    if result.gcHeld is not None:
+        held = result.gcHeld
+        progress(
+            f"Revision {short} was applied, but garbage collection was held back: {held.reason}."
+        )
+        progress(held.help)
+        raise DeletionsHeld(f"{len(held.deletions)} deletion(s) of {short} wait for approval")
+    if result.errors:
+        raise SyncFailed(f"{len(result.errors)} resource(s) of {short} failed to apply")
+
+
+def _list_failures(result: SyncErrors, short: str) -> None:
     rows = [["RESOURCE", "FILE", "ERROR"]]
     for error in sorted(result.errors, key=lambda e: e.ID):
         rows.append([error.ID, error.Path or "-", _one_line(error.Error)])
     progress(f"Revision {short} was applied, but {len(result.errors)} resource(s) failed:")
     click.echo(tabulate(rows), err=True, nl=False)
-    raise SyncFailed(f"{len(result.errors)} resource(s) of {short} failed to apply")
 
 
 def _one_line(text: str) -> str:

@@ -225,15 +225,42 @@ class JobStatus(WireModel):
     StatusString: Literal["queued", "running", "failed", "succeeded"] = "queued"
 
 
+class GcHold(WireModel):
+    """Extension: deletions the deletion guard held back, waiting for approval."""
+
+    reason: str
+    #: Ids of the objects garbage collection would have deleted.
+    deletions: list[str] = Field(default_factory=list)
+    #: How many objects fluxd's inventory holds.
+    inventory: int = 0
+    #: What to do, with the command that approves the deletions.
+    help: str = ""
+
+
 class SyncErrors(WireModel):
     """Extension: answer of ``GET /v11/sync-errors?ref=``: per-resource failures of one pass.
 
     ``revision`` is the revision that pass applied; ``errors`` is empty when
-    every resource applied.
+    every resource applied. ``gcHeld`` is set when the deletion guard held
+    deletions back, ``historyRewrittenFrom`` (the revision applied before)
+    when the revision does not descend from it, and ``retrying`` when the
+    pass stopped for a passing reason and fluxd tries it again within seconds.
     """
 
     revision: str = ""
     errors: list[ResourceError] = Field(default_factory=list)
+    gcHeld: GcHold | None = None
+    historyRewrittenFrom: str = ""
+    retrying: bool = False
+
+    @model_serializer(mode="wrap")
+    def _omit_empty_extensions(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        # Left out when empty, so a pass without news answers as it always did.
+        data: dict[str, Any] = handler(self)
+        for key in ("gcHeld", "historyRewrittenFrom", "retrying"):
+            if not data.get(key):
+                data.pop(key, None)
+        return data
 
 
 class NotifyChange(WireModel):

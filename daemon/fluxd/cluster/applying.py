@@ -25,12 +25,13 @@ import logging
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from functools import partial
 from itertools import groupby
 from typing import Any
 
 from fluxd.cluster.client import APPLY_PATCH, JSON, METADATA, KubeClient, Response
 from fluxd.cluster.discovery import Discovery, ResourceType
-from fluxd.cluster.errors import IMMUTABLE_HELP, is_immutable, status_message
+from fluxd.cluster.errors import IMMUTABLE_HELP, is_immutable, is_transient, status_message
 from fluxd.cluster.objects import RECREATE_ANNOTATION, ApplyItem, ApplyOutcome, Result
 from fluxd.cluster.paths import InvalidName, api_path
 from fluxd.errors import ClusterError
@@ -40,6 +41,7 @@ log = logging.getLogger(__name__)
 FIELD_MANAGER = "fluxd"
 CRD_GROUP = "apiextensions.k8s.io"
 _POLL = 0.1
+OUT_OF_TIME = "not sent: the sync pass ran out of time (--sync-timeout); fluxd sends it again"
 
 Rank = Callable[[str], int]
 
@@ -81,12 +83,19 @@ class Applier:
         *,
         rank: Rank,
         before_rest: Callable[[], Sequence[ApplyItem]] | None = None,
+        deadline: float | None = None,
     ) -> list[ApplyOutcome]:
-        """Apply ``items`` in stages; ``before_rest`` may add items after the CRD stage."""
+        """Apply ``items`` in stages; ``before_rest`` may add items after the CRD stage.
+
+        Past ``deadline`` (``time.monotonic()``) no more requests are sent: the
+        objects left fail as transient, so the caller records what was applied
+        and tries the rest again.
+        """
         first = [item for item in items if is_first_stage(item)]
         rest = [item for item in items if not is_first_stage(item)]
+        apply_in_time = partial(self._apply_before, deadline=deadline)
         with ThreadPoolExecutor(self._concurrency, thread_name_prefix="apply") as pool:
-            results = list(pool.map(self._apply, first))
+            results = list(pool.map(apply_in_time, first))
             outcomes = [outcome for outcome, _ in results]
             try:
                 self._await_crds([(i, *r) for i, r in zip(first, results, strict=True)])
@@ -97,7 +106,7 @@ class Applier:
                 rest += before_rest()
             for stage in rank_stages(rest, rank):
                 began = time.monotonic()
-                outcomes += pool.map(self._apply_one, stage)
+                outcomes += (outcome for outcome, _ in pool.map(apply_in_time, stage))
                 log.debug(
                     "applied stage rank=%d objects=%d took=%.2fs",
                     rank(stage[0].kind),
@@ -106,8 +115,12 @@ class Applier:
                 )
         return outcomes
 
-    def _apply_one(self, item: ApplyItem) -> ApplyOutcome:
-        return self._apply(item)[0]
+    def _apply_before(
+        self, item: ApplyItem, *, deadline: float | None
+    ) -> tuple[ApplyOutcome, Mapping[str, Any]]:
+        if deadline is not None and time.monotonic() > deadline:
+            return _failed(item, OUT_OF_TIME, transient=True)
+        return self._apply(item)
 
     def _apply(self, item: ApplyItem) -> tuple[ApplyOutcome, Mapping[str, Any]]:
         """The outcome, and the live object the API server answered with ({} on failure)."""
@@ -122,8 +135,10 @@ class Applier:
                 if _wants_recreate(item.body):
                     return self._recreate(item, path)
                 return _failed(item, f"immutable field changed: {message}. {IMMUTABLE_HELP}")
-            return _failed(item, message)
-        except (ClusterError, InvalidName) as exc:
+            return _failed(item, message, transient=is_transient(response.status))
+        except ClusterError as exc:
+            return _failed(item, exc.message, transient=exc.transient)
+        except InvalidName as exc:
             return _failed(item, exc.message)
 
     def _resource_type(self, item: ApplyItem) -> ResourceType:
@@ -222,7 +237,9 @@ def _applied(item: ApplyItem, response: Response) -> tuple[ApplyOutcome, Mapping
     return outcome, live
 
 
-def _failed(item: ApplyItem, message: str) -> tuple[ApplyOutcome, Mapping[str, Any]]:
+def _failed(
+    item: ApplyItem, message: str, *, transient: bool = False
+) -> tuple[ApplyOutcome, Mapping[str, Any]]:
     outcome = ApplyOutcome(
         id=str(item.id),
         source=str(item.source),
@@ -232,6 +249,7 @@ def _failed(item: ApplyItem, message: str) -> tuple[ApplyOutcome, Mapping[str, A
         namespace=item.namespace,
         result=Result.FAILED,
         error=message,
+        transient=transient,
     )
     return outcome, {}
 

@@ -169,7 +169,16 @@ class KubeClient:
             self._limiter.take()
             with self._translated(f"{method} {path}"):
                 raw = self._pool.request(
-                    method, url, body=payload, headers=headers, timeout=self._timeout
+                    method,
+                    url,
+                    body=payload,
+                    headers=headers,
+                    timeout=self._timeout,
+                    # No retries inside urllib3: a refused connection fails at
+                    # once and the sync loop retries the pass with backoff
+                    # (urllib3's own three tries per request tripled an
+                    # outage's cost and logged a warning for each).
+                    retries=False,
                 )
             if raw.status != 429 or attempt == _RETRIES_429:
                 break

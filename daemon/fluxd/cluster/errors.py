@@ -39,9 +39,9 @@ _HELP_BY_STATUS = {
     410: "The listing expired while it was read; the next sync starts it again.",
     415: "The API server does not support server-side apply for this kind.",
     422: "The API server rejected the object as invalid; fix the manifest in git.",
-    429: "The API server is throttling requests; the next sync retries.",
+    429: "The API server is throttling requests; fluxd retries the pass within seconds.",
 }
-_SERVER_HELP = "The API server failed to handle the request; the next sync retries."
+_SERVER_HELP = "The API server failed to handle the request; fluxd retries the pass within seconds."
 _TRANSPORT_HELP = (
     "fluxd cannot reach the Kubernetes API. Check the API server's address in the "
     "kubeconfig (or the in-cluster service), the network, and TLS certificates."
@@ -50,6 +50,15 @@ _TRANSPORT_HELP = (
 _IMMUTABLE = re.compile(
     r"field is immutable|updates to \w+ spec for fields other than|may not change once set"
 )
+
+
+def is_transient(status: int | None) -> bool:
+    """Whether a request that failed with this status may work if sent again soon.
+
+    No answer at all (``None``: refused, reset, timed out), throttling (429)
+    and server-side failures (5xx) pass; everything else needs someone to act.
+    """
+    return status is None or status == 0 or status == 429 or status >= 500
 
 
 def help_for(status: int | None) -> str:
@@ -88,7 +97,12 @@ def api_error(status: int, body: bytes, *, what: str, reason: str = "") -> Clust
         return ClusterError(
             f"{what}: immutable field changed: {message}", status=status, help=IMMUTABLE_HELP
         )
-    return ClusterError(f"{what}: {message}", status=status, help=help_for(status))
+    return ClusterError(
+        f"{what}: {message}",
+        status=status,
+        help=help_for(status),
+        transient=is_transient(status),
+    )
 
 
 def transport_error(exc: BaseException, *, what: str, host: str) -> ClusterError:
@@ -99,6 +113,7 @@ def transport_error(exc: BaseException, *, what: str, host: str) -> ClusterError
         f"{what}: cannot talk to the Kubernetes API at {host}: {detail}",
         status=status if isinstance(status, int) and status > 0 else None,
         help=help_for(None),
+        transient=True,
     )
 
 

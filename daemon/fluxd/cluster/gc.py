@@ -38,6 +38,9 @@ log = logging.getLogger(__name__)
 
 _PROTECTED = {"Namespace": "namespaces", "CustomResourceDefinition": "CRDs"}
 
+#: Sees the ids garbage collection is about to delete; answers why to hold them ("" = go).
+Guard = Callable[[Sequence[str]], str]
+
 
 @dataclass(frozen=True, slots=True)
 class GcReport:
@@ -52,6 +55,9 @@ class GcReport:
     spared: tuple[tuple[str, str], ...] = ()
     #: The delete request failed, with the API's message.
     failed: tuple[tuple[str, str], ...] = ()
+    #: Would be deleted, but the guard held them back; ``held_reason`` says why.
+    held: tuple[str, ...] = ()
+    held_reason: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,18 +95,26 @@ def collect_garbage(
     delete_namespaces: bool = False,
     delete_crds: bool = False,
     concurrency: int = 16,
+    guard: Guard | None = None,
 ) -> GcReport:
-    """Delete inventoried objects that left the desired set (see module docstring)."""
+    """Delete inventoried objects that left the desired set (see module docstring).
+
+    ``guard`` sees the ids about to be deleted and may hold them all back by
+    answering why ("" lets them go).
+    """
     candidates = [entry for entry in inventory if entry.id not in desired]
     victims, gone, spared = _sort_out(
         client, discovery, candidates, namespaces, (delete_namespaces, delete_crds)
     )
     for item_id, why in spared:
         log.info("gc: keeping %s: %s", item_id, why)
+    ids = tuple(v.entry.id for v in victims)
+    if reason := (guard(ids) if guard is not None and ids else ""):
+        return GcReport(dry_run, (), tuple(gone), tuple(spared), held=ids, held_reason=reason)
     if dry_run:
         for victim in victims:
             log.info("gc dry run: would delete %s", victim.entry.id)
-        return GcReport(True, tuple(v.entry.id for v in victims), tuple(gone), tuple(spared))
+        return GcReport(True, ids, tuple(gone), tuple(spared))
     deleted, failed = _delete_all(client, victims, rank, concurrency)
     return GcReport(False, tuple(deleted), tuple(gone), tuple(spared), tuple(failed))
 

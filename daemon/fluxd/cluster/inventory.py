@@ -7,11 +7,14 @@ Both live here, in ConfigMap ``<name>`` in fluxd's namespace, as gzipped
 JSON in ``binaryData``.
 
 A ConfigMap holds at most 1 MiB. When the compressed inventory is bigger
-than one shard it is split over ``<name>``, ``<name>-1``, ``<name>-2``...
-Every shard carries the same serial number; the head (``<name>``) is written
-last and names the shard count, so a save that stops half-way leaves the old
-head pointing at a mix of serials, which ``load`` detects instead of
-returning half an inventory.
+than one shard it is split over ``<name>`` (the head) and
+``<name>-<serial>-1``, ``<name>-<serial>-2``... Each save has a new serial,
+so its shards never overwrite the shards the current head points to; the
+head is written last and names the serial and the shard count. A save that
+stops half-way (the API server gone, fluxd killed) therefore leaves the
+previous inventory whole and loadable, and only then are the shards of
+older saves deleted. A head whose shards do not match (older layouts, a
+hand edit) is detected by ``load`` instead of returning half an inventory.
 """
 
 from __future__ import annotations
@@ -36,6 +39,11 @@ log = logging.getLogger(__name__)
 DATA_KEY = "inventory.json.gz"
 SHARDS_ANNOTATION = "fluxd.io/inventory-shards"
 SERIAL_ANNOTATION = "fluxd.io/inventory-serial"
+#: On every shard: the head's name, to find the shards of older saves.
+SHARD_OF_LABEL = "fluxd.io/inventory-of"
+#: On a head whose shards are named by serial (without it: ``<name>-<i>``).
+NAMING_ANNOTATION = "fluxd.io/inventory-shard-names"
+_BY_SERIAL = "serial"
 #: Compressed bytes per ConfigMap; base64 grows them by 4/3, staying under 1 MiB.
 SHARD_BYTES = 700 * 1024
 _FORMAT = 1
@@ -110,8 +118,10 @@ class InventoryStore:
     def _path(self, name: str = "") -> str:
         return api_path("v1", "configmaps", namespace=self._namespace, name=name)
 
-    def _shard_name(self, index: int) -> str:
-        return self._name if index == 0 else f"{self._name}-{index}"
+    def _shard_name(self, index: int, serial: str = "") -> str:
+        if index == 0:
+            return self._name
+        return f"{self._name}-{serial}-{index}" if serial else f"{self._name}-{index}"
 
     def load(self) -> Inventory:
         """The saved inventory; empty when none was saved yet."""
@@ -121,25 +131,29 @@ class InventoryStore:
         annotations = head.get("metadata", {}).get("annotations") or {}
         count = int(annotations.get(SHARDS_ANNOTATION, "1"))
         serial = annotations.get(SERIAL_ANNOTATION, "")
+        named = serial if annotations.get(NAMING_ANNOTATION) == _BY_SERIAL else ""
         chunks = [_chunk(head)]
         for index in range(1, count):
-            shard = self._read(self._shard_name(index))
+            name = self._shard_name(index, named)
+            shard = self._read(name)
             shard_annotations = (shard or {}).get("metadata", {}).get("annotations") or {}
             if shard is None or shard_annotations.get(SERIAL_ANNOTATION) != serial:
                 raise ClusterError(
-                    f"inventory shard {self._shard_name(index)} is missing or from another save",
-                    help="The last save was interrupted; the next successful sync rewrites it.",
+                    f"inventory shard {name} is missing or from another save",
+                    help="Delete the inventory ConfigMaps; fluxd rebuilds the inventory on the "
+                    "next sync, but cannot collect garbage for objects it no longer remembers.",
                 )
             chunks.append(_chunk(shard))
         return decode(b"".join(chunks))
 
     def save(self, inventory: Inventory) -> None:
-        """Write the inventory; the head goes last so readers never see half of it."""
+        """Write the inventory: new shards, then the head, then drop the old shards."""
         shards = split(encode(inventory), self._shard_bytes)
         serial = secrets.token_hex(8)
-        for index in range(len(shards) - 1, -1, -1):
-            self._write(self._shard_name(index), shards[index], serial, len(shards))
-        self._drop_stale(len(shards))
+        for index in range(1, len(shards)):
+            self._write(self._shard_name(index, serial), shards[index], serial, len(shards))
+        self._write(self._name, shards[0], serial, len(shards))
+        self._drop_stale(serial)
 
     def _read(self, name: str) -> dict[str, Any] | None:
         response = self._client.request("GET", self._path(name))
@@ -158,8 +172,12 @@ class InventoryStore:
             "metadata": {
                 "name": name,
                 "namespace": self._namespace,
-                "labels": {"app.kubernetes.io/managed-by": "fluxd"},
-                "annotations": {SERIAL_ANNOTATION: serial, SHARDS_ANNOTATION: str(count)},
+                "labels": {"app.kubernetes.io/managed-by": "fluxd", SHARD_OF_LABEL: self._name},
+                "annotations": {
+                    SERIAL_ANNOTATION: serial,
+                    SHARDS_ANNOTATION: str(count),
+                    NAMING_ANNOTATION: _BY_SERIAL,
+                },
             },
             "binaryData": {DATA_KEY: base64.b64encode(data).decode()},
         }
@@ -172,16 +190,34 @@ class InventoryStore:
             what=f"saving inventory ConfigMap {name}",
         )
 
-    def _drop_stale(self, count: int) -> None:
-        # Shards past the new count belong to an older, bigger inventory.
-        index = count
-        while True:
-            response = self._client.request("DELETE", self._path(self._shard_name(index)))
-            if response.status == 404 or not response.ok:
-                if not response.ok and response.status != 404:
-                    log.warning("could not delete stale inventory shard %d", index)
-                return
-            index += 1
+    def _legacy_shard_count(self) -> int:
+        """How many ``<name>-<i>`` shards of the older layout exist (usually none)."""
+        count = 0
+        while self._read(self._shard_name(count + 1)) is not None:
+            count += 1
+        return count
+
+    def _drop_stale(self, serial: str) -> None:
+        """Delete the shards of older saves (a failure only leaves garbage behind)."""
+        try:
+            listed = self._client.call(
+                "GET",
+                self._path(),
+                query=[("labelSelector", f"{SHARD_OF_LABEL}={self._name}")],
+                what="listing inventory shards",
+            )
+        except ClusterError as exc:
+            log.warning("could not list old inventory shards: %s", exc.message)
+            return
+        names = [str((item.get("metadata") or {}).get("name", "")) for item in listed["items"]]
+        keep = f"{self._name}-{serial}-"
+        stale = [n for n in names if n and n != self._name and not n.startswith(keep)]
+        # Shards of the older layout, ``<name>-<i>``, carry no label.
+        stale += [self._shard_name(i) for i in range(1, 1 + self._legacy_shard_count())]
+        for name in stale:
+            response = self._client.request("DELETE", self._path(name))
+            if not response.ok and response.status != 404:
+                log.warning("could not delete old inventory shard %s", name)
 
 
 def _chunk(configmap: Mapping[str, Any]) -> bytes:

@@ -14,7 +14,7 @@ from fluxd.cluster.applying import Applier, Rank
 from fluxd.cluster.client import KubeClient
 from fluxd.cluster.discovery import Discovery
 from fluxd.cluster.drift import Drift, detect_drift
-from fluxd.cluster.gc import GcReport, collect_garbage
+from fluxd.cluster.gc import GcReport, Guard, collect_garbage
 from fluxd.cluster.inventory import Inventory, InventoryStore
 from fluxd.cluster.objects import ApplyItem, ApplyOutcome, InventoryEntry
 from fluxd.cluster.paths import check_settings
@@ -79,9 +79,10 @@ class Cluster:
         *,
         rank: Rank,
         before_rest: Callable[[], Sequence[ApplyItem]] | None = None,
+        deadline: float | None = None,
     ) -> list[ApplyOutcome]:
         """Server-side apply in stages: Namespaces and CRDs, then by ``rank``."""
-        return self._applier.apply(items, rank=rank, before_rest=before_rest)
+        return self._applier.apply(items, rank=rank, before_rest=before_rest, deadline=deadline)
 
     def detect_drift(self, entries: Iterable[InventoryEntry]) -> Drift:
         """Ids changed or gone since we applied them; reads metadata only."""
@@ -104,6 +105,7 @@ class Cluster:
         dry_run: bool | None = None,
         delete_namespaces: bool = False,
         delete_crds: bool = False,
+        guard: Guard | None = None,
     ) -> GcReport:
         """Delete inventoried objects that left ``desired`` (dry run per settings)."""
         return collect_garbage(
@@ -117,7 +119,16 @@ class Cluster:
             delete_namespaces=delete_namespaces,
             delete_crds=delete_crds,
             concurrency=self._sync.concurrency,
+            guard=guard,
         )
+
+    def namespace_annotations(self, name: str) -> dict[str, str]:
+        """The annotations of namespace ``name`` (where approvals are given)."""
+        body = self.client.call(
+            "GET", f"/api/v1/namespaces/{name}", what=f"reading namespace {name}"
+        )
+        annotations = (body.get("metadata") or {}).get("annotations") or {}
+        return {str(k): str(v) for k, v in annotations.items()}
 
     # -- API and daemon helpers --------------------------------------------
 

@@ -85,6 +85,8 @@ class ApplyOutcome:
     resource_version: str = ""
     generation: int | None = None
     uid: str = ""
+    #: The failure may pass by itself (the API server was away or overloaded).
+    transient: bool = False
 
     @property
     def applied(self) -> bool:

@@ -53,6 +53,24 @@ class CommitGraph:
             if not paths or self._touches(sha, paths)
         ]
 
+    def descends_from(self, new: ObjectID, old: ObjectID) -> bool:
+        """Whether ``old`` is ``new`` or one of its ancestors.
+
+        Walks all of ``new``'s history when it is not (a rewrite is rare);
+        commits read once are remembered.
+        """
+        seen = {new}
+        stack = [new]
+        while stack:
+            sha = stack.pop()
+            if sha == old:
+                return True
+            for parent in self._node(sha).parents:
+                if parent not in seen:
+                    seen.add(parent)
+                    stack.append(parent)
+        return False
+
     def _node(self, sha: ObjectID) -> _Node:
         node = self._nodes.get(sha)
         if node is None:

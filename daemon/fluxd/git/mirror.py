@@ -171,9 +171,28 @@ class GitMirror:
                 raise branch_missing(self._settings.branch, self._require_url())
             return sha.decode("ascii")
 
-    def manifest_files(self, revision: str) -> dict[str, str]:
+    def manifest_files(self, revision: str, *, skip_missing: bool = False) -> dict[str, str]:
+        """Manifest files under the paths; a missing path raises unless ``skip_missing``."""
         with self._lock:
-            return self._reader.manifest_files(revision, self._settings.paths)
+            return self._reader.manifest_files(
+                revision, self._settings.paths, skip_missing=skip_missing
+            )
+
+    def missing_paths(self, revision: str) -> list[str]:
+        """The configured paths (``--git-path``) that ``revision`` does not have."""
+        with self._lock:
+            return self._reader.missing_paths(revision, self._settings.paths)
+
+    def descends_from(self, revision: str, ancestor: str) -> bool:
+        """Whether ``revision``'s history contains ``ancestor`` (False when unknown)."""
+        with self._lock:
+            new_id = self._reader.commit(revision).id
+            try:
+                old_id = self._reader.commit(ancestor).id
+                return self._history.descends_from(new_id, old_id)
+            except (GitError, KeyError):
+                # Not in the mirror (or its parents are missing): not in this history.
+                return False
 
     def read_blob(self, blob_sha: str) -> bytes:
         with self._lock:

@@ -60,11 +60,19 @@ class TreeReader:
             )
         return obj
 
-    def manifest_files(self, revision: str, paths: Sequence[str]) -> dict[str, str]:
-        """``{repo path: blob id}`` of manifest files under ``paths`` (root if empty)."""
+    def manifest_files(
+        self, revision: str, paths: Sequence[str], *, skip_missing: bool = False
+    ) -> dict[str, str]:
+        """``{repo path: blob id}`` of manifest files under ``paths`` (root if empty).
+
+        A path missing from the revision is a ``GitError`` unless ``skip_missing``.
+        """
         commit = self.commit(revision)
         found: dict[str, str] = {}
+        missing = set(self.missing_paths(revision, paths)) if skip_missing else set()
         for raw in paths or [""]:
+            if raw in missing:
+                continue
             path = normalise_path(raw)
             mode, sha = self._lookup(commit, path, raw)
             prefix = f"{path}/" if path else ""
@@ -73,6 +81,17 @@ class TreeReader:
             elif stat.S_ISREG(mode) and path.endswith(MANIFEST_SUFFIXES):
                 found[path] = sha.decode("ascii")
         return found
+
+    def missing_paths(self, revision: str, paths: Sequence[str]) -> list[str]:
+        """The ``paths`` (as given) that do not exist in ``revision``."""
+        commit = self.commit(revision)
+        missing: list[str] = []
+        for raw in paths:
+            try:
+                self._lookup(commit, normalise_path(raw), raw)
+            except GitError:
+                missing.append(raw)
+        return missing
 
     def read_blob(self, blob_id: str) -> bytes:
         """The content of a blob; ``LimitError`` if it is over ``max_blob_size``.

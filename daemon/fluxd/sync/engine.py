@@ -7,21 +7,28 @@
    metadata-only LISTs (generation / resourceVersion against what the API
    server answered to our last apply); drifted or deleted ones are re-sent.
 3. Apply (server-side, staged, concurrent). A failed object fails alone.
-4. Garbage-collect, only when every file loaded and GC is on.
-5. Record the inventory, move the sync marker when the revision changed.
+4. Garbage-collect, only when GC is on, every file loaded and the pass
+   finished without transient faults; deletions that would empty the
+   cluster wait for approval (``fluxd.sync.guard``).
+5. Record the inventory (also after a fault, so nothing applied is
+   forgotten), move the sync marker when the revision changed and the pass
+   needs no retry.
+
+``--sync-timeout`` bounds the whole pass: past it no more objects are sent,
+what was applied is recorded, and the pass reports ``timed_out`` so the loop
+retries it.
 """
 
 from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
-from typing import Protocol
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, replace
 
 from fluxd.cluster import (
     ApplyItem,
     ApplyObject,
-    ApplyOutcome,
     Drift,
     GcReport,
     Inventory,
@@ -42,44 +49,25 @@ from fluxd.manifests import (
     with_marks,
 )
 from fluxd.settings import ClusterSettings, GitSettings, ManifestSettings, SyncSettings
+from fluxd.sync.guard import DeletionGuard, GuardPolicy, approves
 from fluxd.sync.marker import SyncMarker
-from fluxd.sync.results import ResourceFailure, SyncResult
+from fluxd.sync.ports import ClusterPort, Source
+from fluxd.sync.results import GcHold, ResourceFailure, SyncResult
 
 log = logging.getLogger(__name__)
 
 
-class Source(Protocol):
-    """What a pass reads from git."""
+@dataclass(frozen=True, slots=True)
+class _Pass:
+    """What the steps of one pass share."""
 
-    def head(self) -> str: ...
-
-    def manifest_files(self, revision: str) -> dict[str, str]: ...
-
-    def read_blob(self, blob_sha: str) -> bytes: ...
-
-
-class ClusterPort(Protocol):
-    """What a pass asks of the Kubernetes API (``fluxd.cluster.Cluster`` fits)."""
-
-    def scope(self, api_version: str, kind: str) -> bool | None: ...
-
-    def apply(
-        self,
-        items: Sequence[ApplyItem],
-        *,
-        rank: Callable[[str], int],
-        before_rest: Callable[[], Sequence[ApplyItem]] | None = None,
-    ) -> list[ApplyOutcome]: ...
-
-    def detect_drift(self, entries: Iterable[InventoryEntry]) -> Drift: ...
-
-    def load_inventory(self) -> Inventory: ...
-
-    def save_inventory(self, inventory: Inventory) -> None: ...
-
-    def collect_garbage(
-        self, inventory: Inventory, desired: Collection[str], *, rank: Callable[[str], int]
-    ) -> GcReport: ...
+    revision: str
+    loaded: LoadResult
+    missing_paths: tuple[str, ...]
+    started: float
+    began: float
+    deadline: float
+    check_drift: bool
 
 
 class _Blobs(Mapping[str, bytes]):
@@ -119,6 +107,8 @@ class SyncEngine:
         self._sync = sync
         self._allowed = frozenset(cluster_settings.allow_namespaces)
         self._default_namespace = cluster_settings.default_namespace
+        self._namespace = cluster_settings.namespace
+        self._policy = GuardPolicy(sync.gc_max_share, sync.gc_guard_min_count)
         self._set_name = sync_set_name(git.url, git.branch, git.paths)
         self._cache = ParseCache(manifests)
         self._inventory: Inventory | None = None
@@ -136,8 +126,10 @@ class SyncEngine:
         """One pass; without ``check_drift`` only what changed in git is sent."""
         started, began = time.time(), time.monotonic()
         revision = self._source.head()
+        rewritten_from = self._rewritten_from(revision)
         try:
-            files = self._source.manifest_files(revision)
+            files = self._source.manifest_files(revision, skip_missing=True)
+            missing = tuple(self._source.missing_paths(revision))
         except GitError as exc:
             failure = ResourceFailure("", "", str(exc))
             return SyncResult(
@@ -146,6 +138,7 @@ class SyncEngine:
                 time.monotonic() - began,
                 failures=(failure,),
                 gc_skipped="the manifests could not be read",
+                rewritten_from=rewritten_from,
             )
         loaded = load(
             _Blobs(files, self._source),
@@ -154,20 +147,17 @@ class SyncEngine:
             default_namespace=self._default_namespace,
             cache=self._cache,
         )
-        result = self._apply_and_collect(revision, loaded, started, began, check_drift)
-        self._move_marker(revision)
+        deadline = began + self._sync.timeout
+        the_pass = _Pass(revision, loaded, missing, started, began, deadline, check_drift)
+        result = replace(self._apply_and_collect(the_pass), rewritten_from=rewritten_from)
+        if not result.needs_retry:
+            self._move_marker(revision)
         return result
 
     # --- steps -----------------------------------------------------------------
 
-    def _apply_and_collect(
-        self,
-        revision: str,
-        loaded: LoadResult,
-        started: float,
-        began: float,
-        check_drift: bool,
-    ) -> SyncResult:
+    def _apply_and_collect(self, the_pass: _Pass) -> SyncResult:
+        loaded = the_pass.loaded
         failures = [ResourceFailure("", e.path, str(e)) for e in loaded.errors]
         desired = self._in_allowed_namespaces(loaded.resources)
         inventory = self._load_inventory()
@@ -177,9 +167,41 @@ class SyncEngine:
             if entry.mark == gc_mark(self._set_name, key)
         }
         the_plan = plan(desired, last)
-        drift = self._drift(the_plan.unchanged, inventory) if check_drift else Drift()
+        drift = self._drift(the_plan.unchanged, inventory) if the_pass.check_drift else Drift()
         drifted = [r for r in the_plan.unchanged if str(r.id) in drift.ids]
         late: list[Resource] = []
+        to_send = in_apply_order([*the_plan.to_apply, *drifted])
+        outcomes = self._cluster.apply(
+            [self._item(r) for r in to_send],
+            rank=rank_of,
+            before_rest=self._late_resolver(loaded, desired, failures, late)
+            if loaded.unresolved
+            else None,
+            deadline=the_pass.deadline,
+        )
+        by_id = {str(r.id): r for r in [*to_send, *late]}
+        updates = [
+            InventoryEntry.from_outcome(
+                o, mark=gc_mark(self._set_name, o.id), checksum=by_id[o.id].checksum
+            )
+            for o in outcomes
+            if o.applied
+        ]
+        failures.extend(
+            ResourceFailure(o.id, o.source, o.error, o.transient) for o in outcomes if not o.applied
+        )
+        desired_ids = frozenset(str(r.id) for r in [*desired, *late])
+        counts = (len(updates), len(the_plan.unchanged) - len(drifted), len(drifted))
+        return self._finish(the_pass, inventory, updates, failures, desired_ids, counts)
+
+    def _late_resolver(
+        self,
+        loaded: LoadResult,
+        desired: list[Resource],
+        failures: list[ResourceFailure],
+        late: list[Resource],
+    ) -> Callable[[], Sequence[ApplyItem]]:
+        """Resolves, once CRDs are in, the objects whose kind was unknown at load."""
 
         def resolve_late() -> Sequence[ApplyItem]:
             again = resolve_unresolved(
@@ -194,44 +216,45 @@ class SyncEngine:
             late.extend(placed)
             return [self._item(r) for r in placed]
 
-        to_send = in_apply_order([*the_plan.to_apply, *drifted])
-        by_id = {str(r.id): r for r in to_send}
-        outcomes = self._cluster.apply(
-            [self._item(r) for r in to_send],
-            rank=rank_of,
-            before_rest=resolve_late if loaded.unresolved else None,
-        )
-        by_id.update((str(r.id), r) for r in late)
-        updates = [
-            InventoryEntry.from_outcome(
-                o, mark=gc_mark(self._set_name, o.id), checksum=by_id[o.id].checksum
-            )
-            for o in outcomes
-            if o.applied
-        ]
-        failures.extend(ResourceFailure(o.id, o.source, o.error) for o in outcomes if not o.applied)
+        return resolve_late
+
+    def _finish(
+        self,
+        the_pass: _Pass,
+        inventory: Inventory,
+        updates: list[InventoryEntry],
+        failures: list[ResourceFailure],
+        desired_ids: frozenset[str],
+        counts: tuple[int, int, int],
+    ) -> SyncResult:
+        """Garbage-collect if it may, record the inventory, and say what the pass did."""
+        timed_out = time.monotonic() > the_pass.deadline
         inventory_now = inventory.merged(updates)
-        desired_ids = frozenset(str(r.id) for r in [*desired, *late])
-        complete = not loaded.errors and not any(f.id == "" for f in failures)
-        report, skipped = self._collect_garbage(inventory_now, desired_ids, complete)
-        if report is not None:
-            removed = [*report.gone, *(() if report.dry_run else report.deleted)]
-            inventory_now = inventory_now.merged((), removed)
-            failures.extend(
-                ResourceFailure(i, "", f"garbage collection: {e}") for i, e in report.failed
-            )
+        complete = not the_pass.loaded.errors and not any(f.id == "" for f in failures)
+        finished = not timed_out and not any(f.transient for f in failures)
+        gc = self._collect_garbage(the_pass, inventory_now, desired_ids, complete, finished)
+        if gc.report is not None:
+            inventory_now = _without_collected(inventory_now, gc.report, failures)
+        # Saved even when the pass failed half-way: what was applied stays known.
         self._save_inventory(inventory, inventory_now)
+        failures.extend(
+            ResourceFailure("", path, f"--git-path '{path}' does not exist in this revision")
+            for path in the_pass.missing_paths
+        )
+        applied, unchanged, drifted = counts
         return SyncResult(
-            revision=revision,
-            started_at=started,
-            duration=time.monotonic() - began,
-            applied=len(updates),
-            unchanged=len(the_plan.unchanged) - len(drifted),
-            drifted=len(drifted),
+            revision=the_pass.revision,
+            started_at=the_pass.started,
+            duration=time.monotonic() - the_pass.began,
+            applied=applied,
+            unchanged=unchanged,
+            drifted=drifted,
             failures=tuple(failures),
-            deleted=report.deleted if report is not None else (),
-            gc_skipped=skipped,
+            deleted=gc.report.deleted if gc.report is not None else (),
+            gc_skipped=gc.skipped,
             desired=desired_ids,
+            gc_hold=gc.hold,
+            timed_out=timed_out,
         )
 
     def _item(self, resource: Resource) -> ApplyObject:
@@ -266,16 +289,64 @@ class SyncEngine:
             return Drift()
 
     def _collect_garbage(
-        self, inventory: Inventory, desired: frozenset[str], complete: bool
-    ) -> tuple[GcReport | None, str]:
+        self,
+        the_pass: _Pass,
+        inventory: Inventory,
+        desired: frozenset[str],
+        complete: bool,
+        finished: bool,
+    ) -> _Gc:
         if not self._sync.garbage_collection:
-            return None, ""
+            return _Gc()
+        reason = ""
         if not complete:
             reason = "some manifests could not be loaded; nothing is deleted until they are fixed"
+        elif not finished:
+            reason = (
+                "the pass did not finish (the API server failed or --sync-timeout passed); "
+                "nothing is deleted until a pass finishes"
+            )
+        if reason:
             log.warning("event=gc-skipped reason=%r", reason)
-            return None, reason
-        report = self._cluster.collect_garbage(inventory, desired, rank=rank_of)
-        return report, ""
+            return _Gc(skipped=reason)
+        guard = DeletionGuard(
+            the_pass.revision,
+            policy=self._policy,
+            inventory=len(inventory),
+            desired=len(desired),
+            missing_paths=the_pass.missing_paths,
+            approved=self._approved,
+            namespace=self._namespace,
+        )
+        report = self._cluster.collect_garbage(inventory, desired, rank=rank_of, guard=guard)
+        return _Gc(report=report, hold=guard.hold(report.held, report.held_reason))
+
+    def _approved(self, revision: str) -> bool:
+        try:
+            annotations = self._cluster.namespace_annotations(self._namespace)
+        except FluxError as exc:
+            log.warning("event=gc-approval-unreadable error=%r", str(exc))
+            return False
+        return approves(annotations, revision)
+
+    def _rewritten_from(self, revision: str) -> str:
+        """The last applied revision when ``revision`` does not descend from it."""
+        previous = self.applied_revision()
+        if previous is None or previous == revision:
+            return ""
+        try:
+            if self._source.descends_from(revision, previous):
+                return ""
+        except GitError as exc:
+            log.warning("event=history-unreadable error=%r", str(exc))
+            return ""
+        log.warning(
+            "event=history-rewritten head=%s previous=%s: HEAD does not descend from the "
+            "last applied revision (force-push or reset); syncing it anyway",
+            revision[:7],
+            previous[:7],
+        )
+        return previous
 
     def _load_inventory(self) -> Inventory:
         if self._inventory is None:
@@ -296,3 +367,19 @@ class SyncEngine:
             # The pass is applied either way; the marker is the record for others.
             log.warning("event=sync-marker-not-moved revision=%s error=%r", revision[:7], str(exc))
         self._marker_revision = revision
+
+
+def _without_collected(
+    inventory: Inventory, report: GcReport, failures: list[ResourceFailure]
+) -> Inventory:
+    """The inventory after garbage collection; failed deletions join ``failures``."""
+    removed = [*report.gone, *(() if report.dry_run else report.deleted)]
+    failures.extend(ResourceFailure(i, "", f"garbage collection: {e}") for i, e in report.failed)
+    return inventory.merged((), removed)
+
+
+@dataclass(frozen=True, slots=True)
+class _Gc:
+    report: GcReport | None = None
+    skipped: str = ""
+    hold: GcHold | None = None

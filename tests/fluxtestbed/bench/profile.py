@@ -80,8 +80,14 @@ class MemorySource:
     def head(self) -> str:
         return self.revision
 
-    def manifest_files(self, revision: str) -> dict[str, str]:
+    def manifest_files(self, revision: str, *, skip_missing: bool = False) -> dict[str, str]:
         return dict(self.files)
+
+    def missing_paths(self, revision: str) -> list[str]:
+        return []
+
+    def descends_from(self, revision: str, ancestor: str) -> bool:
+        return True
 
     def read_blob(self, blob_sha: str) -> bytes:
         return self.blobs[blob_sha]

@@ -144,6 +144,7 @@ def test_no_foreign_exception_escapes_a_public_method(not_tls: int) -> None:
         "record_event": lambda: cluster.record_event(
             EventTarget("v1", "ConfigMap", "a", "demo"), reason="Sync", message="m"
         ),
+        "namespace_annotations": lambda: cluster.namespace_annotations("flux"),
     }
     public = {name for name in dir(Cluster) if not name.startswith("_")}
     assert public - {"apply", "close", "connect"} == set(calls), "add new methods here"
@@ -153,9 +154,11 @@ def test_no_foreign_exception_escapes_a_public_method(not_tls: int) -> None:
             pytest.fail(f"{name} did not raise")
         assert "127.0.0.1" in caught.value.message, name
         assert caught.value.status is None, name
+        assert caught.value.transient, name  # no answer at all: worth retrying soon
     outcomes = cluster.apply([obj], rank=lambda kind: 0)
     assert [o.applied for o in outcomes] == [False]
     assert "cannot talk to the Kubernetes API" in outcomes[0].error
+    assert outcomes[0].transient
     cluster.close()
 
 
