@@ -40,4 +40,6 @@ ca="${PIP_CERT:-${SSL_CERT_FILE:-/etc/ssl/certs/ca-certificates.crt}}"
   --build-arg "PYTHON_IMAGE=$base" \
   --label "org.fluxpy.source-digest=$key" \
   -f deploy/Dockerfile -t "$tag" . >&2
+# Earlier builds of this image, now untagged, would pile up with every change.
+"${ENGINE[@]}" image prune --force --filter "label=org.fluxpy.source-digest" >/dev/null
 echo "[image] built $tag" >&2
