@@ -30,6 +30,7 @@ if [ "$have" = "$key" ]; then
   exit 0
 fi
 echo "[image] building $tag on $base with $ENGINE_NAME" >&2
+old="$("${ENGINE[@]}" image inspect --format '{{.Id}}' "$tag" 2>/dev/null || true)"
 # pip trusts what this host trusts (a TLS-intercepting proxy's CA, say): the
 # bundle goes in as a build secret, mounted for pip's RUN only, never a layer.
 secret=()
@@ -40,6 +41,9 @@ ca="${PIP_CERT:-${SSL_CERT_FILE:-/etc/ssl/certs/ca-certificates.crt}}"
   --build-arg "PYTHON_IMAGE=$base" \
   --label "org.fluxpy.source-digest=$key" \
   -f deploy/Dockerfile -t "$tag" . >&2
-# Earlier builds of this image, now untagged, would pile up with every change.
-"${ENGINE[@]}" image prune --force --filter "label=org.fluxpy.source-digest" >/dev/null
+# The build it replaces would pile up, untagged, with every change. (Only that
+# image: the earlier stages stay, they are the cache of the next build.)
+if [ -n "$old" ] && [ "$old" != "$("${ENGINE[@]}" image inspect --format '{{.Id}}' "$tag")" ]; then
+  "${ENGINE[@]}" rmi "$old" >/dev/null 2>&1 || true
+fi
 echo "[image] built $tag" >&2
