@@ -47,7 +47,7 @@ def test_fluxd_runs_in_its_image_with_the_pods_identity_and_lockdown(
     inst = installation_factory(files=seed_files("1.17.7"))
     daemon = inst.daemon
     if daemon.engine is None:
-        pytest.skip("no container engine here: fluxd runs as a host process")
+        pytest.skip("fluxd runs as a host process here (the pytest header says why)")
 
     # The public key comes from the flux-git-deploy Secret, which fluxd created
     # through the API with the pod's ServiceAccount token: in-cluster config.
