@@ -4,8 +4,8 @@
 # BASE_IMAGE=python:3.11-slim-bookworm builds on the official image instead.
 #
 # A second run with unchanged sources returns in about a second: the image is
-# labelled with a digest of everything the build reads, and a matching label
-# means there is nothing to do.
+# also tagged with a digest of everything the build reads, and a present tag
+# means there is nothing to do. Prints that tag on stdout.
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 root="$(cd "$here/../.." && pwd)"
@@ -24,13 +24,17 @@ key="$( {
   sha256sum deploy/Dockerfile .dockerignore deploy/image/requirements.txt pyproject.toml README.md
   find daemon cli -type f ! -path '*/__pycache__/*' ! -name '*.pyc' -print0 | sort -z | xargs -0 sha256sum
 } | sha256sum | cut -c1-16)"
-have="$("${ENGINE[@]}" image inspect --format '{{ index .Config.Labels "org.fluxpy.source-digest" }}' "$tag" 2>/dev/null || true)"
-if [ "$have" = "$key" ]; then
-  echo "[image] $tag is up to date ($key)" >&2
+# Checkouts on one machine share the engine's images, so each build is also
+# tagged by its sources' digest: tests run that tag, which no other checkout
+# can move, while the official tag names the latest build.
+src_tag="localhost/fluxd:src-$key"
+if "${ENGINE[@]}" image inspect "$src_tag" >/dev/null 2>&1; then
+  "${ENGINE[@]}" tag "$src_tag" "$tag"
+  echo "[image] $tag is up to date ($src_tag)" >&2
+  echo "$src_tag"
   exit 0
 fi
 echo "[image] building $tag on $base with $ENGINE_NAME" >&2
-old="$("${ENGINE[@]}" image inspect --format '{{.Id}}' "$tag" 2>/dev/null || true)"
 # pip trusts what this host trusts (a TLS-intercepting proxy's CA, say): the
 # bundle goes in as a build secret, mounted for pip's RUN only, never a layer.
 secret=()
@@ -40,10 +44,11 @@ ca="${PIP_CERT:-${SSL_CERT_FILE:-/etc/ssl/certs/ca-certificates.crt}}"
 "${ENGINE[@]}" build "${ENGINE_LIMITS[@]}" --network=host "${secret[@]}" \
   --build-arg "PYTHON_IMAGE=$base" \
   --label "org.fluxpy.source-digest=$key" \
-  -f deploy/Dockerfile -t "$tag" . >&2
-# The build it replaces would pile up, untagged, with every change. (Only that
-# image: the earlier stages stay, they are the cache of the next build.)
-if [ -n "$old" ] && [ "$old" != "$("${ENGINE[@]}" image inspect --format '{{.Id}}' "$tag")" ]; then
-  "${ENGINE[@]}" rmi "$old" >/dev/null 2>&1 || true
-fi
+  -f deploy/Dockerfile -t "$src_tag" -t "$tag" . >&2
+# Builds of earlier sources would pile up with every change: keep the newest
+# few (one in use by a container stays: rmi refuses it). Earlier stages are not
+# touched, they are the next build's cache.
+"${ENGINE[@]}" images --filter 'reference=localhost/fluxd:src-*' --format '{{.Repository}}:{{.Tag}}' \
+  | tail -n +9 | while read -r old; do "${ENGINE[@]}" rmi "$old" >/dev/null 2>&1 || true; done
 echo "[image] built $tag" >&2
+echo "$src_tag"

@@ -65,6 +65,13 @@ def container_runner() -> Engine | None:
     return engine
 
 
+def _image_of(container: dict[str, Any]) -> str:
+    """This checkout's build of the Deployment's image (the same, by its sources)."""
+    if container["image"] != TAG:
+        raise TestbedError(f"deploy/ names image {container['image']}, make image builds {TAG}")
+    return build_image()
+
+
 def start_container(
     cluster: Cluster,
     *,
@@ -99,7 +106,7 @@ def start_container(
         *_service_account(cluster, namespace, pod, workdir),
         *_volumes(cluster, namespace, spec, container, workdir),
         *_env(container, namespace, pod, env or {}),
-        container["image"],
+        _image_of(container),
         *args,
     ]
     return start("fluxd", argv, logdir=workdir), name

@@ -109,14 +109,19 @@ def find_engine() -> Engine | None:
     return None
 
 
+@functools.cache
 def build_image() -> str:
-    """Build (or find up to date) the image with deploy/image/build.sh; its tag."""
+    """Build (or find up to date) the image of this checkout; its by-sources tag.
+
+    That tag (``localhost/fluxd:src-<digest>``) is what tests run: another
+    checkout on the machine may move the official tag to its own build.
+    """
     done = subprocess.run(
         ["bash", str(BUILD)], capture_output=True, text=True, check=False, timeout=1800
     )
     if done.returncode != 0:
         raise TestbedError(f"building the fluxd image failed:\n{done.stderr[-4000:]}")
-    return TAG
+    return done.stdout.strip().splitlines()[-1]
 
 
 def main() -> None:

@@ -18,7 +18,6 @@ from fluxtestbed.image import (
     LIMITS,
     LOCK,
     PROJECT,
-    TAG,
     Engine,
     build_image,
     find_engine,
@@ -51,9 +50,9 @@ def _run(engine: Engine, *args: str, entrypoint: str = "") -> str:
     opts = [f"--entrypoint={entrypoint}"] if entrypoint else []
     done = engine.run(
         "run", "--rm", *LIMITS, "--network=none", "--read-only", "--cap-drop=ALL",
-        *opts, TAG, *args, check=False,
+        *opts, build_image(), *args, check=False,
     )  # fmt: skip
-    assert done.returncode == 0, f"{args} in {TAG} failed:\n{done.stdout}\n{done.stderr}"
+    assert done.returncode == 0, f"{args} in {build_image()} failed:\n{done.stdout}\n{done.stderr}"
     return done.stdout + done.stderr
 
 
@@ -117,7 +116,7 @@ def test_the_image_runs_as_10001_and_fluxd_starts_on_a_read_only_root(engine: En
     assert ids.split() == ["10001", "10001"]
     version = _run(engine, "--version")
     assert "0.1.0" in version
-    inspect = engine.run("image", "inspect", TAG).stdout
+    inspect = engine.run("image", "inspect", build_image()).stdout
     config = json.loads(inspect)[0]["Config"]
     assert config["User"] == "10001:10001"
     assert config["Entrypoint"][:2] == ["tini", "--"]
