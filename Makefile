@@ -5,18 +5,21 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: help install system-deps testbed-binaries fluxv1-binaries check lint fmt typecheck test test-fast demo demo-down bench image clean
+.PHONY: help install system-deps testbed-binaries fluxv1-binaries image-deps image lock check lint fmt typecheck test test-fast demo demo-down bench clean
 
 help:
 	@echo "make demo       run the seed walkthrough on a local cluster (builds Kubernetes on first run)"
 	@echo "make test       lint, type-check and run all tests against the local test bed"
 	@echo "make bench      benchmarks; writes docs/benchmarks.md"
 	@echo "make demo-down  stop everything the demo started"
+	@echo "make image      build the fluxd image (podman or docker; no registry needed)"
+	@echo "make lock       pin the image's Python packages to the versions in .venv"
 
-$(STAMP): pyproject.toml
+# The runtime packages at the image's pinned versions: tests run what ships.
+$(STAMP): pyproject.toml deploy/image/requirements.txt
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e '.[dev]'
+	$(PY) -m pip install --quiet -c deploy/image/requirements.txt -e '.[dev]'
 	touch $(STAMP)
 
 install: $(STAMP)
@@ -49,13 +52,13 @@ typecheck: $(STAMP)
 
 check: lint typecheck
 
-test: $(STAMP) system-deps testbed-binaries fluxv1-binaries check
+test: $(STAMP) system-deps testbed-binaries fluxv1-binaries image check
 	$(PY) -m pytest
 
 test-fast: $(STAMP)
 	$(PY) -m pytest tests/unit
 
-demo: $(STAMP) system-deps testbed-binaries
+demo: $(STAMP) system-deps testbed-binaries image
 	PYTHONPATH=tests $(PY) -m fluxtestbed.demo $(DEMO_ARGS)
 
 demo-down: $(STAMP)
@@ -64,10 +67,19 @@ demo-down: $(STAMP)
 bench: $(STAMP) system-deps testbed-binaries
 	PYTHONPATH=tests $(PY) -m fluxtestbed.bench $(BENCH_ARGS)
 
-image:
-	@command -v docker >/dev/null && docker info >/dev/null 2>&1 \
-	  && docker build -f deploy/Dockerfile -t ghcr.io/fluxpy/fluxd:0.1.0 . \
-	  || { echo "no container engine here; see docs/deploy.md for what 'make image' builds" >&2; exit 1; }
+# podman (with runc) and mmdebstrap, for the image. Needs root (or sudo).
+image-deps:
+	bash deploy/image/install-build-deps.sh
+
+# The fluxd image on a Debian base made here from packages (no registry);
+# returns in about a second when nothing it reads changed. docs/deploy.md.
+image: image-deps
+	bash deploy/image/build.sh
+
+# deploy/image/requirements.txt: the runtime closure of pyproject at .venv's
+# versions. To move to newer versions: upgrade them in .venv, then make lock.
+lock: $(STAMP)
+	PYTHONPATH=tests $(PY) -m fluxtestbed.image lock
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache .testbed

@@ -13,3 +13,10 @@ pytest_plugins = [
     "fluxtestbed.git_fixtures",
     "fluxtestbed.fluxv1_fixtures",
 ]
+
+
+def pytest_report_header() -> str:
+    """How end-to-end tests run fluxd: in its image, or (no engine) as a host process."""
+    from fluxtestbed.container import choose_runner
+
+    return f"end-to-end: {choose_runner()[1]}"

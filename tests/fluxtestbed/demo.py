@@ -97,6 +97,7 @@ def walkthrough(cluster: Cluster, git: GitServer) -> None:
         known_hosts=git.known_hosts_lines(),
         extra_args=("--git-poll-interval=5m",),
         host_args=(f"--webhook-secret={WEBHOOK_SECRET}",),
+        runner="auto",
     )
     kubectl(cluster, "get", "po", "-n", "flux")
 

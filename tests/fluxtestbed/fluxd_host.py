@@ -22,10 +22,12 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import yaml
 
+from fluxtestbed import container
+from fluxtestbed.image import Engine
 from fluxtestbed.kube import Cluster
 from fluxtestbed.procs import Process, TestbedError, free_port, log_tail, start, wait_until
 
@@ -74,6 +76,9 @@ class HostFluxd:
     metrics_port: int
     process: Process
     workdir: Path
+    # Set when the pod runs from the fluxd image (fluxtestbed.container).
+    engine: Engine | None = None
+    container: str = ""
 
     @property
     def url(self) -> str:
@@ -96,7 +101,10 @@ class HostFluxd:
         return log_tail(self.process.log, 60)
 
     def stop(self) -> None:
-        self.process.stop()
+        if self.engine is not None:
+            container.stop_container(self.engine, self.container, self.process)
+        else:
+            self.process.stop()
 
 
 def _service_account_kubeconfig(cluster: Cluster, namespace: str, path: Path) -> Path:
@@ -156,13 +164,34 @@ def start_host_fluxd(
     extra_args: Sequence[str] = (),
     host_args: Sequence[str] = (),
     env: dict[str, str] | None = None,
+    runner: Literal["host", "auto"] = "host",
 ) -> HostFluxd:
-    """Apply deploy/ into ``namespace`` and serve its pod from a host fluxd."""
+    """Apply deploy/ into ``namespace`` and serve its pod from a host fluxd.
+
+    With ``runner="auto"`` the pod's container runs from the fluxd image when a
+    container engine is here (see fluxtestbed.container), else on the host.
+    """
     workdir = Path(tempfile.mkdtemp(prefix=f"fluxd-{namespace}-"))
     cluster.apply_objects(deploy_documents(namespace, git_url, extra_args))
     pod = _pod_of_deployment(cluster, namespace)
     port, metrics_port = free_port(), free_port()
     cluster.apply_objects([_port_forward(namespace, pod, port)])
+    engine = container.container_runner() if runner == "auto" else None
+    if engine is not None:
+        (workdir / "known_hosts").write_text("".join(line + "\n" for line in known_hosts))
+        process, name = container.start_container(
+            cluster,
+            engine=engine,
+            namespace=namespace,
+            pod=pod,
+            workdir=workdir,
+            listen=(port, metrics_port),
+            host_args=host_args,
+            env=env,
+        )
+        host = HostFluxd(namespace, pod, port, metrics_port, process, workdir, engine, name)
+        _wait_healthy(host)
+        return host
     kubeconfig = _service_account_kubeconfig(cluster, namespace, workdir / "kubeconfig")
     known = workdir / "known_hosts"
     known.write_text("".join(line + "\n" for line in known_hosts))
@@ -188,13 +217,18 @@ def start_host_fluxd(
     ]
     process = start("fluxd", argv, logdir=workdir, env={"POD_NAME": pod, **(env or {})})
     host = HostFluxd(namespace, pod, port, metrics_port, process, workdir)
+    _wait_healthy(host)
+    return host
+
+
+def _wait_healthy(host: HostFluxd) -> None:
+    url = f"http://127.0.0.1:{host.port}/healthz"
     wait_until(
         "fluxd to serve /healthz",
-        lambda: urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=1).status == 200,
-        timeout=30,
-        watch=[process],
+        lambda: urllib.request.urlopen(url, timeout=1).status == 200,
+        timeout=30 if host.engine is None else 60,
+        watch=[host.process],
     )
-    return host
 
 
 def _port_forward(namespace: str, pod: str, port: int) -> dict[str, Any]:

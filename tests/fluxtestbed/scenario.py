@@ -121,6 +121,7 @@ def install(
         known_hosts=git.known_hosts_lines() if known_hosts else (),
         extra_args=(f"--k8s-default-namespace={target}", *extra_args),
         host_args=host_args,
+        runner="auto",
     )
     return Installation(kube, git, repo, namespace, target, daemon)
 

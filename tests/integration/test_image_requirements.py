@@ -1,4 +1,5 @@
-"""What deploy/Dockerfile relies on, checked without a container engine.
+"""What deploy/Dockerfile relies on, checked without a container engine
+(tests/integration/test_image.py checks the built image).
 
 The image builds the project's wheel, installs it into a clean Python and runs
 ``fluxd``. Here the same steps run on this machine: build the wheel, install it
@@ -71,7 +72,8 @@ def test_the_dockerfile_runs_fluxd_as_the_deployments_user_with_ssh() -> None:
     assert re.search(r"^FROM python:3\.11|PYTHON_IMAGE=python:3\.11-slim", text, re.MULTILINE)
     assert "openssh-client" in text
     assert re.search(r"^USER 10001", text, re.MULTILINE)
-    assert re.search(r'^ENTRYPOINT \["fluxd"\]', text, re.MULTILINE)
+    assert re.search(r'^ENTRYPOINT \["tini", "--", "fluxd"\]', text, re.MULTILINE)
+    assert "tini" in (ROOT / "deploy" / "image" / "packages.txt").read_text()
     assert re.search(r"^EXPOSE 3030 3031$", text, re.MULTILINE)
 
 
