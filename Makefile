@@ -5,12 +5,13 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: help install system-deps testbed-binaries check lint fmt typecheck test test-fast demo demo-down bench image clean
+.PHONY: help install system-deps testbed-binaries check lint fmt typecheck test test-fast reliability demo demo-down bench image clean
 
 help:
 	@echo "make demo       run the seed walkthrough on a local cluster (builds Kubernetes on first run)"
 	@echo "make test       lint, type-check and run all tests against the local test bed"
 	@echo "make bench      benchmarks; writes docs/benchmarks.md"
+	@echo "make reliability  the heavy fault scenarios; figures in .testbed/reliability.json"
 	@echo "make demo-down  stop everything the demo started"
 
 $(STAMP): pyproject.toml
@@ -49,6 +50,10 @@ test: $(STAMP) system-deps testbed-binaries check
 
 test-fast: $(STAMP)
 	$(PY) -m pytest tests/unit
+
+# The heavy fault scenarios (the quick ones run with `make test`); see docs/reliability.md.
+reliability: $(STAMP) system-deps testbed-binaries
+	$(PY) -m pytest tests/reliability -m reliability
 
 demo: $(STAMP) system-deps testbed-binaries
 	PYTHONPATH=tests $(PY) -m fluxtestbed.demo $(DEMO_ARGS)

@@ -17,6 +17,7 @@ import base64
 import json
 import os
 import shutil
+import signal
 import ssl
 import subprocess
 import sys
@@ -25,7 +26,7 @@ import time
 import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import yaml
 
@@ -204,6 +205,43 @@ class Cluster:
             "--for=condition=Ready",
             f"--timeout={int(timeout)}s",
         )
+
+    # --- faults: stop or freeze one component, then bring it back ----------------
+
+    def _component(self, name: str) -> Process:
+        if not self.owned:
+            raise TestbedError(f"cannot stop {name} of a cluster the test bed did not start")
+        for proc in self.processes:
+            if proc.name == name:
+                return proc
+        raise TestbedError(f"no {name} process in this test bed")
+
+    def stop_apiserver(self) -> None:
+        """Terminate kube-apiserver (its clients then see connection refused)."""
+        self._component("kube-apiserver").stop()
+
+    def start_apiserver(self) -> None:
+        """Start kube-apiserver again with the same command line and port; wait for /readyz."""
+        old = self._component("kube-apiserver")
+        if old.alive():
+            return
+        argv = [str(a) for a in cast("list[str]", old.popen.args)]
+        new = start(old.name, argv, logdir=old.log.parent)
+        self.processes[self.processes.index(old)] = new
+        wait_until(
+            "kube-apiserver /readyz",
+            lambda: self.raw_get("/readyz") == b"ok",
+            timeout=90,
+            watch=[new],
+            interval=0.25,
+        )
+
+    def pause_etcd(self) -> None:
+        """Freeze etcd (SIGSTOP): it keeps its connections but answers nothing."""
+        os.kill(self._component("etcd").popen.pid, signal.SIGSTOP)
+
+    def resume_etcd(self) -> None:
+        os.kill(self._component("etcd").popen.pid, signal.SIGCONT)
 
     def stop(self) -> None:
         for proc in reversed(self.processes):
