@@ -61,7 +61,9 @@ def push_tree(
     The work tree holds ``branch``'s files when it exists (else it starts
     empty, an orphan); ``populate`` changes it as it likes.
     """
-    with tempfile.TemporaryDirectory(dir=git.root) as scratch:
+    # Removed with rm: shutil.rmtree recurses, and the tree may nest thousands deep.
+    scratch = tempfile.mkdtemp(dir=git.root)
+    try:
         work = Path(scratch)
         git._git("clone", "--quiet", git.file_url(name), scratch)
         if git._git("-C", scratch, "ls-remote", "--heads", "origin", branch):
@@ -73,6 +75,8 @@ def push_tree(
         git._git("-C", scratch, "commit", "--quiet", "--allow-empty", "-m", message)
         git._git("-C", scratch, "push", "--quiet", "origin", f"HEAD:refs/heads/{branch}")
         sha = git._git("-C", scratch, "rev-parse", "HEAD")
+    finally:
+        subprocess.run(["rm", "-rf", scratch], check=True)
     git._give_to_git_user(git.bare_path(name))
     return sha
 

@@ -26,7 +26,7 @@ import time
 import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, cast
+from typing import Any
 
 import yaml
 
@@ -192,6 +192,19 @@ class Cluster:
         )
         self.wait_pod_ready(namespace, name)
 
+    def pause_etcd(self) -> None:
+        """Freeze etcd (SIGSTOP): it keeps its connections but answers nothing."""
+        os.kill(self._etcd().popen.pid, signal.SIGSTOP)
+
+    def resume_etcd(self) -> None:
+        os.kill(self._etcd().popen.pid, signal.SIGCONT)
+
+    def _etcd(self) -> Process:
+        found = [p for p in self.processes if p.name == "etcd"]
+        if not self.owned or not found:
+            raise TestbedError("only a test bed that started etcd can pause it")
+        return found[0]
+
     def apply_objects(self, objects: list[dict[str, Any]]) -> None:
         docs = "\n---\n".join(json.dumps(o) for o in objects)
         self.kubectl("apply", "--server-side", "--field-manager=testbed", "-f", "-", input=docs)
@@ -206,42 +219,39 @@ class Cluster:
             f"--timeout={int(timeout)}s",
         )
 
-    # --- faults: stop or freeze one component, then bring it back ----------------
-
-    def _component(self, name: str) -> Process:
-        if not self.owned:
-            raise TestbedError(f"cannot stop {name} of a cluster the test bed did not start")
-        for proc in self.processes:
-            if proc.name == name:
-                return proc
-        raise TestbedError(f"no {name} process in this test bed")
+    # --- faults ---------------------------------------------------------------
 
     def stop_apiserver(self) -> None:
-        """Terminate kube-apiserver (its clients then see connection refused)."""
-        self._component("kube-apiserver").stop()
+        """Stop kube-apiserver alone; etcd, the controllers and kwok keep running.
 
-    def start_apiserver(self) -> None:
-        """Start kube-apiserver again with the same command line and port; wait for /readyz."""
-        old = self._component("kube-apiserver")
+        Clients then get "connection refused" on its port until
+        ``start_apiserver`` runs it again.
+        """
+        self._apiserver().stop()
+
+    def start_apiserver(self, timeout: float = 90.0) -> None:
+        """Start kube-apiserver again, same flags and port; return once it is ready."""
+        old = self._apiserver()
         if old.alive():
             return
-        argv = [str(a) for a in cast("list[str]", old.popen.args)]
-        new = start(old.name, argv, logdir=old.log.parent)
+        argv = old.popen.args  # start() passes a list
+        if not isinstance(argv, list):
+            raise TestbedError(f"cannot restart kube-apiserver from {argv!r}")
+        new = start(old.name, [str(a) for a in argv], logdir=old.log.parent)
         self.processes[self.processes.index(old)] = new
         wait_until(
-            "kube-apiserver /readyz",
+            "kube-apiserver /readyz after a restart",
             lambda: self.raw_get("/readyz") == b"ok",
-            timeout=90,
+            timeout=timeout,
             watch=[new],
-            interval=0.25,
+            interval=0.1,
         )
 
-    def pause_etcd(self) -> None:
-        """Freeze etcd (SIGSTOP): it keeps its connections but answers nothing."""
-        os.kill(self._component("etcd").popen.pid, signal.SIGSTOP)
-
-    def resume_etcd(self) -> None:
-        os.kill(self._component("etcd").popen.pid, signal.SIGCONT)
+    def _apiserver(self) -> Process:
+        found = [p for p in self.processes if p.name == "kube-apiserver"]
+        if not self.owned or not found:
+            raise TestbedError("only a test bed that started kube-apiserver can stop it")
+        return found[0]
 
     def stop(self) -> None:
         for proc in reversed(self.processes):

@@ -35,7 +35,7 @@ pytestmark = [pytest.mark.cluster, pytest.mark.gitserver, pytest.mark.slow]
 #: How long each fault lasts. The fault's length, not a wait for an event.
 OUTAGE = 10.0
 #: How long fluxd may take to finish a clean pass once the fault is over.
-RECOVERY_BOUND = 150.0
+RECOVERY_BOUND = 120.0
 #: Created by hand in the target namespace: garbage collection must never touch it.
 BYSTANDER = "not-from-git"
 

@@ -262,7 +262,7 @@ def test_a_burst_of_1000_webhook_deliveries(
         answers_5xx=sum(1 for s in statuses if s >= 500),
         statuses={str(k): v for k, v in sorted(Counter(statuses).items())},
         burst_seconds=burst_seconds,
-        change_live_after_s=live_after,
+        change_live_after_burst_s=live_after,
         sync_passes=passes,
     )
     assert [s for s in statuses if s >= 500] == []

@@ -14,7 +14,7 @@ from collections.abc import Sequence
 
 from dulwich.errors import NotTreeError
 from dulwich.object_store import BaseObjectStore
-from dulwich.objects import Blob, Commit, ObjectID, ShaFile, Tag, Tree, TreeEntry
+from dulwich.objects import Blob, Commit, ObjectID, ShaFile, Tag, Tree
 
 from fluxd.errors import GitError
 
@@ -116,7 +116,7 @@ class TreeReader:
                 )
             tree = self._store[current]
             assert isinstance(tree, Tree)
-            pending = [e.sha for e in _subtrees(tree) if e.sha not in done]
+            pending = [sha for sha in _subtree_ids(tree) if sha not in done]
             if pending and not _is_chart(tree):
                 stack.extend((sha, depth + 1) for sha in pending)
                 continue
@@ -156,8 +156,8 @@ class TreeReader:
         return tuple(listing)
 
 
-def _subtrees(tree: Tree) -> list[TreeEntry]:
-    return [e for e in tree.iteritems() if stat.S_ISDIR(e.mode)]
+def _subtree_ids(tree: Tree) -> list[ObjectID]:
+    return [e.sha for e in tree.iteritems() if stat.S_ISDIR(e.mode)]
 
 
 def _is_chart(tree: Tree) -> bool:
