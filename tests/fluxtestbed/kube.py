@@ -14,6 +14,7 @@ names its kubeconfig; then nothing is started.
 from __future__ import annotations
 
 import base64
+import contextlib
 import json
 import os
 import shutil
@@ -221,13 +222,20 @@ class Cluster:
 
     # --- faults ---------------------------------------------------------------
 
-    def stop_apiserver(self) -> None:
+    def stop_apiserver(self, *, crash: bool = False) -> None:
         """Stop kube-apiserver alone; etcd, the controllers and kwok keep running.
 
         Clients then get "connection refused" on its port until
-        ``start_apiserver`` runs it again.
+        ``start_apiserver`` runs it again. ``crash`` kills it at once
+        (SIGKILL) instead of letting it shut down gracefully (SIGTERM), which
+        takes it several seconds of draining.
         """
-        self._apiserver().stop()
+        proc = self._apiserver()
+        if crash and proc.alive():
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(proc.popen.pid, signal.SIGKILL)
+            proc.popen.wait(10)
+        proc.stop()
 
     def start_apiserver(self, timeout: float = 90.0) -> None:
         """Start kube-apiserver again, same flags and port; return once it is ready."""
