@@ -5,12 +5,13 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: help install system-deps testbed-binaries fluxv1-binaries image-deps image lock check lint fmt typecheck test test-fast demo demo-down bench clean
+.PHONY: help install system-deps testbed-binaries fluxv1-binaries image-deps image lock check lint fmt typecheck test test-fast reliability demo demo-down bench clean
 
 help:
 	@echo "make demo       run the seed walkthrough on a local cluster (builds Kubernetes on first run)"
 	@echo "make test       lint, type-check and run all tests against the local test bed"
 	@echo "make bench      benchmarks; writes docs/benchmarks.md"
+	@echo "make reliability  the heavy fault scenarios; figures in .testbed/reliability.json"
 	@echo "make demo-down  stop everything the demo started"
 	@echo "make image      build the fluxd image (podman or docker; no registry needed)"
 	@echo "make lock       pin the image's Python packages to the versions in .venv"
@@ -57,6 +58,10 @@ test: $(STAMP) system-deps testbed-binaries fluxv1-binaries image check
 
 test-fast: $(STAMP)
 	$(PY) -m pytest tests/unit
+
+# The heavy fault scenarios (the quick ones run with `make test`); see docs/reliability.md.
+reliability: $(STAMP) system-deps testbed-binaries fluxv1-binaries
+	$(PY) -m pytest tests/reliability -m reliability
 
 demo: $(STAMP) system-deps testbed-binaries image
 	PYTHONPATH=tests $(PY) -m fluxtestbed.demo $(DEMO_ARGS)

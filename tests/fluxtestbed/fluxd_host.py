@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import subprocess
 import sys
 import tempfile
@@ -20,9 +21,9 @@ import time
 import urllib.request
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, cast
 
 import yaml
 
@@ -79,6 +80,7 @@ class HostFluxd:
     # Set when the pod runs from the fluxd image (fluxtestbed.container).
     engine: Engine | None = None
     container: str = ""
+    env: dict[str, str] = field(default_factory=dict)
 
     @property
     def url(self) -> str:
@@ -105,6 +107,33 @@ class HostFluxd:
             container.stop_container(self.engine, self.container, self.process)
         else:
             self.process.stop()
+
+    def kill(self) -> None:
+        """SIGKILL, as the OOM killer or a node failure ends a pod: no clean-up at all."""
+        os.killpg(self.process.popen.pid, signal.SIGKILL)
+        self.process.popen.wait(10)
+
+    def restart(self) -> None:
+        """Start fluxd again with the same arguments, as kubelet restarts a container."""
+        argv = [str(a) for a in cast("list[str]", self.process.popen.args)]
+        if self.engine is not None:
+            raise TestbedError(
+                "restart() runs fluxd as a host process; start it with runner='host'"
+            )
+        self.process = start("fluxd", argv, logdir=self.workdir, env=self.env)
+        _wait_healthy(self)
+
+    def peak_rss_mib(self) -> float:
+        """The process's peak resident memory so far (VmHWM), in MiB."""
+        status = Path(f"/proc/{self.process.popen.pid}/status").read_text()
+        kib = next(line.split()[1] for line in status.splitlines() if line.startswith("VmHWM:"))
+        return int(kib) / 1024
+
+    def readyz(self) -> dict[str, Any]:
+        """fluxd's own account of its git repo and last sync (GET /readyz)."""
+        with urllib.request.urlopen(f"http://127.0.0.1:{self.port}/readyz", timeout=10) as resp:
+            report: dict[str, Any] = json.loads(resp.read())
+            return report
 
 
 def _service_account_kubeconfig(cluster: Cluster, namespace: str, path: Path) -> Path:
@@ -215,8 +244,9 @@ def start_host_fluxd(
         f"--ssh-known-hosts={known}",
         *host_args,
     ]
-    process = start("fluxd", argv, logdir=workdir, env={"POD_NAME": pod, **(env or {})})
-    host = HostFluxd(namespace, pod, port, metrics_port, process, workdir)
+    full_env = {"POD_NAME": pod, **(env or {})}
+    process = start("fluxd", argv, logdir=workdir, env=full_env)
+    host = HostFluxd(namespace, pod, port, metrics_port, process, workdir, env=full_env)
     _wait_healthy(host)
     return host
 

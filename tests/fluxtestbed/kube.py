@@ -193,6 +193,19 @@ class Cluster:
         )
         self.wait_pod_ready(namespace, name)
 
+    def pause_etcd(self) -> None:
+        """Freeze etcd (SIGSTOP): it keeps its connections but answers nothing."""
+        os.kill(self._etcd().popen.pid, signal.SIGSTOP)
+
+    def resume_etcd(self) -> None:
+        os.kill(self._etcd().popen.pid, signal.SIGCONT)
+
+    def _etcd(self) -> Process:
+        found = [p for p in self.processes if p.name == "etcd"]
+        if not self.owned or not found:
+            raise TestbedError("only a test bed that started etcd can pause it")
+        return found[0]
+
     def apply_objects(self, objects: list[dict[str, Any]]) -> None:
         docs = "\n---\n".join(json.dumps(o) for o in objects)
         self.kubectl("apply", "--server-side", "--field-manager=testbed", "-f", "-", input=docs)

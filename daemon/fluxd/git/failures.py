@@ -9,6 +9,7 @@ big hosts' own messages; anything unrecognised keeps its original wording.
 
 from __future__ import annotations
 
+import errno
 import re
 from collections.abc import Callable
 from enum import StrEnum
@@ -33,6 +34,7 @@ class Cause(StrEnum):
     REPO_NOT_FOUND = "repo not found"
     BRANCH_MISSING = "branch missing"
     PUSH_REFUSED = "push refused"
+    DISK_FULL = "local disk full"
     OTHER = "other"
 
 
@@ -111,7 +113,10 @@ def explain(
     if isinstance(exc, GitRemoteError):
         return exc
     text = f"{stderr}\n{exc}"
-    if isinstance(exc, HTTPUnauthorized):
+    if isinstance(exc, OSError) and exc.errno in _DISK_FULL_ERRNOS:
+        # Our own disk, not the remote's: only a local write raises OSError.
+        cause = Cause.DISK_FULL
+    elif isinstance(exc, HTTPUnauthorized):
         cause = Cause.CREDENTIALS_REJECTED
     elif isinstance(exc, SendPackError):
         cause = Cause.PUSH_REFUSED
@@ -120,6 +125,9 @@ def explain(
     else:
         cause = classify(text, pushing=pushing)
     return remote_error(cause, remote, detail=_detail(cause, stderr, exc, remote))
+
+
+_DISK_FULL_ERRNOS = frozenset({errno.ENOSPC, errno.EDQUOT})
 
 
 def remote_error(cause: Cause, remote: RemoteUrl, detail: str = "") -> GitRemoteError:
@@ -232,6 +240,12 @@ _TEXTS: dict[Cause, Callable[[RemoteUrl], tuple[str, str]]] = {
         f"no write access to {r.safe()}: pushing was refused",
         "fluxd pushes its sync tag to the repository. " + _KEY_HELP + " If fluxd should "
         "never write, start it with --git-readonly.",
+    ),
+    Cause.DISK_FULL: lambda r: (
+        f"no space left on the disk of fluxd's local mirror of {r.safe()}",
+        "Free space on the volume of fluxd's temp dir (TMPDIR; in the pod, give its "
+        "emptyDir or node disk more room). Nothing was applied or deleted; fluxd fetches "
+        "again by itself once there is space.",
     ),
     Cause.OTHER: lambda r: (
         f"git operation on {r.safe()} failed",

@@ -23,6 +23,8 @@ from fluxd.manifests.limits import file_too_large
 MANIFEST_SUFFIXES = (".yaml", ".yml", ".json")
 # A directory holding both is a Helm chart: its templates are not manifests.
 CHART_MARKERS = (b"Chart.yaml", b"values.yaml")
+#: Deeper trees are refused, as git refuses them (core.maxTreeDepth, 2,048).
+MAX_TREE_DEPTH = 2048
 
 Listing = tuple[tuple[str, str], ...]  # (path relative to the tree, blob id)
 _HEX = re.compile(r"[0-9a-fA-F]+")
@@ -135,30 +137,74 @@ class TreeReader:
             ) from exc
 
     def _listing(self, tree_id: ObjectID) -> Listing:
+        """The manifests below one tree, listed without recursion.
+
+        A pushed repo may nest directories thousands deep; Python's recursion
+        limit (1,000) must not decide whether a revision can be read. Trees are
+        listed children first, from an explicit stack, each once per call.
+        """
+        done: dict[bytes, Listing] = {}
+        stack: list[tuple[ObjectID, int]] = [(tree_id, 0)]
+        while stack:
+            current, depth = stack[-1]
+            if current in done or self._cached(current, done):
+                stack.pop()
+                continue
+            if depth > MAX_TREE_DEPTH:
+                raise GitError(
+                    f"directories nest more than {MAX_TREE_DEPTH} levels deep in the repository",
+                    help="git itself refuses trees this deep (core.maxTreeDepth); "
+                    "flatten the directory layout of the manifests.",
+                )
+            tree = self._store[current]
+            assert isinstance(tree, Tree)
+            pending = [sha for sha in _subtree_ids(tree) if sha not in done]
+            if pending and not _is_chart(tree):
+                stack.extend((sha, depth + 1) for sha in pending)
+                continue
+            stack.pop()
+            done[current] = self._remember(current, self._list_tree(tree, done))
+        return done[tree_id]
+
+    def _cached(self, tree_id: ObjectID, done: dict[bytes, Listing]) -> bool:
+        """Copy a cached listing into ``done``; False when the cache lacks it."""
         cached = self._listings.get(tree_id)
-        if cached is not None:
-            self._listings.move_to_end(tree_id)
-            return cached
-        listing = self._list_tree(tree_id)
+        if cached is None:
+            return False
+        self._listings.move_to_end(tree_id)
+        done[tree_id] = cached
+        return True
+
+    def _remember(self, tree_id: ObjectID, listing: Listing) -> Listing:
         self._listings[tree_id] = listing
         if len(self._listings) > self._cache_size:
             self._listings.popitem(last=False)
         return listing
 
-    def _list_tree(self, tree_id: ObjectID) -> Listing:
-        tree = self._store[tree_id]
-        assert isinstance(tree, Tree)
-        names = {entry.path for entry in tree.iteritems()}
-        if all(marker in names for marker in CHART_MARKERS):
+    @staticmethod
+    def _list_tree(tree: Tree, done: dict[bytes, Listing]) -> Listing:
+        """One tree's manifests, its subtrees' listings being in ``done``."""
+        if _is_chart(tree):
             return ()
         listing: list[tuple[str, str]] = []
         for entry in tree.iteritems():
-            name = entry.path.decode("utf-8", "surrogateescape")
+            # git allows any bytes in a name; a name that is not UTF-8 is shown
+            # with \xNN escapes, so logs, Events and API answers can carry it.
+            name = entry.path.decode("utf-8", "backslashreplace")
             if stat.S_ISDIR(entry.mode):
-                listing.extend((f"{name}/{rel}", blob) for rel, blob in self._listing(entry.sha))
+                listing.extend((f"{name}/{rel}", blob) for rel, blob in done[entry.sha])
             elif stat.S_ISREG(entry.mode) and name.endswith(MANIFEST_SUFFIXES):
                 listing.append((name, entry.sha.decode("ascii")))
         return tuple(listing)
+
+
+def _subtree_ids(tree: Tree) -> list[ObjectID]:
+    return [e.sha for e in tree.iteritems() if stat.S_ISDIR(e.mode)]
+
+
+def _is_chart(tree: Tree) -> bool:
+    names = {entry.path for entry in tree.iteritems()}
+    return all(marker in names for marker in CHART_MARKERS)
 
 
 def peel_to_commit(store: BaseObjectStore, sha: ObjectID) -> str | None:

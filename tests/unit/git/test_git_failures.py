@@ -169,3 +169,15 @@ def test_every_cause_has_a_message_and_a_specific_help() -> None:
         error = remote_error(cause, SSH_REMOTE)
         assert error.message
         assert error.help != GitError.default_help
+
+
+def test_a_full_local_disk_is_named_as_such_with_what_to_do() -> None:
+    error = explain(OSError(28, "No space left on device"), SSH_REMOTE)
+    assert error.cause is Cause.DISK_FULL
+    assert "no space left" in str(error)
+    assert error.help is not None and "TMPDIR" in error.help
+
+
+def test_a_remote_saying_its_disk_is_full_is_not_our_disk() -> None:
+    remote_says = GitProtocolError("unpack error: No space left on device")
+    assert explain(remote_says, SSH_REMOTE).cause is not Cause.DISK_FULL
