@@ -18,7 +18,7 @@ import uvicorn
 from prometheus_client import CollectorRegistry
 
 from fluxd.api.app import create_app, make_webhook_app
-from fluxd.cluster import Cluster
+from fluxd.cluster import Cluster, SecretRequests
 from fluxd.daemon import Daemon
 from fluxd.errors import FluxError
 from fluxd.flags import split_address
@@ -62,9 +62,11 @@ def _server(app: Callable[..., object], address: str, flag: str) -> _Server:
 
 def _start_keyring(settings: Settings, cluster: Cluster) -> KeyRing:
     store = KubeSecretStore(
-        cluster.client.api_client,
-        namespace=settings.cluster.namespace,
-        name=settings.cluster.secret_name,
+        SecretRequests(
+            cluster.client.api_client,
+            namespace=settings.cluster.namespace,
+            name=settings.cluster.secret_name,
+        )
     )
     keyring = KeyRing(store, ssh=settings.ssh, data_key=settings.cluster.secret_data_key)
     try:
