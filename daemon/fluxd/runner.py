@@ -15,7 +15,6 @@ from collections.abc import Callable, Generator
 from pathlib import Path
 
 import uvicorn
-from prometheus_client import CollectorRegistry
 
 from fluxd.api.app import create_app, make_webhook_app
 from fluxd.cluster import Cluster, SecretRequests
@@ -24,7 +23,7 @@ from fluxd.errors import FluxError
 from fluxd.flags import split_address
 from fluxd.git import GitMirror
 from fluxd.identity import KeyRing, KubeSecretStore
-from fluxd.metrics import Metrics, make_metrics_app
+from fluxd.metrics import CollectorRegistry, Metrics, make_metrics_app
 from fluxd.settings import Settings, SyncState
 from fluxd.sync.engine import SyncEngine
 from fluxd.sync.marker import GitTagMarker, SecretMarker, SyncMarker
