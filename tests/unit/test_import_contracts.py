@@ -41,6 +41,11 @@ VIOLATIONS: dict[str, tuple[str, str, str]] = {
         "import dulwich.repo\n",
         "fluxd.cluster.leak_dulwich -> dulwich",
     ),
+    "urllib3": (
+        "daemon/fluxd/sync/leak_urllib3.py",
+        "import urllib3\n",
+        "fluxd.sync.leak_urllib3 -> urllib3",
+    ),
     "web-framework": (
         "daemon/fluxd/sync/leak_starlette.py",
         "import starlette.types\n",
