@@ -42,6 +42,7 @@ fluxv1-binaries:
 lint: $(STAMP)
 	$(VENV)/bin/ruff check daemon cli tests
 	$(VENV)/bin/ruff format --check daemon cli tests
+	$(VENV)/bin/lint-imports --no-cache
 
 fmt: $(STAMP)
 	$(VENV)/bin/ruff format daemon cli tests

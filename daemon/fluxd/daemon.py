@@ -11,8 +11,6 @@ from collections import OrderedDict
 from collections.abc import Sequence
 from typing import Any, Protocol
 
-import yaml
-
 from fluxd import __version__
 from fluxd.api import models
 from fluxd.api.convert import public_key
@@ -21,6 +19,7 @@ from fluxd.cluster import EventTarget, EventType, Workload
 from fluxd.errors import FluxError, GitError, IdentityError, MissingError, UserError
 from fluxd.identity import PublicKeyInfo
 from fluxd.jobs import JobRing, JobState
+from fluxd.manifests.yamlstream import dump_documents
 from fluxd.metrics import Metrics
 from fluxd.settings import Settings
 from fluxd.sync.engine import SyncEngine
@@ -382,7 +381,7 @@ class Daemon:
         return [image_status(w) for w in workloads]
 
     def export(self) -> str:
-        return yaml.safe_dump_all(self._cluster.export_workloads(), sort_keys=False)
+        return dump_documents(self._cluster.export_workloads())
 
 
 def _unknown_revision(ref: str) -> UserError:

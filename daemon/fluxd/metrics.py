@@ -16,9 +16,12 @@ from typing import Any, ClassVar, Final
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 from prometheus_client.exposition import CONTENT_TYPE_LATEST, generate_latest
 
+# CollectorRegistry is re-exported: the runner and the API name the
+# registry type through the one module that imports prometheus_client.
 __all__ = [
     "CONTENT_TYPE_LATEST",
     "SYNC_BUCKETS",
+    "CollectorRegistry",
     "Metrics",
     "RequestMetrics",
     "make_metrics_app",

@@ -1,8 +1,17 @@
-"""Byte sizes as Kubernetes writes them (``4Mi``, ``512Ki``, ``1G``) or plain bytes."""
+"""Byte sizes as Kubernetes writes them (``4Mi``, ``512Ki``, ``1G``) or plain bytes.
+
+Also the error for a file over ``--manifest-max-file-size``: fluxd.git
+raises it before inflating a blob and fluxd.manifests before parsing one, and
+neither of those packages may import the other.
+"""
 
 from __future__ import annotations
 
 import re
+
+from fluxd.errors import LimitError
+
+FILE_SIZE_FLAG = "--manifest-max-file-size"
 
 _UNITS = {
     "": 1,
@@ -41,3 +50,11 @@ def describe_byte_size(size: int) -> str:
         if size >= scale:
             return f"{size / scale:.1f} {unit}"
     return f"{size} bytes"
+
+
+def file_too_large(size: int, limit: int) -> LimitError:
+    return LimitError(
+        f"file too large: {describe_byte_size(size)} is over the limit of"
+        f" {format_byte_size(limit)}",
+        flag=FILE_SIZE_FLAG,
+    )

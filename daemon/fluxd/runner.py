@@ -15,16 +15,15 @@ from collections.abc import Callable, Generator
 from pathlib import Path
 
 import uvicorn
-from prometheus_client import CollectorRegistry
 
 from fluxd.api.app import create_app, make_webhook_app
-from fluxd.cluster import Cluster
+from fluxd.cluster import Cluster, SecretRequests
 from fluxd.daemon import Daemon
 from fluxd.errors import FluxError
 from fluxd.flags import split_address
 from fluxd.git import GitMirror
 from fluxd.identity import KeyRing, KubeSecretStore
-from fluxd.metrics import Metrics, make_metrics_app
+from fluxd.metrics import CollectorRegistry, Metrics, make_metrics_app
 from fluxd.settings import Settings, SyncState
 from fluxd.sync.engine import SyncEngine
 from fluxd.sync.marker import GitTagMarker, SecretMarker, SyncMarker
@@ -62,9 +61,11 @@ def _server(app: Callable[..., object], address: str, flag: str) -> _Server:
 
 def _start_keyring(settings: Settings, cluster: Cluster) -> KeyRing:
     store = KubeSecretStore(
-        cluster.client.api_client,
-        namespace=settings.cluster.namespace,
-        name=settings.cluster.secret_name,
+        SecretRequests(
+            cluster.client.api_client,
+            namespace=settings.cluster.namespace,
+            name=settings.cluster.secret_name,
+        )
     )
     keyring = KeyRing(store, ssh=settings.ssh, data_key=settings.cluster.secret_data_key)
     try:

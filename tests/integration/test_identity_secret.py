@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 
+from fluxd.cluster import SecretRequests
 from fluxd.errors import IdentityError
 from fluxd.identity import KeyRing, KubeSecretStore, parse_private_key
 from fluxd.settings import SshSettings
@@ -33,7 +34,7 @@ def make_ring(api_client, namespace, tmp_path) -> Iterator[Any]:
     rings: list[KeyRing] = []
 
     def make(name: str = "ring") -> KeyRing:
-        store = KubeSecretStore(api_client, namespace=namespace, name=SECRET)
+        store = KubeSecretStore(SecretRequests(api_client, namespace=namespace, name=SECRET))
         # No throttle: each call re-reads the Secret, as a second passing would.
         ring = KeyRing(store, ssh=SshSettings(keygen_dir=tmp_path / name), refresh_interval=0)
         rings.append(ring)

@@ -8,7 +8,6 @@ push webhooks under ``/hook`` and the OpenAPI docs at ``/api/flux/docs``.
 from __future__ import annotations
 
 from fastapi import Depends, FastAPI
-from prometheus_client import CollectorRegistry
 
 from fluxd import __version__
 from fluxd.api.auth import token_checker
@@ -19,7 +18,7 @@ from fluxd.api.middleware import JsonBodyDefault, RequestMetricsMiddleware
 from fluxd.api.models import API_PREFIX
 from fluxd.api.port import DaemonPort
 from fluxd.api.probes import metrics_router, probe_router
-from fluxd.metrics import RequestMetrics
+from fluxd.metrics import CollectorRegistry, RequestMetrics
 from fluxd.settings import ApiSettings
 
 __all__ = ["create_app", "make_webhook_app"]

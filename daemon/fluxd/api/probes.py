@@ -4,11 +4,10 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Response
 from fastapi.responses import JSONResponse
-from prometheus_client import CollectorRegistry
 
 from fluxd.api import models
 from fluxd.api.port import DaemonPort
-from fluxd.metrics import CONTENT_TYPE_LATEST, render
+from fluxd.metrics import CONTENT_TYPE_LATEST, CollectorRegistry, render
 
 __all__ = ["metrics_router", "probe_router"]
 

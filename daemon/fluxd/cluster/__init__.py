@@ -24,7 +24,13 @@ from fluxd.cluster.objects import (
     InventoryEntry,
     Result,
 )
-from fluxd.cluster.records import SYNC_HWM_ANNOTATION, EventTarget, EventType, SecretData
+from fluxd.cluster.records import (
+    SYNC_HWM_ANNOTATION,
+    EventTarget,
+    EventType,
+    SecretData,
+    SecretRequests,
+)
 from fluxd.cluster.rollout import Rollout, WorkloadStatus, rollout_status
 from fluxd.cluster.workloads import Container, Workload
 
@@ -53,6 +59,7 @@ __all__ = [
     "Result",
     "Rollout",
     "SecretData",
+    "SecretRequests",
     "Workload",
     "WorkloadStatus",
     "has_drifted",

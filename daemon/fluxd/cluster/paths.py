@@ -13,7 +13,7 @@ from __future__ import annotations
 from urllib.parse import quote
 
 from fluxd.errors import SettingsError, UserError
-from fluxd.manifests.ids import is_dns_label, is_object_name
+from fluxd.names import is_dns_label, is_object_name
 from fluxd.settings import ClusterSettings
 
 __all__ = ["InvalidName", "api_path", "check_name", "check_namespace", "check_settings"]

@@ -13,8 +13,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import StrEnum
+from typing import Any
 
-from fluxd.cluster.client import STRATEGIC_MERGE_PATCH, KubeClient
+from fluxd.cluster.client import MERGE_PATCH, STRATEGIC_MERGE_PATCH, KubeClient, Response
 from fluxd.cluster.paths import api_path
 from fluxd.errors import ClusterError
 
@@ -48,6 +49,31 @@ class EventTarget:
 
 def _secret_path(namespace: str, name: str) -> str:
     return api_path("v1", "secrets", namespace=namespace, name=name)
+
+
+class SecretRequests:
+    """Requests on one Secret, for the key ring's store (``fluxd.identity.SecretApi``).
+
+    Raw JSON through a client of its own (no throttle, 30 s timeout) rather
+    than the generated typed API: importing that API and its models alone
+    costs about 20 MiB of memory.
+    """
+
+    def __init__(self, api_client: Any, *, namespace: str, name: str) -> None:
+        self.namespace = namespace
+        self.name = name
+        self._client = KubeClient(api_client, timeout=30.0)
+        self._collection = api_path("v1", "secrets", namespace=namespace)
+        self._object = _secret_path(namespace, name)
+
+    def get(self) -> Response:
+        return self._client.request("GET", self._object)
+
+    def create(self, body: Mapping[str, Any]) -> Response:
+        return self._client.request("POST", self._collection, body=body)
+
+    def merge_patch(self, patch: Mapping[str, Any]) -> Response:
+        return self._client.request("PATCH", self._object, body=patch, content_type=MERGE_PATCH)
 
 
 def read_secret(client: KubeClient, namespace: str, name: str) -> SecretData:

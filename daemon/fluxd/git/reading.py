@@ -18,7 +18,7 @@ from dulwich.objects import Blob, Commit, ObjectID, ShaFile, Tag, Tree
 
 from fluxd.errors import GitError
 from fluxd.git.blobsize import blob_size
-from fluxd.manifests.limits import file_too_large
+from fluxd.quantities import file_too_large
 
 MANIFEST_SUFFIXES = (".yaml", ".yml", ".json")
 # A directory holding both is a Helm chart: its templates are not manifests.

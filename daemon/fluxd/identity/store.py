@@ -4,21 +4,30 @@
 store and only ``KubeSecretStore`` talks to the Kubernetes API. Writes carry
 the version they were based on, so a Secret the user changed in the meantime
 is refused (``SecretConflict``) instead of overwritten.
+
+``KubeSecretStore`` sends its requests through ``SecretApi``, a protocol
+fluxd.cluster fulfils (``SecretRequests``, wired by the runner): fluxd.identity
+never imports fluxd.cluster, so the two stay independent.
 """
 
 from __future__ import annotations
 
 import base64
 import logging
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from fluxd.cluster.client import JSON, MERGE_PATCH, KubeClient, Response
-from fluxd.cluster.paths import api_path
 from fluxd.errors import ClusterError, IdentityError
 
-__all__ = ["KubeSecretStore", "SecretConflict", "SecretSnapshot", "SecretStore"]
+__all__ = [
+    "ApiAnswer",
+    "KubeSecretStore",
+    "SecretApi",
+    "SecretConflict",
+    "SecretSnapshot",
+    "SecretStore",
+]
 
 log = logging.getLogger(__name__)
 
@@ -63,22 +72,59 @@ class SecretStore(Protocol):
         ...
 
 
-class KubeSecretStore:
-    """``SecretStore`` on the Kubernetes API, as plain JSON requests.
+class ApiAnswer(Protocol):
+    """What the store reads of an API server's answer."""
 
-    It goes through fluxd's raw client rather than the generated typed API:
-    importing that API and its models alone costs about 20 MiB of memory.
+    @property
+    def status(self) -> int: ...
+
+    @property
+    def reason(self) -> str: ...
+
+    @property
+    def ok(self) -> bool: ...
+
+    def json(self) -> dict[str, Any]:
+        """The body as a JSON object; ``ClusterError`` if it is anything else."""
+        ...
+
+
+class SecretApi(Protocol):
+    """The requests on one Secret that ``KubeSecretStore`` makes.
+
+    Each returns the answer, whatever its status; ``ClusterError`` only when
+    the API server does not answer.
     """
 
-    def __init__(self, api_client: Any, *, namespace: str, name: str) -> None:
-        self._client = KubeClient(api_client, timeout=30.0)
-        self._namespace = namespace
-        self._name = name
-        self._collection = api_path("v1", "secrets", namespace=namespace)
-        self._object = api_path("v1", "secrets", namespace=namespace, name=name)
+    @property
+    def namespace(self) -> str: ...
+
+    @property
+    def name(self) -> str: ...
+
+    def get(self) -> ApiAnswer:
+        """GET the Secret."""
+        ...
+
+    def create(self, body: Mapping[str, Any]) -> ApiAnswer:
+        """POST ``body`` to the namespace's Secrets."""
+        ...
+
+    def merge_patch(self, patch: Mapping[str, Any]) -> ApiAnswer:
+        """PATCH the Secret with a JSON merge patch."""
+        ...
+
+
+class KubeSecretStore:
+    """``SecretStore`` on the Kubernetes API: reads, creates and patches one Secret."""
+
+    def __init__(self, api: SecretApi) -> None:
+        self._api = api
+        self._namespace = api.namespace
+        self._name = api.name
 
     def get_secret_data(self) -> SecretSnapshot | None:
-        response = self._send("GET", self._object, verb="read")
+        response = self._send(self._api.get, verb="read")
         if response.status == 404:
             return None
         return _snapshot(self._checked(response, "read"))
@@ -95,33 +141,19 @@ class KubeSecretStore:
                 "type": "Opaque",
                 "data": encoded,
             }
-            response = self._send("POST", self._collection, verb="write", body=body)
+            response = self._send(lambda: self._api.create(body), verb="write")
         else:
             # A resourceVersion in a patch makes the API server refuse it (409)
             # when the Secret changed since we read it.
             patch = {"metadata": {"resourceVersion": expect_version}, "data": encoded}
-            response = self._send(
-                "PATCH",
-                self._object,
-                verb="write",
-                body=patch,
-                content_type=MERGE_PATCH,
-            )
+            response = self._send(lambda: self._api.merge_patch(patch), verb="write")
         secret = self._checked(response, "write")
         log.info("secret written name=%s namespace=%s", self._name, self._namespace)
         return _snapshot(secret)
 
-    def _send(
-        self,
-        method: str,
-        path: str,
-        *,
-        verb: str,
-        body: Mapping[str, Any] | None = None,
-        content_type: str = JSON,
-    ) -> Response:
+    def _send(self, request: Callable[[], ApiAnswer], *, verb: str) -> ApiAnswer:
         try:
-            return self._client.request(method, path, body=body, content_type=content_type)
+            return request()
         except ClusterError as exc:
             raise ClusterError(
                 f"cannot {verb} Secret {self._namespace}/{self._name}: the API server "
@@ -129,7 +161,7 @@ class KubeSecretStore:
                 help="Check that the Kubernetes API server is reachable from fluxd.",
             ) from exc
 
-    def _checked(self, response: Response, verb: str) -> dict[str, Any]:
+    def _checked(self, response: ApiAnswer, verb: str) -> dict[str, Any]:
         if response.ok:
             return response.json()
         where = f"Secret {self._namespace}/{self._name}"

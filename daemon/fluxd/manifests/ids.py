@@ -12,6 +12,10 @@ import re
 from dataclasses import dataclass, field
 from typing import Self
 
+# Re-exported: ids from requests are held to the same rules as API paths.
+from fluxd.names import is_dns_label as is_dns_label
+from fluxd.names import is_object_name as is_object_name
+
 CLUSTER_SCOPE = "<cluster>"
 
 # Namespace and kind as Flux v1 accepts them. Names are wider than Flux v1
@@ -70,23 +74,7 @@ class ResourceId:
 # up in Kubernetes API paths: each part is held to the API server's own rule
 # for it, not just to the shape of the notation.
 
-_DNS_LABEL = re.compile(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?")
 _KIND = re.compile(r"[A-Za-z][A-Za-z0-9]{0,62}")
-_MAX_NAME = 253
-
-
-def is_dns_label(text: str) -> bool:
-    """Whether ``text`` is an RFC 1123 label: the form of every namespace."""
-    return len(text) <= 63 and _DNS_LABEL.fullmatch(text) is not None
-
-
-def is_object_name(text: str) -> bool:
-    """Whether ``text`` can be an object's name: a URL path segment, as the API server checks."""
-    return (
-        0 < len(text) <= _MAX_NAME
-        and text not in (".", "..")
-        and not any(c in "/%" or c.isspace() for c in text)
-    )
 
 
 def parse_workload_id(text: str) -> ResourceId:

@@ -15,21 +15,22 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from fluxd.errors import LimitError
-from fluxd.quantities import describe_byte_size, format_byte_size
+from fluxd.quantities import FILE_SIZE_FLAG, file_too_large, format_byte_size
 from fluxd.settings import ManifestSettings
 
-FILE_SIZE_FLAG = "--manifest-max-file-size"
+__all__ = [
+    "DEPTH_FLAG",
+    "DOCUMENTS_FLAG",
+    "FILE_SIZE_FLAG",
+    "NODES_FLAG",
+    "Budget",
+    "check_file_size",
+    "file_too_large",
+]
+
 DOCUMENTS_FLAG = "--manifest-max-documents"
 NODES_FLAG = "--manifest-max-nodes"
 DEPTH_FLAG = "--manifest-max-depth"
-
-
-def file_too_large(size: int, limit: int) -> LimitError:
-    return LimitError(
-        f"file too large: {describe_byte_size(size)} is over the limit of"
-        f" {format_byte_size(limit)}",
-        flag=FILE_SIZE_FLAG,
-    )
 
 
 def check_file_size(size: int, limits: ManifestSettings) -> None:

@@ -8,7 +8,7 @@ anything more. libyaml's own composer counts nothing and cannot be stopped.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -223,6 +223,11 @@ def documents(content: bytes, budget: Budget) -> Iterator[tuple[int, object]]:
             index += 1
     finally:
         loader.dispose()
+
+
+def dump_documents(objects: Iterable[object]) -> str:
+    """``objects`` as one YAML stream, keys in their given order (``fluxctl save``)."""
+    return yaml.safe_dump_all(objects, sort_keys=False)
 
 
 def _spend_tree(root: Node, budget: Budget) -> None:

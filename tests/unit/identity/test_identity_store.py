@@ -12,6 +12,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 from kubernetes import client as k8s
 
+from fluxd.cluster import SecretRequests
 from fluxd.errors import ClusterError, IdentityError
 from fluxd.identity import KubeSecretStore, SecretConflict
 
@@ -51,7 +52,8 @@ def api() -> Iterator[ThreadingHTTPServer]:
 def store_at(host: str) -> KubeSecretStore:
     configuration = k8s.Configuration(host=host)
     configuration.retries = 0
-    return KubeSecretStore(k8s.ApiClient(configuration), namespace="flux", name="flux-git-deploy")
+    api = SecretRequests(k8s.ApiClient(configuration), namespace="flux", name="flux-git-deploy")
+    return KubeSecretStore(api)
 
 
 @pytest.fixture
