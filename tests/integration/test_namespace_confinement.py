@@ -33,7 +33,7 @@ from fluxtestbed.procs import Process, free_port, start, wait_until
 pytestmark = pytest.mark.cluster
 
 TRAVERSAL = "x/../../../../../api/v1/secrets?"
-CANARY = f"edges-canary-{uuid.uuid4().hex[:8]}"
+CANARY = f"canary-{uuid.uuid4().hex[:8]}"
 
 
 @dataclass
@@ -135,7 +135,7 @@ def test_path_traversal_in_a_query_answers_4xx_and_lists_no_secret(
 
     answer = fluxd.get(path, **{param: value})
 
-    assert 400 <= answer.status < 500 or answer.json() == [], answer.body[:300]
+    assert 400 <= answer.status < 500 or answer.json() is None, answer.body[:300]
     _shows_nothing_of(answer, other_namespace)
     assert "Traceback" not in fluxd.process.log.read_text()
 
@@ -147,14 +147,15 @@ def test_a_namespace_outside_the_allowed_one_lists_nothing(
     for namespace in (other_namespace, "kube-system", "default"):
         answer = fluxd.get(path, namespace=namespace)
 
-        assert (answer.status, answer.json()) == (200, [])
+        # An empty listing is null, as Flux v1 sent its Go nil slice.
+        assert (answer.status, answer.json()) == (200, None)
 
 
 def test_ids_in_other_namespaces_are_not_shown(fluxd: Fluxd, other_namespace: str) -> None:
     answer = fluxd.get("/v11/services", services=f"{other_namespace}:deployment/hidden")
-    assert (answer.status, answer.json()) == (200, [])
+    assert (answer.status, answer.json()) == (200, None)
     answer = fluxd.get("/v10/images", service=f"{other_namespace}:deployment/hidden")
-    assert (answer.status, answer.json()) == (200, [])
+    assert (answer.status, answer.json()) == (200, None)
 
 
 def test_without_a_namespace_only_the_allowed_one_is_listed(
@@ -208,7 +209,7 @@ def test_the_real_daemon_answers_odd_queries_without_an_unexpected_error(
         # A well-formed ref, but this repo has no branch yet: a server-side state,
         # answered as Flux v1 did (a server error) with the fix in its help.
         assert answer.status == 500
-        assert answer.json()["help"].startswith("Push the branch")
+        assert "Push the branch" in answer.json()["help"]
     else:
         assert answer.status < 500, answer.body[:300]
     assert b"internal error" not in answer.body
