@@ -28,7 +28,8 @@ FLUXD_FLAGS = ("--git-poll-interval=5m", "--sync-interval=1h")
 _PASS = re.compile(
     r"^ts=(?P<ts>\S+) .*event=sync revision=(?P<rev>\w+) applied=(?P<applied>\d+) "
     r"unchanged=(?P<unchanged>\d+) drifted=(?P<drifted>\d+) failed=(?P<failed>\d+) "
-    r"deleted=(?P<deleted>\d+) took=(?P<took>[\d.]+)s"
+    # Fields added later (held=, timed-out=, ...) may stand before took=.
+    r"deleted=(?P<deleted>\d+) (?:\S+=\S+ )*took=(?P<took>[\d.]+)s"
 )
 
 
