@@ -21,7 +21,8 @@ base="${BASE_IMAGE:-$("$here/base.sh")}"
 cd "$root"
 key="$( {
   echo "$base"
-  sha256sum deploy/Dockerfile .dockerignore deploy/image/requirements.txt pyproject.toml README.md
+  sha256sum deploy/Dockerfile .dockerignore deploy/image/requirements.txt \
+    deploy/image/trim.sh deploy/image/check_libs.py pyproject.toml README.md
   find daemon cli -type f ! -path '*/__pycache__/*' ! -name '*.pyc' -print0 | sort -z | xargs -0 sha256sum
 } | sha256sum | cut -c1-16)"
 # Checkouts on one machine share the engine's images, so each build is also
