@@ -8,25 +8,16 @@ every comparison is against the same daemon in the same state.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from typing import Any
 
 import pytest
 
 from fluxtestbed.gitserver import GitServer
 from fluxtestbed.kube import Cluster
-from fluxtestbed.scenario import Installation, install
+from fluxtestbed.scenario import Installation, installations
 
 
 @pytest.fixture(scope="module")
 def install_module(kube: Cluster, git_server: GitServer) -> Iterator[Callable[..., Installation]]:
     """``install`` for the whole module; the installations are removed after it."""
-    made: list[Installation] = []
-
-    def make(**kwargs: Any) -> Installation:
-        inst = install(kube, git_server, **kwargs)
-        made.append(inst)
-        return inst
-
-    yield make
-    for inst in made:
-        inst.remove()
+    with installations(kube, git_server) as make:
+        yield make

@@ -5,8 +5,11 @@ from __future__ import annotations
 import json
 import subprocess
 import uuid
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from fluxtestbed.fluxd_host import HostFluxd, fluxctl, start_host_fluxd
 from fluxtestbed.gitserver import GitServer
@@ -124,6 +127,23 @@ def install(
         runner="auto",
     )
     return Installation(kube, git, repo, namespace, target, daemon)
+
+
+@contextmanager
+def installations(kube: Cluster, git: GitServer) -> Iterator[Callable[..., Installation]]:
+    """``install`` bound to ``kube`` and ``git``; what it made is removed on exit."""
+    made: list[Installation] = []
+
+    def make(**kwargs: Any) -> Installation:
+        inst = install(kube, git, **kwargs)
+        made.append(inst)
+        return inst
+
+    try:
+        yield make
+    finally:
+        for inst in made:
+            inst.remove()
 
 
 def seed_files(version: str = "1.17.7") -> dict[str, str]:
