@@ -4,7 +4,6 @@ the git mirror, the sync engine and loop, the key ring and the cluster."""
 from __future__ import annotations
 
 import asyncio
-import datetime as dt
 import logging
 import re
 from collections import OrderedDict
@@ -12,9 +11,6 @@ from collections.abc import Sequence
 from typing import Any, Protocol
 
 from fluxd import __version__
-from fluxd.api import models
-from fluxd.api.convert import public_key
-from fluxd.api.port import ALL_WORKLOADS
 from fluxd.cluster import EventTarget, EventType, Workload
 from fluxd.errors import FluxError, GitError, IdentityError, MissingError, UserError
 from fluxd.identity import PublicKeyInfo
@@ -25,7 +21,18 @@ from fluxd.settings import Settings
 from fluxd.sync.engine import SyncEngine
 from fluxd.sync.loop import LoopTimings, SyncLoop
 from fluxd.sync.results import SyncResult
-from fluxd.workload_views import controller_status, image_status
+from fluxd.views import (
+    ALL_WORKLOADS,
+    GitConfig,
+    GitStatus,
+    JobStatus,
+    ReadyStatus,
+    Remote,
+    SyncReport,
+    WorkloadImages,
+    WorkloadView,
+)
+from fluxd.workload_views import workload_images, workload_view
 
 log = logging.getLogger(__name__)
 
@@ -194,20 +201,18 @@ class Daemon:
     def version(self) -> str:
         return __version__
 
-    def git_remote(self) -> models.Remote:
+    def git_remote(self) -> Remote:
         git = self._settings.git
-        return models.Remote(
-            url=self._mirror.safe_url(), branch=git.branch, path=",".join(git.paths)
-        )
+        return Remote(url=self._mirror.safe_url(), branch=git.branch, paths=tuple(git.paths))
 
-    def ready(self) -> models.ReadyReport:
+    def ready(self) -> ReadyStatus:
         last = self.last_result
-        return models.ReadyReport(
+        return ReadyStatus(
             ready=True,
             git_status=self._git_status(),
             git_error=self._mirror.error,
             last_sync_revision=last.revision if last else "",
-            last_sync_time=_rfc3339(last.started_at + last.duration) if last else "",
+            last_sync_finished=last.started_at + last.duration if last else None,
             last_sync_failures=len(last.failures) if last else 0,
         )
 
@@ -240,41 +245,26 @@ class Daemon:
             job.error = str(exc)
             job.state = JobState.FAILED
 
-    def job_status(self, job_id: str) -> models.JobStatus:
+    def job_status(self, job_id: str) -> JobStatus:
         job = self._jobs.get(job_id)
         if job is None:
             raise MissingError(
                 f"unknown job {job_id!r}",
                 help="Jobs are kept in memory (the newest 100) and lost when fluxd restarts.",
             )
-        # A sync job's result is only the revision, as in Flux v1 (no spec).
-        return models.JobStatus(
-            Result=models.JobResult(revision=job.revision),
-            Err=job.error,
-            StatusString=job.state.value,
-        )
+        return JobStatus(state=job.state, revision=job.revision, error=job.error)
 
-    def sync_errors(self, ref: str | None) -> models.SyncErrors:
+    def sync_errors(self, ref: str | None) -> SyncReport:
         result = self.last_result if not ref else self._result_for(ref)
         if result is None:
             raise MissingError(
                 f"no sync pass has applied {ref!r} yet" if ref else "no sync pass has run yet"
             )
-        hold = result.gc_hold
-        return models.SyncErrors(
+        return SyncReport(
             revision=result.revision,
-            errors=[
-                models.ResourceError(ID=f.id, Path=f.source, Error=f.error) for f in result.failures
-            ],
-            gcHeld=models.GcHold(
-                reason=hold.reason,
-                deletions=list(hold.deletions),
-                inventory=hold.inventory,
-                help=hold.help,
-            )
-            if hold is not None
-            else None,
-            historyRewrittenFrom=self._rewrites.get(result.revision, ""),
+            failures=result.failures,
+            gc_hold=result.gc_hold,
+            history_rewritten_from=self._rewrites.get(result.revision, ""),
             retrying=result.needs_retry,
         )
 
@@ -321,7 +311,7 @@ class Daemon:
             return text
         raise _unknown_revision(ref)
 
-    def git_config(self, regenerate: bool) -> models.GitConfig:
+    def git_config(self, regenerate: bool) -> GitConfig:
         info: PublicKeyInfo | None = None
         errors = self._mirror.error
         if self._keyring is not None and regenerate:
@@ -333,16 +323,13 @@ class Daemon:
                 # Probes call this route: a broken key must not restart the pod;
                 # it is reported here instead, where fluxctl shows it.
                 errors = "; ".join(e for e in (errors, f"{exc} ({exc.help})") if e)
-        return models.GitConfig(
-            remote=self.git_remote(),
-            publicSSHKey=public_key(info),
-            status=self._git_status(),
-            errors=errors,
+        return GitConfig(
+            remote=self.git_remote(), status=self._git_status(), public_key=info, errors=errors
         )
 
-    def _git_status(self) -> models.GitStatus:
+    def _git_status(self) -> GitStatus:
         status = str(self._mirror.status)
-        allowed: tuple[models.GitStatus, ...] = (
+        allowed: tuple[GitStatus, ...] = (
             "unconfigured",
             "new",
             "cloned",
@@ -354,7 +341,7 @@ class Daemon:
                 return value
         return "new"
 
-    def list_workloads(self, namespace: str, ids: Sequence[str]) -> list[models.ControllerStatus]:
+    def list_workloads(self, namespace: str, ids: Sequence[str]) -> list[WorkloadView]:
         workloads = self._cluster.list_workloads(namespace or None)
         if ids:
             wanted = set(ids)
@@ -364,7 +351,7 @@ class Daemon:
         errors = {f.id: f.error for f in (last.failures if last else ()) if f.id}
         ready, configured = self._mirror.ready, self._mirror.status != "unconfigured"
         return [
-            controller_status(
+            workload_view(
                 w,
                 in_repo=w.id in desired,
                 repo_ready=ready,
@@ -374,11 +361,11 @@ class Daemon:
             for w in workloads
         ]
 
-    def list_images(self, spec: str, namespace: str) -> list[models.ImageStatus]:
+    def list_images(self, spec: str, namespace: str) -> list[WorkloadImages]:
         workloads = self._cluster.list_workloads(namespace or None)
         if spec and spec != ALL_WORKLOADS:
             workloads = [w for w in workloads if w.id == spec]
-        return [image_status(w) for w in workloads]
+        return [workload_images(w) for w in workloads]
 
     def export(self) -> str:
         return dump_documents(self._cluster.export_workloads())
@@ -398,7 +385,3 @@ def _timings(settings: Settings) -> LoopTimings:
         sync_interval=settings.sync.interval,
         retry_max_delay=settings.sync.retry_max_delay,
     )
-
-
-def _rfc3339(timestamp: float) -> str:
-    return dt.datetime.fromtimestamp(timestamp, dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")

@@ -9,9 +9,9 @@ from typing import Any
 import pytest
 from prometheus_client import CollectorRegistry
 
-from fluxd.api import models
 from fluxd.api.app import create_app
 from fluxd.settings import ApiSettings
+from fluxd.views import Remote
 from unit.api.fakes import FakeDaemon
 from unit.api.testclient import TestClient
 
@@ -27,7 +27,7 @@ EVENT = {
 
 @pytest.fixture
 def daemon() -> FakeDaemon:
-    return FakeDaemon(remote=models.Remote(url=OUR_URL, branch="main"))
+    return FakeDaemon(remote=Remote(url=OUR_URL, branch="main"))
 
 
 @pytest.fixture

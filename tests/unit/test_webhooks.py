@@ -12,10 +12,10 @@ from typing import Any
 import pytest
 from prometheus_client import CollectorRegistry
 
-from fluxd.api import models
 from fluxd.api.app import create_app, make_webhook_app
 from fluxd.git.urls import repo_key as normalize_repo_url
 from fluxd.settings import ApiSettings
+from fluxd.views import Remote
 from unit.api.fakes import FakeDaemon
 from unit.api.testclient import TestClient
 
@@ -25,7 +25,7 @@ OUR_URL = "git@github.com:Acme/fleet.git"
 
 @pytest.fixture
 def daemon() -> FakeDaemon:
-    return FakeDaemon(remote=models.Remote(url=OUR_URL, branch="main"))
+    return FakeDaemon(remote=Remote(url=OUR_URL, branch="main"))
 
 
 @pytest.fixture
@@ -186,7 +186,7 @@ def gitlab_push(ref: str = "refs/heads/main") -> dict[str, Any]:
 
 @pytest.mark.parametrize(("token", "status"), [(SECRET, 202), ("nope", 401), (None, 401)])
 def test_gitlab_push_needs_the_token(client, daemon, token, status):
-    daemon.remote = models.Remote(url="https://gitlab.com/acme/fleet", branch="main")
+    daemon.remote = Remote(url="https://gitlab.com/acme/fleet", branch="main")
     headers = {"X-Gitlab-Event": "Push Hook"}
     if token is not None:
         headers["X-Gitlab-Token"] = token
@@ -229,7 +229,7 @@ def post_signed(
 
 
 def test_bitbucket_cloud_push_for_our_repo_triggers(client, daemon):
-    daemon.remote = models.Remote(url="git@bitbucket.org:acme/fleet.git", branch="main")
+    daemon.remote = Remote(url="git@bitbucket.org:acme/fleet.git", branch="main")
     response = post_signed(
         client,
         "/hook/bitbucket",
@@ -243,7 +243,7 @@ def test_bitbucket_cloud_push_for_our_repo_triggers(client, daemon):
 
 
 def test_bitbucket_server_push_matches_ssh_and_scm_http_urls(client, daemon):
-    daemon.remote = models.Remote(url="https://bitbucket.acme.io/scm/ops/fleet.git", branch="main")
+    daemon.remote = Remote(url="https://bitbucket.acme.io/scm/ops/fleet.git", branch="main")
     response = post_signed(
         client,
         "/hook/bitbucket",
@@ -257,7 +257,7 @@ def test_bitbucket_server_push_matches_ssh_and_scm_http_urls(client, daemon):
 
 
 def test_bitbucket_without_signature_is_refused_when_a_secret_is_set(client, daemon):
-    daemon.remote = models.Remote(url="git@bitbucket.org:acme/fleet.git", branch="main")
+    daemon.remote = Remote(url="git@bitbucket.org:acme/fleet.git", branch="main")
     response = client.post(
         "/hook/bitbucket", json=bitbucket_cloud_push(), headers={"X-Event-Key": "repo:push"}
     )
@@ -266,7 +266,7 @@ def test_bitbucket_without_signature_is_refused_when_a_secret_is_set(client, dae
 
 
 def test_gitea_push_with_its_plain_hex_signature_triggers(client, daemon):
-    daemon.remote = models.Remote(url="ssh://git@gitea.acme.io:2222/acme/fleet.git", branch="main")
+    daemon.remote = Remote(url="ssh://git@gitea.acme.io:2222/acme/fleet.git", branch="main")
     payload = github_push()
     payload["repository"] = {
         "clone_url": "https://gitea.acme.io/acme/fleet.git",

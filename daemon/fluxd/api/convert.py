@@ -1,11 +1,41 @@
-"""Domain values to wire models, for the code that implements ``DaemonPort``."""
+"""The daemon's answers (``fluxd.views``) as Flux v1's wire models.
+
+Every quirk of Flux v1's JSON lives here: its field names, null where Go had
+a nil slice or map, {} where it had an empty one, and RFC 3339 times.
+"""
 
 from __future__ import annotations
 
-from fluxd.api import models
-from fluxd.identity import PublicKeyInfo
+import datetime as dt
 
-__all__ = ["public_key"]
+from fluxd.api import models
+from fluxd.cluster import Container, Rollout
+from fluxd.identity import PublicKeyInfo
+from fluxd.views import (
+    GitConfig,
+    JobStatus,
+    ReadyStatus,
+    Remote,
+    SyncReport,
+    WorkloadImages,
+    WorkloadView,
+)
+
+__all__ = [
+    "controller_status",
+    "git_config",
+    "image_status",
+    "job_status",
+    "public_key",
+    "ready_report",
+    "remote",
+    "sync_errors",
+]
+
+
+def remote(value: Remote) -> models.Remote:
+    # Flux v1 had one path setting, comma-separated.
+    return models.Remote(url=value.url, branch=value.branch, path=",".join(value.paths))
 
 
 def public_key(info: PublicKeyInfo | None) -> models.PublicKey:
@@ -19,3 +49,93 @@ def public_key(info: PublicKeyInfo | None) -> models.PublicKey:
             "sha256": models.Fingerprint(hash=info.sha256.hash, randomart=info.sha256.randomart),
         },
     )
+
+
+def git_config(config: GitConfig) -> models.GitConfig:
+    return models.GitConfig(
+        remote=remote(config.remote),
+        publicSSHKey=public_key(config.public_key),
+        status=config.status,
+        errors=config.errors,
+    )
+
+
+def ready_report(status: ReadyStatus) -> models.ReadyReport:
+    finished = status.last_sync_finished
+    return models.ReadyReport(
+        ready=status.ready,
+        git_status=status.git_status,
+        git_error=status.git_error,
+        last_sync_revision=status.last_sync_revision,
+        last_sync_time=_rfc3339(finished) if finished is not None else "",
+        last_sync_failures=status.last_sync_failures,
+    )
+
+
+def job_status(status: JobStatus) -> models.JobStatus:
+    # A sync job's result is only the revision, as in Flux v1 (no spec).
+    return models.JobStatus(
+        Result=models.JobResult(revision=status.revision),
+        Err=status.error,
+        StatusString=status.state.value,
+    )
+
+
+def sync_errors(report: SyncReport) -> models.SyncErrors:
+    hold = report.gc_hold
+    return models.SyncErrors(
+        revision=report.revision,
+        errors=[
+            models.ResourceError(ID=f.id, Path=f.source, Error=f.error) for f in report.failures
+        ],
+        gcHeld=models.GcHold(
+            reason=hold.reason,
+            deletions=list(hold.deletions),
+            inventory=hold.inventory,
+            help=hold.help,
+        )
+        if hold is not None
+        else None,
+        historyRewrittenFrom=report.history_rewritten_from,
+        retrying=report.retrying,
+    )
+
+
+def controller_status(view: WorkloadView) -> models.ControllerStatus:
+    return models.ControllerStatus(
+        ID=view.id,
+        Containers=_containers(view.containers),
+        ReadOnly=view.read_only,
+        Status=view.status,
+        Rollout=_rollout(view.rollout),
+        SyncError=view.sync_error,
+        Labels=dict(view.labels) or None,
+        Automated=view.automated,
+        Locked=view.locked,
+        Ignore=view.ignore,
+        # Flux v1 sends {} for a workload without policies, never null.
+        Policies=dict(view.policies),
+    )
+
+
+def image_status(images: WorkloadImages) -> models.ImageStatus:
+    return models.ImageStatus(ID=images.id, Containers=_containers(images.containers))
+
+
+def _containers(containers: tuple[Container, ...]) -> list[models.Container]:
+    return [models.Container(Name=c.name, Current=models.ImageInfo(ID=c.image)) for c in containers]
+
+
+def _rollout(rollout: Rollout) -> models.Rollout:
+    return models.Rollout(
+        Desired=rollout.desired,
+        Updated=rollout.updated,
+        Ready=rollout.ready,
+        Available=rollout.available,
+        Outdated=rollout.outdated,
+        Messages=list(rollout.messages) or None,
+    )
+
+
+def _rfc3339(timestamp: float) -> str:
+    return dt.datetime.fromtimestamp(timestamp, dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")

@@ -15,7 +15,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Body, Query, Request, Response
 from pydantic import StrictBool
 
-from fluxd.api import models
+from fluxd.api import convert, models
 from fluxd.api.errors import BadRequest, error_response
 from fluxd.api.port import ALL_WORKLOADS, DaemonPort
 from fluxd.errors import UserError
@@ -77,7 +77,7 @@ def open_flux_router(daemon: DaemonPort) -> APIRouter:
     @router.get("/v6/identity.pub")
     async def public_key() -> models.PublicKey:
         config = await asyncio.to_thread(daemon.git_config, False)
-        return config.publicSSHKey
+        return convert.public_key(config.public_key)
 
     return router
 
@@ -131,7 +131,7 @@ def _add_listings(router: APIRouter, daemon: DaemonPort) -> None:
     @router.get("/v6/services")
     async def services_v6(namespace: str = "") -> list[models.ControllerStatus] | None:
         found = await asyncio.to_thread(daemon.list_workloads, parse_namespace(namespace), [])
-        return found or None
+        return [convert.controller_status(view) for view in found] or None
 
     @router.get("/v11/services")
     async def services_v11(
@@ -142,7 +142,8 @@ def _add_listings(router: APIRouter, daemon: DaemonPort) -> None:
         if namespace and ids:
             # 422 like Flux v1: well-formed, but a combination it cannot serve.
             raise UserError("give either query parameter 'namespace' or 'services', not both")
-        return await asyncio.to_thread(daemon.list_workloads, namespace, ids) or None
+        found = await asyncio.to_thread(daemon.list_workloads, namespace, ids)
+        return [convert.controller_status(view) for view in found] or None
 
     @router.get("/v6/images")
     async def images_v6(service: str = "") -> list[dict[str, Any]] | None:
@@ -172,7 +173,7 @@ async def _images(
             help=f"Choose among {', '.join(sorted(CONTAINER_FIELDS))}.",
         )
     statuses = await asyncio.to_thread(daemon.list_images, spec, namespace)
-    return [_image_status(status, fields) for status in statuses]
+    return [_image_status(convert.image_status(status), fields) for status in statuses]
 
 
 def _image_status(status: models.ImageStatus, fields: list[str]) -> dict[str, Any]:
@@ -204,7 +205,7 @@ def _add_jobs(router: APIRouter, daemon: DaemonPort) -> None:
     # the empty ref is the branch HEAD.
     @router.get("/v6/jobs")
     async def job_status(job_id: Annotated[str, Query(alias="id")]) -> models.JobStatus:
-        return daemon.job_status(job_id)
+        return convert.job_status(daemon.job_status(job_id))
 
     @router.get("/v6/sync")
     async def sync_status(ref: str) -> list[str]:
@@ -212,13 +213,13 @@ def _add_jobs(router: APIRouter, daemon: DaemonPort) -> None:
 
     @router.get("/v11/sync-errors")
     async def sync_errors(ref: str = "") -> models.SyncErrors:
-        return daemon.sync_errors(ref or None)
+        return convert.sync_errors(daemon.sync_errors(ref or None))
 
 
 def _add_identity(router: APIRouter, daemon: DaemonPort) -> None:
     @router.post("/v9/git-repo-config")
     async def git_repo_config(regenerate: Annotated[StrictBool, Body()]) -> models.GitConfig:
-        return await asyncio.to_thread(daemon.git_config, regenerate)
+        return convert.git_config(await asyncio.to_thread(daemon.git_config, regenerate))
 
     @router.post("/v6/identity.pub", status_code=204, response_class=Response)
     async def regenerate_key() -> Response:

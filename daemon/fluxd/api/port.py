@@ -1,7 +1,8 @@
 """What the HTTP API needs from the daemon: ``DaemonPort``.
 
 The routes are thin: they validate input, call one method here and turn the
-answer into Flux v1's JSON. Methods come in two kinds, and the split is
+answer (a plain value of ``fluxd.views``) into Flux v1's JSON with
+``fluxd.api.convert``. Methods come in two kinds, and the split is
 part of the contract:
 
 * **quick** ones are called on the event loop. They must answer from memory
@@ -18,12 +19,18 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Protocol
 
-from fluxd.api import models
+from fluxd.views import (
+    ALL_WORKLOADS,
+    GitConfig,
+    JobStatus,
+    ReadyStatus,
+    Remote,
+    SyncReport,
+    WorkloadImages,
+    WorkloadView,
+)
 
 __all__ = ["ALL_WORKLOADS", "DaemonPort"]
-
-#: The image listing's "every workload" spec, as Flux v1 spelt it.
-ALL_WORKLOADS = "<all>"
 
 
 class DaemonPort(Protocol):
@@ -34,11 +41,11 @@ class DaemonPort(Protocol):
         """fluxd's version string (quick)."""
         ...
 
-    def git_remote(self) -> models.Remote:
+    def git_remote(self) -> Remote:
         """The configured repo: URL without credentials, branch, paths (quick)."""
         ...
 
-    def ready(self) -> models.ReadyReport:
+    def ready(self) -> ReadyStatus:
         """Whether fluxd is serving, plus git status and the last sync (quick)."""
         ...
 
@@ -53,11 +60,11 @@ class DaemonPort(Protocol):
         """Queue "fetch and report the branch head"; return the job ID (quick)."""
         ...
 
-    def job_status(self, job_id: str) -> models.JobStatus:
+    def job_status(self, job_id: str) -> JobStatus:
         """Status of a job; ``MissingError`` for an unknown ID (quick)."""
         ...
 
-    def sync_errors(self, ref: str | None) -> models.SyncErrors:
+    def sync_errors(self, ref: str | None) -> SyncReport:
         """Per-resource failures of the last pass, or of the pass that applied ``ref``.
 
         ``MissingError`` when no pass applied ``ref`` (quick).
@@ -75,15 +82,15 @@ class DaemonPort(Protocol):
         """
         ...
 
-    def git_config(self, regenerate: bool) -> models.GitConfig:
+    def git_config(self, regenerate: bool) -> GitConfig:
         """Repo, status and public key; with ``regenerate`` a new key first (blocking)."""
         ...
 
-    def list_workloads(self, namespace: str, ids: Sequence[str]) -> list[models.ControllerStatus]:
+    def list_workloads(self, namespace: str, ids: Sequence[str]) -> list[WorkloadView]:
         """Workloads in ``namespace`` ("" = all), or only ``ids`` when given (blocking)."""
         ...
 
-    def list_images(self, spec: str, namespace: str) -> list[models.ImageStatus]:
+    def list_images(self, spec: str, namespace: str) -> list[WorkloadImages]:
         """Images of workloads: ``spec`` is ``ALL_WORKLOADS`` or one ID (blocking)."""
         ...
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Response
 from fastapi.responses import JSONResponse
 
-from fluxd.api import models
+from fluxd.api import convert, models
 from fluxd.api.port import DaemonPort
 from fluxd.metrics import CONTENT_TYPE_LATEST, CollectorRegistry, render
 
@@ -24,7 +24,7 @@ def probe_router(daemon: DaemonPort) -> APIRouter:
 
     @router.get("/readyz", response_model=models.ReadyReport)
     async def readyz() -> JSONResponse:
-        report = daemon.ready()
+        report = convert.ready_report(daemon.ready())
         return JSONResponse(
             report.model_dump(mode="json"), status_code=200 if report.ready else 503
         )

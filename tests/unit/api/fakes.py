@@ -5,25 +5,39 @@ from __future__ import annotations
 import threading
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
-from fluxd.api import models
+from fluxd.cluster import Container, Rollout
 from fluxd.errors import MissingError, UserError
+from fluxd.identity import Fingerprint, PublicKeyInfo
+from fluxd.jobs import JobState
+from fluxd.sync.results import ResourceFailure
+from fluxd.views import (
+    GitConfig,
+    GitStatus,
+    JobStatus,
+    ReadyStatus,
+    Remote,
+    SyncReport,
+    WorkloadImages,
+    WorkloadView,
+)
 
 REMOTE_URL = "git@github.com:acme/fleet.git"
 REVISION = "5a3f1c9e8d7b6a5f4e3d2c1b0a9f8e7d6c5b4a3f"
 
-PUBLIC_KEY = models.PublicKey(
+PUBLIC_KEY = PublicKeyInfo(
     key="ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIJjn4L5TeMltxtSrPPk+s9jUfyOqUZXEVzlTV4wLTrXl\n",
-    fingerprints={
-        "md5": models.Fingerprint(
-            hash="25:88:b7:cb:cb:17:24:5c:55:42:3a:f8:a3:3b:7b:f3",
-            randomart="+--[ED25519 256]--+\n|                 |\n+------[MD5]------+\n",
-        ),
-        "sha256": models.Fingerprint(
-            hash="yU4SawoLtvB92q9t/LFkZ8Zdy4qbOWZc8TZgtK5uRWM",
-            randomart="+--[ED25519 256]--+\n|                 |\n+----[SHA256]-----+\n",
-        ),
-    },
+    md5=Fingerprint(
+        "MD5",
+        hash="25:88:b7:cb:cb:17:24:5c:55:42:3a:f8:a3:3b:7b:f3",
+        randomart="+--[ED25519 256]--+\n|                 |\n+------[MD5]------+\n",
+    ),
+    sha256=Fingerprint(
+        "SHA256",
+        hash="yU4SawoLtvB92q9t/LFkZ8Zdy4qbOWZc8TZgtK5uRWM",
+        randomart="+--[ED25519 256]--+\n|                 |\n+----[SHA256]-----+\n",
+    ),
 )
 
 
@@ -31,20 +45,19 @@ PUBLIC_KEY = models.PublicKey(
 class FakeDaemon:
     """Implements ``fluxd.api.port.DaemonPort``; mypy checks the fit in the tests."""
 
-    remote: models.Remote = field(
-        default_factory=lambda: models.Remote(url=REMOTE_URL, branch="main", path="deploy")
+    remote: Remote = field(
+        default_factory=lambda: Remote(url=REMOTE_URL, branch="main", paths=("deploy",))
     )
-    status: models.GitStatus = "ready"
+    status: GitStatus = "ready"
     git_errors: str = ""
-    workloads: list[models.ControllerStatus] = field(default_factory=list)
-    images: list[models.ImageStatus] = field(default_factory=list)
-    jobs: dict[str, models.JobStatus] = field(default_factory=dict)
+    public_key: PublicKeyInfo | None = PUBLIC_KEY
+    workloads: list[WorkloadView] = field(default_factory=list)
+    images: list[WorkloadImages] = field(default_factory=list)
+    jobs: dict[str, JobStatus] = field(default_factory=dict)
     pending: dict[str, list[str]] = field(default_factory=dict)
-    errors: models.SyncErrors = field(default_factory=models.SyncErrors)
+    errors: SyncReport = field(default_factory=lambda: SyncReport(revision=""))
     exported: str = "---\napiVersion: v1\nkind: Namespace\nmetadata:\n  name: demo\n"
-    report: models.ReadyReport = field(
-        default_factory=lambda: models.ReadyReport(ready=True, git_status="ready")
-    )
+    report: ReadyStatus = field(default_factory=lambda: ReadyStatus(ready=True, git_status="ready"))
     ping_error: Exception | None = None
     # What the API asked for:
     notified: list[tuple[str, str]] = field(default_factory=list)
@@ -57,10 +70,10 @@ class FakeDaemon:
     def version(self) -> str:
         return "1.25.4"
 
-    def git_remote(self) -> models.Remote:
+    def git_remote(self) -> Remote:
         return self.remote
 
-    def ready(self) -> models.ReadyReport:
+    def ready(self) -> ReadyStatus:
         return self.report
 
     def notify_git_change(self, url: str, branch: str) -> None:
@@ -68,15 +81,15 @@ class FakeDaemon:
 
     def start_sync_job(self) -> str:
         job_id = f"job-{len(self.jobs) + 1}"
-        self.jobs[job_id] = models.JobStatus(StatusString="queued")
+        self.jobs[job_id] = JobStatus(state=JobState.QUEUED)
         return job_id
 
-    def job_status(self, job_id: str) -> models.JobStatus:
+    def job_status(self, job_id: str) -> JobStatus:
         if job_id not in self.jobs:
             raise MissingError(f"unknown job {job_id!r}", help="The job ID is not known.")
         return self.jobs[job_id]
 
-    def sync_errors(self, ref: str | None) -> models.SyncErrors:
+    def sync_errors(self, ref: str | None) -> SyncReport:
         if ref is not None and not self.errors.revision.startswith(ref):
             raise MissingError(f"no sync pass applied {ref}")
         return self.errors
@@ -92,20 +105,23 @@ class FakeDaemon:
             raise UserError(f"unknown revision {ref!r}")
         return self.pending[ref]
 
-    def git_config(self, regenerate: bool) -> models.GitConfig:
+    def git_config(self, regenerate: bool) -> GitConfig:
         self._note_thread()
         if regenerate:
             self.regenerated += 1
-        return models.GitConfig(
-            remote=self.remote, publicSSHKey=PUBLIC_KEY, status=self.status, errors=self.git_errors
+        return GitConfig(
+            remote=self.remote,
+            status=self.status,
+            public_key=self.public_key,
+            errors=self.git_errors,
         )
 
-    def list_workloads(self, namespace: str, ids: Sequence[str]) -> list[models.ControllerStatus]:
+    def list_workloads(self, namespace: str, ids: Sequence[str]) -> list[WorkloadView]:
         self._note_thread()
         self.listed.append((namespace, tuple(ids)))
         return self.workloads
 
-    def list_images(self, spec: str, namespace: str) -> list[models.ImageStatus]:
+    def list_images(self, spec: str, namespace: str) -> list[WorkloadImages]:
         self._note_thread()
         self.images_asked.append((spec, namespace))
         return self.images
@@ -118,6 +134,72 @@ class FakeDaemon:
         self.threads.add(threading.current_thread().name)
 
 
+# --- recorded Flux v1 answers, read back into the daemon's values ---------------
+
+
+def public_key_from_wire(recorded: dict[str, Any]) -> PublicKeyInfo | None:
+    if not recorded["key"]:
+        return None
+    prints = recorded["fingerprints"]
+    return PublicKeyInfo(
+        key=recorded["key"],
+        md5=Fingerprint("MD5", prints["md5"]["hash"], prints["md5"]["randomart"]),
+        sha256=Fingerprint("SHA256", prints["sha256"]["hash"], prints["sha256"]["randomart"]),
+    )
+
+
+def containers_from_wire(recorded: list[dict[str, Any]] | None) -> tuple[Container, ...]:
+    return tuple(Container(c["Name"], c["Current"]["ID"]) for c in recorded or [])
+
+
+def workload_from_wire(recorded: dict[str, Any]) -> WorkloadView:
+    rollout = recorded["Rollout"]
+    return WorkloadView(
+        id=recorded["ID"],
+        status=recorded["Status"],
+        rollout=Rollout(
+            desired=rollout["Desired"],
+            updated=rollout["Updated"],
+            ready=rollout["Ready"],
+            available=rollout["Available"],
+            outdated=rollout["Outdated"],
+            messages=tuple(rollout["Messages"] or ()),
+        ),
+        containers=containers_from_wire(recorded["Containers"]),
+        read_only=recorded["ReadOnly"],
+        sync_error=recorded["SyncError"],
+        labels=recorded["Labels"] or {},
+        policies=recorded["Policies"] or {},
+        automated=recorded["Automated"],
+        locked=recorded["Locked"],
+        ignore=recorded["Ignore"],
+    )
+
+
+def images_from_wire(recorded: dict[str, Any]) -> WorkloadImages:
+    return WorkloadImages(
+        id=recorded["ID"], containers=containers_from_wire(recorded["Containers"])
+    )
+
+
+def job_from_wire(recorded: dict[str, Any]) -> JobStatus:
+    return JobStatus(
+        state=JobState(recorded["StatusString"]),
+        revision=recorded["Result"].get("revision", ""),
+        error=recorded["Err"],
+    )
+
+
+def sync_report_from_wire(recorded: dict[str, Any]) -> SyncReport:
+    return SyncReport(
+        revision=recorded["revision"],
+        failures=tuple(
+            ResourceFailure(id=e["ID"], source=e["Path"], error=e["Error"])
+            for e in recorded["errors"]
+        ),
+    )
+
+
 def check_protocol_fit() -> None:
     """Never called: makes mypy prove FakeDaemon satisfies DaemonPort."""
     from fluxd.api.port import DaemonPort
@@ -126,4 +208,15 @@ def check_protocol_fit() -> None:
     del _
 
 
-__all__ = ["PUBLIC_KEY", "REMOTE_URL", "REVISION", "FakeDaemon", "UserError"]
+__all__ = [
+    "PUBLIC_KEY",
+    "REMOTE_URL",
+    "REVISION",
+    "FakeDaemon",
+    "UserError",
+    "images_from_wire",
+    "job_from_wire",
+    "public_key_from_wire",
+    "sync_report_from_wire",
+    "workload_from_wire",
+]

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 import pytest
 
 from fluxd.api import models
 from fluxd.settings import ApiSettings
+from fluxd.views import ReadyStatus
 
 API = "/api/flux"
 TOKEN = "s3cr3t-token"
@@ -75,20 +78,19 @@ def test_healthz_says_ok(client):
 
 
 def test_readyz_reports_git_and_last_sync_when_ready(client, daemon):
-    daemon.report = models.ReadyReport(
-        ready=True,
-        git_status="ready",
-        last_sync_revision="5a3f1c9",
-        last_sync_time="2026-11-27T13:00:00Z",
+    finished = dt.datetime(2026, 11, 27, 13, 0, 0, 500000, tzinfo=dt.UTC).timestamp()
+    daemon.report = ReadyStatus(
+        ready=True, git_status="ready", last_sync_revision="5a3f1c9", last_sync_finished=finished
     )
     response = client.get("/readyz")
     assert response.status_code == 200
     assert response.json()["last_sync_revision"] == "5a3f1c9"
+    assert response.json()["last_sync_time"] == "2026-11-27T13:00:00Z"
     assert set(response.json()) == set(models.ReadyReport.model_fields)
 
 
 def test_readyz_is_503_while_not_serving(client, daemon):
-    daemon.report = models.ReadyReport(ready=False, git_status="new", git_error="Permission denied")
+    daemon.report = ReadyStatus(ready=False, git_status="new", git_error="Permission denied")
     response = client.get("/readyz")
     assert response.status_code == 503
     assert response.json()["git_error"] == "Permission denied"

@@ -9,9 +9,9 @@ from collections.abc import Sequence
 import httpx
 from prometheus_client import CollectorRegistry
 
-from fluxd.api import models
 from fluxd.api.app import create_app
 from fluxd.settings import ApiSettings
+from fluxd.views import WorkloadView
 from unit.api.fakes import FakeDaemon
 
 
@@ -22,7 +22,7 @@ class SlowDaemon(FakeDaemon):
         super().__init__()
         self.release = threading.Event()
 
-    def list_workloads(self, namespace: str, ids: Sequence[str]) -> list[models.ControllerStatus]:
+    def list_workloads(self, namespace: str, ids: Sequence[str]) -> list[WorkloadView]:
         self.release.wait(timeout=10)
         return []
 

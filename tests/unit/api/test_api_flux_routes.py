@@ -9,7 +9,16 @@ import pytest
 from pydantic import TypeAdapter
 
 from fluxd.api import models
-from unit.api.fakes import REVISION
+from fluxd.cluster import Rollout
+from fluxd.views import Remote, WorkloadView
+from unit.api.fakes import (
+    REVISION,
+    images_from_wire,
+    job_from_wire,
+    public_key_from_wire,
+    sync_report_from_wire,
+    workload_from_wire,
+)
 from unit.api.wire import fixture, go_differences
 
 API = "/api/flux"
@@ -17,11 +26,12 @@ API = "/api/flux"
 
 def seed_git_config(daemon, name: str) -> Any:
     recorded = fixture(name)
-    config = models.GitConfig.model_validate(recorded)
-    daemon.remote = config.remote
-    daemon.status = config.status
-    daemon.git_errors = config.errors
-    daemon.git_config = lambda regenerate: config  # the recorded answer, verbatim
+    remote = recorded["remote"]
+    paths = tuple(remote["path"].split(",")) if remote["path"] else ()
+    daemon.remote = Remote(url=remote["url"], branch=remote["branch"], paths=paths)
+    daemon.status = recorded["status"]
+    daemon.git_errors = recorded["errors"]
+    daemon.public_key = public_key_from_wire(recorded["publicSSHKey"])
     return recorded
 
 
@@ -74,7 +84,7 @@ def test_posting_to_the_legacy_key_path_regenerates_with_204(client, daemon):
 @pytest.mark.parametrize("version", ["v6", "v11"])
 def test_services_list_has_flux_v1_fields(client, daemon, version):
     recorded = fixture("services.json")
-    daemon.workloads = TypeAdapter(list[models.ControllerStatus]).validate_python(recorded)
+    daemon.workloads = [workload_from_wire(workload) for workload in recorded]
 
     response = client.get(f"{API}/{version}/services", params={"namespace": "default"})
 
@@ -84,7 +94,7 @@ def test_services_list_has_flux_v1_fields(client, daemon, version):
 
 
 def test_controller_status_keeps_every_go_field_even_when_empty(client, daemon):
-    daemon.workloads = [models.ControllerStatus(ID="default:service/web")]
+    daemon.workloads = [WorkloadView(id="default:service/web", status="", rollout=Rollout())]
     (workload,) = client.get(f"{API}/v6/services").json()
     assert set(workload) == set(fixture("services.json")[0])
 
@@ -97,11 +107,10 @@ def test_v11_services_filter_is_parsed_into_workload_ids(client, daemon):
     assert daemon.listed == [("", ("default:deployment/web", "kube-system:deployment/dns"))]
 
 
-@pytest.mark.parametrize("name", ["images.json", "images-no-data.json"])
 @pytest.mark.parametrize("version", ["v6", "v10"])
-def test_images_list_has_flux_v1_fields(client, daemon, name, version):
-    recorded = fixture(name)
-    daemon.images = TypeAdapter(list[models.ImageStatus]).validate_python(recorded)
+def test_images_list_has_flux_v1_fields(client, daemon, version):
+    recorded = fixture("images-no-data.json")
+    daemon.images = [images_from_wire(workload) for workload in recorded]
 
     response = client.get(f"{API}/{version}/images")
 
@@ -110,8 +119,15 @@ def test_images_list_has_flux_v1_fields(client, daemon, name, version):
     assert daemon.images_asked == [("<all>", "")]
 
 
+def test_image_wire_model_carries_what_a_registry_scanning_flux_v1_sends():
+    # fluxd knows current images only, but fluxctl reads Flux v1's full answer.
+    recorded = fixture("images.json")
+    adapter = TypeAdapter(list[models.ImageStatus])
+    assert go_differences(adapter.dump_python(adapter.validate_python(recorded)), recorded) == []
+
+
 def test_images_container_fields_selects_what_is_returned(client, daemon):
-    daemon.images = TypeAdapter(list[models.ImageStatus]).validate_python(fixture("images.json"))
+    daemon.images = [images_from_wire(workload) for workload in fixture("images.json")]
 
     response = client.get(
         f"{API}/v10/images",
@@ -142,7 +158,7 @@ def test_update_manifests_sync_returns_a_job_id_string(client):
 )
 def test_job_status_has_flux_v1_fields(client, daemon, name):
     recorded = fixture(name)
-    daemon.jobs["d5a6"] = models.JobStatus.model_validate(recorded)
+    daemon.jobs["d5a6"] = job_from_wire(recorded)
 
     response = client.get(f"{API}/v6/jobs", params={"id": "d5a6"})
 
@@ -167,7 +183,7 @@ def test_sync_status_is_the_list_of_pending_revisions(client, daemon, name):
 
 def test_sync_errors_extension_lists_per_resource_failures(client, daemon):
     recorded = fixture("sync-errors.json")
-    daemon.errors = models.SyncErrors.model_validate(recorded)
+    daemon.errors = sync_report_from_wire(recorded)
 
     response = client.get(f"{API}/v11/sync-errors", params={"ref": recorded["revision"][:7]})
 
@@ -180,14 +196,14 @@ def test_sync_errors_without_ref_is_the_last_pass(client, daemon):
 
 
 def test_notify_git_change_for_our_repo_is_accepted_and_passed_on(client, daemon):
-    daemon.remote = models.Remote(url="ssh://git@github.com/acme/fleet.git", branch="master")
+    daemon.remote = Remote(url="ssh://git@github.com/acme/fleet.git", branch="master")
     response = client.post(f"{API}/v11/notify", json=fixture("notify-git-request.json"))
     assert response.status_code == 202
     assert daemon.notified == [("git@github.com:acme/fleet", "master")]
 
 
 def test_notify_for_another_branch_of_our_repo_is_accepted_but_ignored(client, daemon):
-    daemon.remote = models.Remote(url="git@github.com:acme/fleet", branch="main")
+    daemon.remote = Remote(url="git@github.com:acme/fleet", branch="main")
     response = client.post(f"{API}/v11/notify", json=fixture("notify-git-request.json"))
     assert response.status_code == 202
     assert daemon.notified == []

@@ -123,10 +123,10 @@ def test_a_sync_job_fetches_and_reports_the_branch_head() -> None:
         job_id = daemon.start_sync_job()
         for _ in range(100):
             status = daemon.job_status(job_id)
-            if status.StatusString in ("succeeded", "failed"):
+            if status.state in ("succeeded", "failed"):
                 break
             await asyncio.sleep(0.01)
-        return status.StatusString, status.Result.revision, mirror.fetches
+        return status.state, status.revision, mirror.fetches
 
     state, revision, fetches = asyncio.run(scenario())
     assert (state, revision, fetches) == ("succeeded", HEAD, 1)
@@ -139,7 +139,7 @@ def test_a_sync_job_on_a_repo_that_is_not_ready_fails_with_the_reason() -> None:
         job_id = daemon.start_sync_job()
         await asyncio.sleep(0.05)
         status = daemon.job_status(job_id)
-        return status.StatusString, status.Err
+        return status.state, status.error
 
     state, error = asyncio.run(scenario())
     assert state == "failed"
@@ -180,7 +180,7 @@ def test_per_resource_failures_of_the_pass_that_applied_a_revision_are_served() 
 
     errors = asyncio.run(scenario())
     assert errors.revision == HEAD
-    assert [(e.ID, e.Path, e.Error) for e in errors.errors] == [
+    assert [(e.id, e.source, e.error) for e in errors.failures] == [
         ("ns:deployment/web", "web.yaml", "boom")
     ]
 
@@ -193,7 +193,7 @@ def test_no_errors_are_known_for_a_revision_no_pass_applied() -> None:
 def test_a_broken_key_is_reported_in_the_git_config_instead_of_failing_the_probe() -> None:
     daemon, _, _ = make(keyring=BrokenKeyRing())
     config = daemon.git_config(False)
-    assert config.publicSSHKey.key == ""
+    assert config.public_key is None
     assert "passphrase" in config.errors
 
 

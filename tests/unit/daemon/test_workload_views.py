@@ -1,9 +1,9 @@
-"""Workloads shown as Flux v1's ControllerStatus: policies, read-only reasons, errors."""
+"""Workloads as fluxd reports them: policies from git, read-only reasons, errors."""
 
 from __future__ import annotations
 
 from fluxd.cluster import Container, Rollout, Workload, WorkloadStatus
-from fluxd.workload_views import controller_status, image_status
+from fluxd.workload_views import workload_images, workload_view
 
 
 def web(**annotations: str) -> Workload:
@@ -20,7 +20,7 @@ def web(**annotations: str) -> Workload:
 
 
 def test_policies_from_current_legacy_and_filter_annotations() -> None:
-    status = controller_status(
+    status = workload_view(
         web(
             **{
                 "fluxcd.io/automated": "true",
@@ -32,34 +32,33 @@ def test_policies_from_current_legacy_and_filter_annotations() -> None:
         repo_ready=True,
         sync_error="",
     )
-    assert status.Automated and status.Locked and not status.Ignore
-    assert status.Policies == {"automated": "true", "locked": "true", "tag.nginx": "semver:~1.17"}
-    assert status.Status == "ready"
-    assert [c.Name for c in status.Containers or []] == ["nginx", "log"]
+    assert status.automated and status.locked and not status.ignore
+    assert status.policies == {"automated": "true", "locked": "true", "tag.nginx": "semver:~1.17"}
+    assert status.status == "ready"
+    assert [c.name for c in status.containers] == ["nginx", "log"]
 
 
 def test_read_only_reasons_and_the_last_apply_error() -> None:
-    outside = controller_status(web(), in_repo=False, repo_ready=True, sync_error="")
-    assert outside.ReadOnly == "NotInRepo"
-    not_ready = controller_status(web(), in_repo=True, repo_ready=False, sync_error="boom")
-    assert (not_ready.ReadOnly, not_ready.SyncError) == ("NotReady", "boom")
-    # Flux v1 sends {} for a workload without policies, never null.
-    assert controller_status(web(), in_repo=True, repo_ready=True, sync_error="").Policies == {}
-    no_repo = controller_status(web(), in_repo=False, repo_ready=False, sync_error="",
+    outside = workload_view(web(), in_repo=False, repo_ready=True, sync_error="")
+    assert outside.read_only == "NotInRepo"
+    not_ready = workload_view(web(), in_repo=True, repo_ready=False, sync_error="boom")
+    assert (not_ready.read_only, not_ready.sync_error) == ("NotReady", "boom")
+    assert workload_view(web(), in_repo=True, repo_ready=True, sync_error="").policies == {}
+    no_repo = workload_view(web(), in_repo=False, repo_ready=False, sync_error="",
                                 repo_configured=False)  # fmt: skip
-    assert no_repo.ReadOnly == "NoRepo"
+    assert no_repo.read_only == "NoRepo"
 
 
 def test_policies_come_from_git_so_workloads_git_does_not_hold_show_none() -> None:
     annotated = web(**{"fluxcd.io/automated": "true"})
     for in_repo, repo_ready in [(False, True), (True, False)]:
-        status = controller_status(annotated, in_repo=in_repo, repo_ready=repo_ready, sync_error="")
-        assert (status.Policies, status.Automated) == ({}, False)
+        status = workload_view(annotated, in_repo=in_repo, repo_ready=repo_ready, sync_error="")
+        assert (status.policies, status.automated) == ({}, False)
 
 
 def test_images_are_the_current_ones_per_container() -> None:
-    images = image_status(web())
-    assert [(c.Name, c.Current.ID if c.Current else "") for c in images.Containers or []] == [
+    images = workload_images(web())
+    assert [(c.name, c.image) for c in images.containers] == [
         ("nginx", "nginx:1.17.7"),
         ("log", "busybox:1"),
     ]
