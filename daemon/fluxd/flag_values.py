@@ -171,7 +171,6 @@ class Flag:
     name: str
     help: str
     fills: tuple[str, ...] = ()
-    group: str | None = None
     #: value: takes one value; bool: Go's forms, alone means true;
     #: list: repeatable; switch: no value at all.
     kind: Literal["value", "bool", "list", "switch"] = "value"
@@ -187,6 +186,7 @@ class Flag:
     show: Callable[[Any], str] = show
     #: How the default reads when it is not the whole story, ``{}`` being the value.
     default_text: str = "{}"
+    #: Precedence among flags filling the same field: higher wins.
     rank: int = 0
 
     @property
@@ -195,6 +195,7 @@ class Flag:
 
     @property
     def env(self) -> str:
+        """The environment form, e.g. ``FLUXD_GIT_URL`` for ``--git-url``."""
         return "FLUXD_" + self.dest.upper()
 
     def default(self, settings: Settings) -> Any:
@@ -207,8 +208,9 @@ class Flag:
         return value
 
     def help_text(self, settings: Settings) -> str:
+        """The help with the default appended, escaped for argparse's %-formatting."""
         value = self.default(settings)
-        if value is None or value in ("", ()) or len(self.fills) > 1:
-            return self.help
-        shown = self.default_text.format(self.show(value))
-        return f"{self.help} (default {shown})".replace("%", "%%")
+        text = self.help
+        if value is not None and value not in ("", ()) and len(self.fills) == 1:
+            text += f" (default {self.default_text.format(self.show(value))})"
+        return text.replace("%", "%%")

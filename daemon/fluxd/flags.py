@@ -50,11 +50,11 @@ class _Parser(argparse.ArgumentParser):
 def _add(container: argparse._ActionsContainer, flag: Flag, defaults: Settings) -> None:
     short = [a for a in flag.aliases if not a.startswith("--")]
     names = [*short, flag.name, *(a for a in flag.aliases if a not in short)]
-    help = flag.help_text(defaults)
+    text = flag.help_text(defaults)
     if flag.kind == "switch":
-        container.add_argument(*names, action="store_true", help=help)
+        container.add_argument(*names, action="store_true", help=text)
         return
-    options: dict[str, Any] = {"default": None, "dest": flag.dest, "help": help}
+    options: dict[str, Any] = {"default": None, "dest": flag.dest, "help": text}
     if flag.kind == "bool":
         options.update(type=boolean, nargs="?", const=True)
     elif flag.kind == "list":

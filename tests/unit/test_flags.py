@@ -9,7 +9,7 @@ import pytest
 from fluxd import flag_table
 from fluxd.errors import SettingsError
 from fluxd.flags import FLAGS, build_parser, parse, split_address
-from fluxd.settings import SyncState
+from fluxd.settings import Settings, SyncState
 
 
 def test_the_seeds_deployment_args_parse_to_what_they_say() -> None:
@@ -214,3 +214,20 @@ def test_defaults_read_in_help_as_they_are_typed() -> None:
         "client side; 0 = no limit (default 500)",
     ):
         assert fragment in text
+
+
+def test_every_switch_and_text_flag_is_read_from_its_fluxd_variable() -> None:
+    checked = 0
+    for flag in FLAGS:
+        if len(flag.fills) != 1 or flag.read or flag.convert or flag.choices or flag.fallback:
+            continue
+        if flag.kind not in ("bool", "value") or flag.name.startswith("--listen"):
+            continue
+        # A boolean is set to the opposite of its default, so that reading it shows.
+        want: object = not flag.default(Settings()) if flag.kind == "bool" else "from-env"
+        value: object = parse([], env={flag.env: str(want).lower()})[0]
+        for part in flag.fills[0].split("."):
+            value = getattr(value, part)
+        assert value == want, flag.env
+        checked += 1
+    assert checked >= 10
