@@ -2,8 +2,10 @@
 
 Each group is what one part of the daemon needs, so a module takes only its
 own group (``GitSettings`` for the git mirror, ``SyncSettings`` for the sync
-loop, ...). Flags are parsed in ``fluxd.flags``; nothing here reads the
-environment or the command line.
+loop, ...). The defaults here are the only ones: ``fluxd.flag_table`` names
+the field each flag fills and shows its default in the help from these values.
+Flags are parsed in ``fluxd.flags``; nothing here reads the environment or
+the command line.
 """
 
 from __future__ import annotations

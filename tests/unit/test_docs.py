@@ -9,7 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from fluxd.flags import build_parser
+from fluxd.flags import FLAGS, build_parser
+from fluxd.settings import Settings
 
 ROOT = Path(__file__).resolve().parents[2]
 DOCS = ROOT / "docs"
@@ -119,3 +120,25 @@ def test_every_api_route_is_in_the_api_reference() -> None:
     assert "/v9/git-repo-config" in routes and len(routes) > 10
     missing = [path for path in routes if path not in reference]
     assert missing == []
+
+
+def _reference_defaults() -> dict[str, str]:
+    """The Default cell of each flag row of the daemon reference, by option."""
+    cells: dict[str, str] = {}
+    for row in DAEMON_REFERENCE.read_text().splitlines():
+        if row.startswith("| `-"):
+            parts = row.split("|")
+            for option in re.findall(r"`(-{1,2}[\w-]+)`", parts[1]):
+                cells[option] = parts[2].strip()
+    return cells
+
+
+def test_the_daemon_reference_shows_the_defaults_the_settings_use() -> None:
+    documented = _reference_defaults()
+    defaults = Settings()
+    for flag in FLAGS:
+        value = flag.default(defaults)
+        if len(flag.fills) != 1 or value is None or value in ("", ()):
+            continue
+        shown = f"`{flag.show(value)}`"
+        assert shown in documented[flag.name], f"{flag.name}: the reference should say {shown}"

@@ -6,9 +6,10 @@ from pathlib import Path
 
 import pytest
 
+from fluxd import flag_table
 from fluxd.errors import SettingsError
-from fluxd.flags import parse, split_address
-from fluxd.settings import SyncState
+from fluxd.flags import FLAGS, build_parser, parse, split_address
+from fluxd.settings import Settings, SyncState
 
 
 def test_the_seeds_deployment_args_parse_to_what_they_say() -> None:
@@ -169,9 +170,64 @@ def test_a_malformed_manifest_limit_stops_fluxd_naming_the_flag(flag: str, fragm
 
 
 def test_the_help_shows_the_manifest_limits_defaults() -> None:
-    from fluxd.flags import build_parser
-
     text = " ".join(build_parser().format_help().split())
     assert "(default 4Mi)" in text
     assert "--manifest-max-nodes" in text
     assert "(default 500000)" in text
+
+
+def test_every_flags_help_shows_the_default_the_settings_use(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    # Outside a pod: the namespace falls back to the settings' own default.
+    monkeypatch.setattr(flag_table, "POD_NAMESPACE_FILE", tmp_path / "absent")
+    settings, _ = parse([], env={})
+    helps = {
+        opt: str(action.help).replace("%%", "%")
+        for action in build_parser()._actions
+        for opt in action.option_strings
+    }
+    shown = 0
+    for flag in FLAGS:
+        if len(flag.fills) != 1:
+            continue
+        value: object = settings
+        for part in flag.fills[0].split("."):
+            value = getattr(value, part)
+        if value is None or value in ("", ()):
+            assert "(default " not in helps[flag.name], flag.name
+            continue
+        expected = f"(default {flag.default_text.format(flag.show(value))})"
+        assert helps[flag.name].endswith(expected), (flag.name, helps[flag.name], expected)
+        shown += 1
+    assert shown >= 25
+
+
+def test_defaults_read_in_help_as_they_are_typed() -> None:
+    text = " ".join(build_parser().format_help().split())
+    for fragment in (
+        "fetch period (default 5m)",
+        "limit of one sync (default 1m)",
+        "turns the share rule off (default 50%)",
+        "fluxd's own namespace (default the pod's, else flux)",
+        "take over fields other managers own (default true)",
+        "client side; 0 = no limit (default 500)",
+    ):
+        assert fragment in text
+
+
+def test_every_switch_and_text_flag_is_read_from_its_fluxd_variable() -> None:
+    checked = 0
+    for flag in FLAGS:
+        if len(flag.fills) != 1 or flag.read or flag.convert or flag.choices or flag.fallback:
+            continue
+        if flag.kind not in ("bool", "value") or flag.name.startswith("--listen"):
+            continue
+        # A boolean is set to the opposite of its default, so that reading it shows.
+        want: object = not flag.default(Settings()) if flag.kind == "bool" else "from-env"
+        value: object = parse([], env={flag.env: str(want).lower()})[0]
+        for part in flag.fills[0].split("."):
+            value = getattr(value, part)
+        assert value == want, flag.env
+        checked += 1
+    assert checked >= 10
