@@ -237,6 +237,12 @@ class Daemon:
             await self.loop.sync_now(full=True)
             job.state = JobState.SUCCEEDED
         except Exception as exc:
+            # The job's status carries the text to fluxctl; the log keeps the
+            # cause (a known error's help, an unexpected one's traceback).
+            if isinstance(exc, FluxError):
+                log.warning("event=sync-job-failed job=%s error=%r", job_id, str(exc))
+            else:
+                log.exception("event=sync-job-crashed job=%s", job_id)
             job.error = str(exc)
             job.state = JobState.FAILED
 

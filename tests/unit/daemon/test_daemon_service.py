@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 from typing import Any
 
 import pytest
@@ -146,6 +147,45 @@ def test_a_sync_job_on_a_repo_that_is_not_ready_fails_with_the_reason() -> None:
     state, error = asyncio.run(scenario())
     assert state == "failed"
     assert "not been cloned" in error
+
+
+def test_a_sync_job_that_crashes_keeps_the_text_and_logs_the_traceback(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    async def scenario() -> tuple[str, str]:
+        daemon, mirror, _ = make()
+
+        def crash() -> str:
+            raise KeyError("packed-refs")
+
+        mirror.refresh = crash  # type: ignore[method-assign]
+        job_id = daemon.start_sync_job()
+        await _jobs_finished()
+        status = daemon.job_status(job_id)
+        return status.StatusString, status.Err
+
+    with caplog.at_level(logging.WARNING, logger="fluxd.daemon"):
+        state, error = asyncio.run(scenario())
+    assert (state, error) == ("failed", "'packed-refs'")
+    (record,) = [r for r in caplog.records if "sync-job-crashed" in r.getMessage()]
+    assert record.exc_info is not None
+    assert record.exc_info[0] is KeyError
+
+
+def test_a_sync_job_refused_for_a_known_reason_logs_it_without_a_traceback(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    async def scenario() -> None:
+        daemon, mirror, _ = make()
+        mirror.ready, mirror.error = False, "git repo has not been cloned yet"
+        daemon.start_sync_job()
+        await _jobs_finished()
+
+    with caplog.at_level(logging.WARNING, logger="fluxd.daemon"):
+        asyncio.run(scenario())
+    (record,) = [r for r in caplog.records if "sync-job-failed" in r.getMessage()]
+    assert "not been cloned" in record.getMessage()
+    assert record.exc_info is None
 
 
 def test_an_unknown_job_is_missing() -> None:
