@@ -15,6 +15,7 @@ from fluxd import __version__
 from fluxd.api import models
 from fluxd.api.convert import public_key
 from fluxd.api.port import ALL_WORKLOADS
+from fluxd.clock import Clock
 from fluxd.cluster import EventTarget, EventType, Workload
 from fluxd.errors import FluxError, GitError, IdentityError, MissingError, UserError
 from fluxd.identity import PublicKeyInfo
@@ -88,6 +89,7 @@ class Daemon:
         keyring: KeyRingView | None,
         cluster: ClusterView,
         metrics: Metrics,
+        clock: Clock | None = None,
     ) -> None:
         self._settings = settings
         self._mirror = mirror
@@ -96,7 +98,7 @@ class Daemon:
         self._cluster = cluster
         self._metrics = metrics
         self.loop = SyncLoop(
-            mirror, self.run_pass, _timings(settings), on_retry=metrics.observe_retry
+            mirror, self.run_pass, _timings(settings), clock=clock, on_retry=metrics.observe_retry
         )
         self._jobs = JobRing()
         self._tasks: set[asyncio.Task[None]] = set()
@@ -237,8 +239,7 @@ class Daemon:
             await self.loop.sync_now(full=True)
             job.state = JobState.SUCCEEDED
         except Exception as exc:
-            # The job's status carries the text to fluxctl; the log keeps the
-            # cause (a known error's help, an unexpected one's traceback).
+            # fluxctl gets the text; the log keeps the cause (and a crash's traceback).
             if isinstance(exc, FluxError):
                 log.warning("event=sync-job-failed job=%s error=%r", job_id, str(exc))
             else:

@@ -17,9 +17,14 @@ class FakeClock:
         self.now = 0.0
         self.horizon = horizon
         self.waits: list[tuple[asyncio.Event, float]] = []
+        self.sleeps: list[float] = []
 
     def monotonic(self) -> float:
         return self.now
+
+    def sleep(self, seconds: float) -> None:
+        self.sleeps.append(seconds)
+        self.now += seconds
 
     async def wait(self, event: asyncio.Event, seconds: float) -> bool:
         self.waits.append((event, seconds))
