@@ -48,3 +48,8 @@ async def until(condition: Callable[[], bool], *, steps: int = 5000) -> None:
             return
         await asyncio.sleep(0.001)
     raise AssertionError("the condition never held")
+
+
+async def yield_now() -> None:
+    """Let every other ready task run once (no time passes, real or fake)."""
+    await asyncio.sleep(0)

@@ -11,7 +11,7 @@ import contextlib
 from collections.abc import AsyncIterator
 
 from fluxd.sync.loop import LoopTimings, SyncLoop
-from unit.sync.fakeclock import FakeClock, until
+from unit.sync.fakeclock import FakeClock, until, yield_now
 
 #: Waits this long or longer block (the fake clock's horizon is below them).
 INTERVAL = 300.0
@@ -80,7 +80,7 @@ def test_requests_arriving_during_a_pass_cause_exactly_one_more_pass() -> None:
                 await until(lambda: _waited(clock, POLL) >= 1)
                 for _ in range(100):
                     loop.ask_for_sync()
-            await asyncio.sleep(0)
+            await yield_now()  # a second pass, if one could start, would now
             running -= 1
 
         timings = LoopTimings(poll_interval=POLL, sync_interval=INTERVAL)
