@@ -7,10 +7,10 @@ connection gets its own ``pods/portforward`` websocket through the API
 server, so no kubectl binary and no extra process are involved.
 
 Only the client's transport is used (``ApiClient`` for auth and TLS, and
-``ws_client.portforward_call``, which is what ``kubernetes.stream.portforward``
-runs), with pods read as plain JSON: the generated ``CoreV1Api`` and its
-models cost about two seconds of CPU to import, more than everything else a
-``fluxctl sync`` does.
+``ws_client``'s websocket and ``PortForward``, which is what
+``kubernetes.stream.portforward`` runs), with pods read as plain JSON: the
+generated ``CoreV1Api`` and its models cost about two seconds of CPU to
+import, more than everything else a ``fluxctl sync`` does.
 
 Lookup follows Flux v1: the ``--k8s-fwd-labels`` selector first, then
 ``name in (flux,fluxd,weave-flux-agent)``; each in ``--k8s-fwd-ns`` only.
@@ -18,7 +18,9 @@ Lookup follows Flux v1: the ``--k8s-fwd-labels`` selector first, then
 
 from __future__ import annotations
 
+import contextlib
 import json
+import logging
 import os
 import re
 import socket
@@ -33,7 +35,7 @@ from kubernetes.client.configuration import Configuration
 from kubernetes.client.exceptions import ApiException
 from kubernetes.config import incluster_config, kube_config
 from kubernetes.config.config_exception import ConfigException
-from kubernetes.stream.ws_client import portforward_call
+from kubernetes.stream.ws_client import PortForward, create_websocket, get_websocket_url
 
 from fluxctl.errors import (
     AmbiguousPod,
@@ -45,6 +47,8 @@ from fluxctl.errors import (
 )
 from fluxctl.kubeconfig import check_usable, kubeconfig_paths, load_kubeconfig
 from fluxctl.tunnel import Tunnel
+
+log = logging.getLogger(__name__)
 
 Pod = dict[str, Any]
 
@@ -71,7 +75,6 @@ class Forward:
     def __init__(self, api: ApiClient, pod: PodRef, *, timeout: float) -> None:
         self.pod = pod
         self._api = api
-        _quiet_proxy_thread_failures()
         self._tunnel = Tunnel(
             lambda: _dial_within(api, pod, timeout), name=f"port-forward {pod.name}"
         )
@@ -82,8 +85,7 @@ class Forward:
 
     def diagnose(self) -> str:
         """What is known about a failed connection, for the error message."""
-        found = [self._tunnel.last_error, _proxy_failures[-1] if _proxy_failures else ""]
-        return "\n".join(filter(None, [*found, self.pod.unready]))
+        return "\n".join(filter(None, [self._tunnel.last_error, self.pod.unready]))
 
     def close(self) -> None:
         self._tunnel.close()
@@ -284,8 +286,8 @@ def _status_message(body: Any) -> str:
 class _PodChannel:
     """One ``pods/portforward`` websocket, seen as a socket by the tunnel."""
 
-    def __init__(self, forward: Any) -> None:
-        self._forward = forward
+    def __init__(self, forward: GuardedPortForward) -> None:
+        self._forward: Any = forward  # the client is untyped
 
     def socket(self) -> socket.socket:
         sock: socket.socket = self._forward.socket(FLUX_PORT)
@@ -293,7 +295,7 @@ class _PodChannel:
 
     def error(self) -> str | None:
         error: str | None = self._forward.error(FLUX_PORT)
-        return error
+        return error or self._forward.failure or None
 
     def close(self) -> None:
         self._forward.close()
@@ -324,26 +326,38 @@ def _dial_within(api: ApiClient, pod: PodRef, timeout: float) -> _PodChannel:
     return outcome[0]
 
 
-_proxy_failures: list[str] = []
-
-
-def _quiet_proxy_thread_failures() -> None:
-    """Keep a crash of the client's proxy thread from printing a traceback.
+class GuardedPortForward(PortForward):
+    """The client's forward, with its proxy thread's failure kept, not raised.
 
     The client copies bytes in a thread of its own and raises there on a
-    protocol surprise; the connection then drops and fluxctl reports that
-    as an unreachable daemon, which is what the user needs to know.
+    protocol surprise. Caught in that thread, the failure ends the
+    connection (which fluxctl reports as an unreachable daemon, with this
+    text as the diagnosis) instead of printing a traceback; nothing
+    process-wide such as ``threading.excepthook`` is touched.
     """
-    previous = threading.excepthook
 
-    def hook(args: threading.ExceptHookArgs) -> None:
-        name = args.thread.name if args.thread else ""
-        if not name.startswith("Kubernetes port forward proxy"):
-            previous(args)
-            return
-        _proxy_failures.append(f"port-forward stream failed: {args.exc_value}")
+    failure = ""
 
-    threading.excepthook = hook
+    def _proxy(self) -> None:
+        try:
+            super()._proxy()  # type: ignore[no-untyped-call]
+        except Exception as exc:
+            log.debug("port-forward stream failed", exc_info=True)
+            self.failure = f"port-forward stream failed: {exc}"
+            with contextlib.suppress(Exception):  # already failing; the cause is kept
+                self.websocket.close()
+            for port in self.local_ports.values():
+                port.python.close()  # the tunnel then sees the connection end
+
+
+def _open_websocket(api: ApiClient, url: str, headers: dict[str, str]) -> GuardedPortForward:
+    """What the client's ``portforward_call`` does, with the guarded forward."""
+    try:
+        ws_url = get_websocket_url(url)  # type: ignore[no-untyped-call]
+        websocket = create_websocket(api.configuration, ws_url, headers)  # type: ignore[no-untyped-call]
+    except Exception as exc:  # the client's own translation, kept for _dial_error
+        raise ApiException(status=0, reason=str(exc)) from exc
+    return GuardedPortForward(websocket, [FLUX_PORT])  # type: ignore[no-untyped-call]
 
 
 def _dial(api: ApiClient, pod: PodRef) -> _PodChannel:
@@ -352,9 +366,7 @@ def _dial(api: ApiClient, pod: PodRef) -> _PodChannel:
     path = f"/api/v1/namespaces/{ns}/pods/{name}/portforward"
     url, headers = _request(api, path, [("ports", str(FLUX_PORT))])
     try:
-        forward = portforward_call(  # type: ignore[no-untyped-call]
-            api.configuration, "GET", url, headers=headers
-        )
+        forward = _open_websocket(api, url, headers)
     except ApiException as exc:
         raise _dial_error(exc, pod) from exc
     return _PodChannel(forward)

@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from typing import Any, Protocol
 
 from fluxd import __version__
+from fluxd.clock import Clock
 from fluxd.cluster import EventTarget, EventType, Workload
 from fluxd.errors import FluxError, GitError, IdentityError, MissingError, UserError
 from fluxd.identity import PublicKeyInfo
@@ -95,6 +96,7 @@ class Daemon:
         keyring: KeyRingView | None,
         cluster: ClusterView,
         metrics: Metrics,
+        clock: Clock | None = None,
     ) -> None:
         self._settings = settings
         self._mirror = mirror
@@ -103,7 +105,7 @@ class Daemon:
         self._cluster = cluster
         self._metrics = metrics
         self.loop = SyncLoop(
-            mirror, self.run_pass, _timings(settings), on_retry=metrics.observe_retry
+            mirror, self.run_pass, _timings(settings), clock=clock, on_retry=metrics.observe_retry
         )
         self._jobs = JobRing()
         self._tasks: set[asyncio.Task[None]] = set()
@@ -242,6 +244,11 @@ class Daemon:
             await self.loop.sync_now(full=True)
             job.state = JobState.SUCCEEDED
         except Exception as exc:
+            # fluxctl gets the text; the log keeps the cause (and a crash's traceback).
+            if isinstance(exc, FluxError):
+                log.warning("event=sync-job-failed job=%s error=%r", job_id, str(exc))
+            else:
+                log.exception("event=sync-job-crashed job=%s", job_id)
             job.error = str(exc)
             job.state = JobState.FAILED
 

@@ -17,6 +17,7 @@ from pathlib import Path
 import uvicorn
 
 from fluxd.api.app import create_app, make_webhook_app
+from fluxd.clock import SystemClock
 from fluxd.cluster import Cluster, SecretRequests
 from fluxd.daemon import Daemon
 from fluxd.errors import FluxError
@@ -78,7 +79,9 @@ def _start_keyring(settings: Settings, cluster: Cluster) -> KeyRing:
 
 
 def build(settings: Settings, workdir: Path) -> tuple[Daemon, list[_Server], Cluster, KeyRing]:
-    cluster = Cluster.connect(settings.cluster, settings.sync)
+    # One clock for every wait (sync loop, API client throttling and 429s).
+    clock = SystemClock()
+    cluster = Cluster.connect(settings.cluster, settings.sync, clock=clock)
     keyring = _start_keyring(settings, cluster)
     mirror = GitMirror(
         settings.git,
@@ -104,7 +107,13 @@ def build(settings: Settings, workdir: Path) -> tuple[Daemon, list[_Server], Clu
     registry = CollectorRegistry()
     metrics = Metrics(registry)
     daemon = Daemon(
-        settings, mirror=mirror, engine=engine, keyring=keyring, cluster=cluster, metrics=metrics
+        settings,
+        mirror=mirror,
+        engine=engine,
+        keyring=keyring,
+        cluster=cluster,
+        metrics=metrics,
+        clock=clock,
     )
     api = settings.api
     servers = [_server(create_app(daemon, settings=api, registry=registry), api.listen, "--listen")]

@@ -17,7 +17,6 @@ from __future__ import annotations
 import json
 import os
 import threading
-import time
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -30,6 +29,7 @@ from kubernetes.client import ApiClient, Configuration
 from kubernetes.client.exceptions import ApiException, OpenApiException
 from kubernetes.config import ConfigException, load_incluster_config, load_kube_config
 
+from fluxd.clock import Clock, SystemClock
 from fluxd.cluster.errors import api_error, transport_error
 from fluxd.errors import ClusterError
 from fluxd.settings import ClusterSettings
@@ -87,18 +87,19 @@ class RateLimiter:
     answered with 429s instead of being smoothed here. ``qps <= 0`` disables it.
     """
 
-    def __init__(self, qps: float, burst: int) -> None:
+    def __init__(self, qps: float, burst: int, clock: Clock | None = None) -> None:
+        self._clock: Clock = clock or SystemClock()
         self._qps = qps
         self._burst = float(max(burst, 1))
         self._tokens = self._burst
-        self._stamp = time.monotonic()
+        self._stamp = self._clock.monotonic()
         self._lock = threading.Lock()
 
     def take(self) -> None:
         if self._qps <= 0:
             return
         with self._lock:
-            now = time.monotonic()
+            now = self._clock.monotonic()
             self._tokens = min(self._burst, self._tokens + (now - self._stamp) * self._qps)
             self._stamp = now
             # Reserve the token now and sleep off the debt outside the lock,
@@ -106,22 +107,29 @@ class RateLimiter:
             self._tokens -= 1.0
             wait = -self._tokens / self._qps if self._tokens < 0 else 0.0
         if wait > 0:
-            time.sleep(wait)
+            self._clock.sleep(wait)
 
 
 class KubeClient:
     """Raw JSON requests to the API server, with throttling and error translation."""
 
     def __init__(
-        self, api: ApiClient, *, qps: float = 0.0, burst: int = 1, timeout: float = 60.0
+        self,
+        api: ApiClient,
+        *,
+        qps: float = 0.0,
+        burst: int = 1,
+        timeout: float = 60.0,
+        clock: Clock | None = None,
     ) -> None:
         self._api = api
+        self._clock: Clock = clock or SystemClock()
         # The official client's urllib3 pool (TLS, client certificates and
         # proxy already set up from the kubeconfig). We call it directly: its
         # ``call_api`` wrapper re-serialises and re-checks every request,
         # which is a third of the client's CPU per apply.
         self._pool = api.rest_client.pool_manager
-        self._limiter = RateLimiter(qps, burst)
+        self._limiter = RateLimiter(qps, burst, self._clock)
         # A dead server fails fast; a slow apply may take a while.
         self._timeout = urllib3.Timeout(connect=min(10.0, timeout), read=timeout)
         self.host: str = str(api.configuration.host)
@@ -133,7 +141,12 @@ class KubeClient:
 
     @classmethod
     def from_settings(
-        cls, settings: ClusterSettings, *, pool_size: int, timeout: float = 60.0
+        cls,
+        settings: ClusterSettings,
+        *,
+        pool_size: int,
+        timeout: float = 60.0,
+        clock: Clock | None = None,
     ) -> Self:
         """Build a client from a kubeconfig (and context) or the in-cluster config."""
         config = load_configuration(settings)
@@ -141,7 +154,7 @@ class KubeClient:
         # thread beyond it would open and tear down a TLS connection per request.
         config.connection_pool_maxsize = max(pool_size, 1)
         api = ApiClient(configuration=config)
-        return cls(api, qps=settings.qps, burst=settings.burst, timeout=timeout)
+        return cls(api, qps=settings.qps, burst=settings.burst, timeout=timeout, clock=clock)
 
     def close(self) -> None:
         with self._translated("closing the client"):
@@ -182,7 +195,7 @@ class KubeClient:
                 )
             if raw.status != 429 or attempt == _RETRIES_429:
                 break
-            time.sleep(_retry_after(raw.headers.get("Retry-After")))
+            self._clock.sleep(_retry_after(raw.headers.get("Retry-After")))
         return Response(int(raw.status), raw.data or b"", str(raw.reason or ""))
 
     def call(

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from typing import Any
 
+from fluxd.clock import Clock
 from fluxd.cluster.applying import Applier, Rank
 from fluxd.cluster.client import KubeClient
 from fluxd.cluster.discovery import Discovery
@@ -51,12 +52,14 @@ class Cluster:
         )
 
     @classmethod
-    def connect(cls, cluster: ClusterSettings, sync: SyncSettings) -> Cluster:
+    def connect(
+        cls, cluster: ClusterSettings, sync: SyncSettings, *, clock: Clock | None = None
+    ) -> Cluster:
         """Build the client from the settings (kubeconfig, context or in-cluster)."""
         check_settings(cluster)  # before the kubeconfig, so a typo in a flag is named first
         # A few connections beyond the apply threads serve the API's reads.
         client = KubeClient.from_settings(
-            cluster, pool_size=sync.concurrency + 4, timeout=sync.timeout
+            cluster, pool_size=sync.concurrency + 4, timeout=sync.timeout, clock=clock
         )
         return cls(client, cluster, sync)
 

@@ -21,8 +21,10 @@ class SlowDaemon(FakeDaemon):
     def __init__(self) -> None:
         super().__init__()
         self.release = threading.Event()
+        self.listing = threading.Event()
 
     def list_workloads(self, namespace: str, ids: Sequence[str]) -> list[WorkloadView]:
+        self.listing.set()
         self.release.wait(timeout=10)
         return []
 
@@ -32,7 +34,7 @@ async def reads_while_a_listing_hangs(daemon: SlowDaemon) -> dict[str, int]:
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url="http://fluxd") as client:
         hanging = asyncio.create_task(client.get("/api/flux/v6/services"))
-        await asyncio.sleep(0.05)
+        assert await asyncio.to_thread(daemon.listing.wait, 10)
         quick = {
             path: (await asyncio.wait_for(client.get(path), timeout=2)).status_code
             for path in (

@@ -14,7 +14,6 @@ import copy
 import json
 import socket
 import threading
-import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -37,7 +36,8 @@ def fixture(name: str) -> Any:
 class Reply:
     body: Any = None
     status: int = 200
-    delay: float = 0.0
+    #: When given, the reply waits until it is set (a daemon slow to answer).
+    hold: threading.Event | None = None
 
 
 @dataclass
@@ -95,7 +95,8 @@ class FakeDaemon:
             if not queue:
                 return None
             reply = queue[0] if len(queue) == 1 else queue.pop(0)
-            return copy.deepcopy(reply)
+            # A fresh body each time; the hold is shared, it is how a test releases it.
+            return Reply(copy.deepcopy(reply.body), reply.status, reply.hold)
 
     async def handle(self, request: Request) -> Response:
         path = "/" + request.path_params["path"]
@@ -119,8 +120,8 @@ class FakeDaemon:
                 "error": "API endpoint not found",
             }
             return JSONResponse(body, status_code=404)
-        if reply.delay:
-            await asyncio.sleep(reply.delay)
+        if reply.hold is not None:
+            await asyncio.to_thread(reply.hold.wait, 30)
         if reply.status == 204:
             return Response(status_code=204)
         return JSONResponse(reply.body, status_code=reply.status)
@@ -129,6 +130,18 @@ class FakeDaemon:
 def build_app(daemon: FakeDaemon) -> Starlette:
     methods = ["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD"]
     return Starlette(routes=[Route("/api/flux/{path:path}", daemon.handle, methods=methods)])
+
+
+class _ReportingServer(uvicorn.Server):
+    """uvicorn that says when it listens, so starting waits on an event."""
+
+    def __init__(self, config: uvicorn.Config) -> None:
+        super().__init__(config)
+        self.up = threading.Event()
+
+    async def startup(self, sockets: list[socket.socket] | None = None) -> None:
+        await super().startup(sockets=sockets)
+        self.up.set()
 
 
 class Server:
@@ -145,18 +158,15 @@ class Server:
         config = uvicorn.Config(
             app, log_level="warning", lifespan="off", ws="none", http="h11", access_log=False
         )
-        self._server = uvicorn.Server(config)
+        self._server = _ReportingServer(config)
         self._thread = threading.Thread(
             target=self._server.run, kwargs={"sockets": [self._sock]}, daemon=True
         )
 
     def start(self) -> Server:
         self._thread.start()
-        deadline = time.monotonic() + 10
-        while not self._server.started:
-            if time.monotonic() > deadline or not self._thread.is_alive():
-                raise RuntimeError("the fake fluxd did not start")
-            time.sleep(0.01)
+        if not self._server.up.wait(timeout=10):
+            raise RuntimeError("the fake fluxd did not start")
         return self
 
     def stop(self) -> None:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from typing import Any
 
 import pytest
@@ -22,6 +21,7 @@ from fluxd.cluster.client import RateLimiter
 from fluxd.cluster.discovery import _from_aggregated
 from fluxd.cluster.inventory import Inventory, decode, encode, split
 from fluxd.cluster.objects import ApplyOutcome, Result
+from unit.sync.fakeclock import FakeClock
 
 RANKS = {"Namespace": 0, "ServiceAccount": 1, "ConfigMap": 2, "Deployment": 3}
 
@@ -226,20 +226,32 @@ def test_big_inventories_are_split_into_shards() -> None:
 
 
 def test_rate_limiter_spaces_requests_after_the_burst() -> None:
-    limiter = RateLimiter(qps=200, burst=5)
-    start = time.monotonic()
+    clock = FakeClock()
+    limiter = RateLimiter(qps=200, burst=5, clock=clock)
     for _ in range(25):
         limiter.take()
-    # 5 immediately, 20 more at 200/s: about 0.1 s.
-    assert 0.08 < time.monotonic() - start < 0.5
+    # 5 at once, then 20 more at 200/s: each waits 1/200 s, 0.1 s in all.
+    assert clock.sleeps == pytest.approx([0.005] * 20)
+    assert clock.now == pytest.approx(0.1)
+
+
+def test_rate_limiter_refills_while_idle() -> None:
+    clock = FakeClock()
+    limiter = RateLimiter(qps=10, burst=3, clock=clock)
+    for _ in range(3):
+        limiter.take()
+    clock.now += 60  # a quiet minute refills the burst, no more
+    for _ in range(4):
+        limiter.take()
+    assert clock.sleeps == pytest.approx([0.1])
 
 
 def test_rate_limiter_off() -> None:
-    limiter = RateLimiter(qps=0, burst=1)
-    start = time.monotonic()
+    clock = FakeClock()
+    limiter = RateLimiter(qps=0, burst=1, clock=clock)
     for _ in range(1000):
         limiter.take()
-    assert time.monotonic() - start < 0.1
+    assert clock.sleeps == []
 
 
 def test_retry_after_is_read_and_capped() -> None:

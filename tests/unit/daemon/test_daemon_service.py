@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 from typing import Any
 
 import pytest
@@ -112,6 +113,11 @@ def make(applied: str | None = None, keyring: Any = None) -> tuple[Daemon, FakeM
     return daemon, mirror, engine
 
 
+async def _jobs_finished() -> None:
+    """Wait for the jobs' tasks (without a running sync loop, nothing else runs)."""
+    await asyncio.gather(*(asyncio.all_tasks() - {asyncio.current_task()}))
+
+
 def test_the_daemon_fits_the_port_the_api_needs() -> None:
     daemon: DaemonPort = make()[0]
     assert daemon.version
@@ -121,11 +127,8 @@ def test_a_sync_job_fetches_and_reports_the_branch_head() -> None:
     async def scenario() -> tuple[str, str, int]:
         daemon, mirror, _ = make()
         job_id = daemon.start_sync_job()
-        for _ in range(100):
-            status = daemon.job_status(job_id)
-            if status.state in ("succeeded", "failed"):
-                break
-            await asyncio.sleep(0.01)
+        await _jobs_finished()
+        status = daemon.job_status(job_id)
         return status.state, status.revision, mirror.fetches
 
     state, revision, fetches = asyncio.run(scenario())
@@ -137,13 +140,52 @@ def test_a_sync_job_on_a_repo_that_is_not_ready_fails_with_the_reason() -> None:
         daemon, mirror, _ = make()
         mirror.ready, mirror.error = False, "git repo has not been cloned yet"
         job_id = daemon.start_sync_job()
-        await asyncio.sleep(0.05)
+        await _jobs_finished()
         status = daemon.job_status(job_id)
         return status.state, status.error
 
     state, error = asyncio.run(scenario())
     assert state == "failed"
     assert "not been cloned" in error
+
+
+def test_a_sync_job_that_crashes_keeps_the_text_and_logs_the_traceback(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    async def scenario() -> tuple[str, str]:
+        daemon, mirror, _ = make()
+
+        def crash() -> str:
+            raise KeyError("packed-refs")
+
+        mirror.refresh = crash  # type: ignore[method-assign]
+        job_id = daemon.start_sync_job()
+        await _jobs_finished()
+        status = daemon.job_status(job_id)
+        return status.state, status.error
+
+    with caplog.at_level(logging.WARNING, logger="fluxd.daemon"):
+        state, error = asyncio.run(scenario())
+    assert (state, error) == ("failed", "'packed-refs'")
+    (record,) = [r for r in caplog.records if "sync-job-crashed" in r.getMessage()]
+    assert record.exc_info is not None
+    assert record.exc_info[0] is KeyError
+
+
+def test_a_sync_job_refused_for_a_known_reason_logs_it_without_a_traceback(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    async def scenario() -> None:
+        daemon, mirror, _ = make()
+        mirror.ready, mirror.error = False, "git repo has not been cloned yet"
+        daemon.start_sync_job()
+        await _jobs_finished()
+
+    with caplog.at_level(logging.WARNING, logger="fluxd.daemon"):
+        asyncio.run(scenario())
+    (record,) = [r for r in caplog.records if "sync-job-failed" in r.getMessage()]
+    assert "not been cloned" in record.getMessage()
+    assert record.exc_info is None
 
 
 def test_an_unknown_job_is_missing() -> None:

@@ -17,9 +17,14 @@ class FakeClock:
         self.now = 0.0
         self.horizon = horizon
         self.waits: list[tuple[asyncio.Event, float]] = []
+        self.sleeps: list[float] = []
 
     def monotonic(self) -> float:
         return self.now
+
+    def sleep(self, seconds: float) -> None:
+        self.sleeps.append(seconds)
+        self.now += seconds
 
     async def wait(self, event: asyncio.Event, seconds: float) -> bool:
         self.waits.append((event, seconds))
@@ -43,3 +48,8 @@ async def until(condition: Callable[[], bool], *, steps: int = 5000) -> None:
             return
         await asyncio.sleep(0.001)
     raise AssertionError("the condition never held")
+
+
+async def yield_now() -> None:
+    """Let every other ready task run once (no time passes, real or fake)."""
+    await asyncio.sleep(0)
