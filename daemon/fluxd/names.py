@@ -8,10 +8,15 @@ from __future__ import annotations
 
 import re
 
-__all__ = ["is_dns_label", "is_object_name"]
+__all__ = ["NAMESPACE_HELP", "is_dns_label", "is_object_name"]
 
 _DNS_LABEL = re.compile(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?")
 _MAX_NAME = 253
+
+NAMESPACE_HELP = (
+    "A namespace is a DNS label: at most 63 characters of a-z, 0-9 and '-', "
+    "starting and ending with a letter or digit."
+)
 
 
 def is_dns_label(text: str) -> bool:

@@ -20,7 +20,8 @@ from fluxd.api.errors import BadRequest, error_response
 from fluxd.api.port import ALL_WORKLOADS, DaemonPort
 from fluxd.errors import UserError
 from fluxd.git.urls import InvalidUrl, repo_key
-from fluxd.manifests.ids import is_dns_label, parse_workload_id
+from fluxd.manifests.ids import parse_workload_id
+from fluxd.names import NAMESPACE_HELP, is_dns_label
 
 __all__ = [
     "CONTAINER_FIELDS",
@@ -51,10 +52,7 @@ def parse_namespace(text: str) -> str:
     if text and not is_dns_label(text):
         raise BadRequest(
             f"query parameter 'namespace': {text[:100]!r} is not a valid namespace",
-            help=(
-                "A namespace is a DNS label: at most 63 characters of a-z, 0-9 and '-', "
-                "starting and ending with a letter or digit."
-            ),
+            help=NAMESPACE_HELP,
         )
     return text
 

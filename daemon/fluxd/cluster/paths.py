@@ -13,15 +13,11 @@ from __future__ import annotations
 from urllib.parse import quote
 
 from fluxd.errors import SettingsError, UserError
-from fluxd.names import is_dns_label, is_object_name
+from fluxd.names import NAMESPACE_HELP, is_dns_label, is_object_name
 from fluxd.settings import ClusterSettings
 
 __all__ = ["InvalidName", "api_path", "check_name", "check_namespace", "check_settings"]
 
-_NAMESPACE_HELP = (
-    "A namespace is a DNS label: at most 63 characters of a-z, 0-9 and '-', "
-    "starting and ending with a letter or digit."
-)
 _NAME_HELP = (
     "An object name has 1 to 253 characters, is not '.' or '..', and has no '/', '%' "
     "or white space."
@@ -38,7 +34,7 @@ def check_namespace(namespace: str, *, what: str = "namespace") -> str:
     """``namespace`` if it is a valid one; ``InvalidName`` otherwise."""
     if not is_dns_label(namespace):
         message = f"{what} {namespace[:100]!r} is not a valid namespace"
-        raise InvalidName(message, help=_NAMESPACE_HELP)
+        raise InvalidName(message, help=NAMESPACE_HELP)
     return namespace
 
 
@@ -84,7 +80,7 @@ def check_settings(settings: ClusterSettings) -> None:
     for flag, namespace in namespaces:
         if not is_dns_label(namespace):
             raise SettingsError(
-                f"{flag}: {namespace!r} is not a valid namespace", help=_NAMESPACE_HELP
+                f"{flag}: {namespace!r} is not a valid namespace", help=NAMESPACE_HELP
             )
     for flag, name in (
         ("--k8s-secret-name", settings.secret_name),
