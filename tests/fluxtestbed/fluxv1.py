@@ -8,12 +8,11 @@ and ours against the same installation.
 
 from __future__ import annotations
 
-import os
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
-from fluxtestbed.procs import TestbedError
+from fluxtestbed.procs import TestbedError, built_bin_dir
 from fluxtestbed.scenario import Installation
 
 HERE = Path(__file__).resolve().parent
@@ -28,20 +27,12 @@ class FluxV1Binaries:
 
 def find_fluxv1_binaries() -> FluxV1Binaries:
     """Locate (or build once) Flux v1's fluxctl and fluxd."""
-    bin_dir_env = os.environ.get("FLUXPY_FLUXV1_BIN_DIR")
-    if bin_dir_env:
-        bin_dir = Path(bin_dir_env)
-    else:
-        out = subprocess.run(
-            ["bash", str(HERE / "build-fluxv1.sh")],
-            check=False,
-            stdout=subprocess.PIPE,
-            text=True,
-            env={**os.environ, "FLUXV1_VERSION": f"v{VERSION}"},
-        )
-        if out.returncode != 0:
-            raise TestbedError("building Flux v1's binaries failed (output above)")
-        bin_dir = Path(out.stdout.strip().splitlines()[-1])
+    bin_dir = built_bin_dir(
+        HERE / "build-fluxv1.sh",
+        override="FLUXPY_FLUXV1_BIN_DIR",
+        what="Flux v1's binaries",
+        env={"FLUXV1_VERSION": f"v{VERSION}"},
+    )
     found = FluxV1Binaries(fluxctl=bin_dir / "fluxctl", fluxd=bin_dir / "fluxd")
     missing = [str(p) for p in vars(found).values() if not p.exists()]
     if missing:

@@ -32,7 +32,7 @@ from typing import Any
 import yaml
 
 from fluxtestbed import pki
-from fluxtestbed.procs import Process, TestbedError, free_port, start, wait_until
+from fluxtestbed.procs import Process, TestbedError, built_bin_dir, free_port, start, wait_until
 
 HERE = Path(__file__).resolve().parent
 NODE_NAME = "kwok-node-0"
@@ -53,19 +53,9 @@ class Binaries:
 
 def find_binaries() -> Binaries:
     """Locate (or build once) every binary the control plane needs."""
-    bin_dir_env = os.environ.get("FLUXPY_KUBE_BIN_DIR")
-    if bin_dir_env:
-        bin_dir = Path(bin_dir_env)
-    else:
-        out = subprocess.run(
-            ["bash", str(HERE / "build-kube.sh")],
-            check=False,
-            stdout=subprocess.PIPE,
-            text=True,
-        )
-        if out.returncode != 0:
-            raise TestbedError("building the Kubernetes binaries failed (output above)")
-        bin_dir = Path(out.stdout.strip().splitlines()[-1])
+    bin_dir = built_bin_dir(
+        HERE / "build-kube.sh", override="FLUXPY_KUBE_BIN_DIR", what="the Kubernetes binaries"
+    )
     etcd = os.environ.get("FLUXPY_ETCD") or shutil.which("etcd") or "/usr/bin/etcd"
     found = Binaries(
         apiserver=bin_dir / "kube-apiserver",

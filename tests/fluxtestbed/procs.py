@@ -21,6 +21,28 @@ class TestbedError(RuntimeError):
     """The test bed could not be brought up; the message says which part and why."""
 
 
+def built_bin_dir(
+    script: Path, *, override: str, what: str, env: dict[str, str] | None = None
+) -> Path:
+    """The directory env var ``override`` names, else the one ``script`` builds or finds cached.
+
+    The build scripts print that directory as their last line of stdout.
+    """
+    given = os.environ.get(override)
+    if given:
+        return Path(given)
+    out = subprocess.run(
+        ["bash", str(script)],
+        check=False,
+        stdout=subprocess.PIPE,
+        text=True,
+        env={**os.environ, **(env or {})},
+    )
+    if out.returncode != 0:
+        raise TestbedError(f"building {what} failed (output above)")
+    return Path(out.stdout.strip().splitlines()[-1])
+
+
 def free_port() -> int:
     """A TCP port on 127.0.0.1 that nothing listens on right now."""
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
