@@ -32,6 +32,7 @@ from typing import Any
 import yaml
 
 from fluxtestbed import pki
+from fluxtestbed.audit import AuditLog, policy
 from fluxtestbed.procs import Process, TestbedError, built_bin_dir, free_port, start, wait_until
 
 HERE = Path(__file__).resolve().parent
@@ -100,6 +101,11 @@ class Cluster:
     workdir: Path
     processes: list[Process] = field(default_factory=list)
     owned: bool = True
+
+    @property
+    def audit(self) -> AuditLog | None:
+        """The API server's audit log of writes; None for a cluster not started here."""
+        return AuditLog(self.workdir / "audit.log") if self.owned else None
 
     # --- clients ------------------------------------------------------------
 
@@ -383,6 +389,12 @@ class ControlPlane:
                 # Debian's etcd 3.4 lacks; without this kwok's and the
                 # controllers' informers stall and back off for seconds.
                 "--feature-gates=WatchList=false",
+                # Writes by clients, counted exactly by fluxtestbed.audit.
+                f"--audit-policy-file={self._audit_policy()}",
+                f"--audit-log-path={self.workdir / 'audit.log'}",
+                "--audit-log-format=json",
+                "--audit-log-mode=blocking",
+                "--audit-log-maxsize=0",
                 "--v=0",
             ],
             logdir=self.logs,
@@ -395,6 +407,11 @@ class ControlPlane:
             watch=[proc],
             interval=0.25,
         )
+
+    def _audit_policy(self) -> Path:
+        path = self.workdir / "audit-policy.yaml"
+        path.write_text(policy())
+        return path
 
     def _api_ready(self) -> bool:
         ctx = ssl.create_default_context(cafile=str(self.ca.cert_path))

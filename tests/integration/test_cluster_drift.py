@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import re
 import time
 from collections import Counter
 from collections.abc import Iterator
@@ -12,12 +11,11 @@ import pytest
 
 from fluxd.cluster import Cluster, InventoryEntry
 from fluxd.settings import ClusterSettings, SyncSettings
+from fluxtestbed.audit import AuditWrite
 from fluxtestbed.kube import Cluster as Kube
 from fluxtestbed.objects import CountingClient, configmap, deployment, item, rank
 
 pytestmark = pytest.mark.cluster
-
-MUTATING = {"APPLY", "PATCH", "POST", "PUT", "DELETE", "DELETECOLLECTION", "UPDATE", "CREATE"}
 
 
 @pytest.fixture
@@ -30,20 +28,10 @@ def counted(kube: Kube, namespace: str) -> Iterator[tuple[Cluster, CountingClien
     client.close()
 
 
-def deployment_writes(kube: Kube) -> int:
-    """Mutating requests the API server counted on Deployments (not their status)."""
-    total = 0
-    for line in kube.metrics().splitlines():
-        if not line.startswith("apiserver_request_total{"):
-            continue
-        labels = dict(re.findall(r'(\w+)="([^"]*)"', line))
-        if (
-            labels.get("resource") == "deployments"
-            and labels.get("subresource") == ""
-            and labels.get("verb") in MUTATING
-        ):
-            total += int(float(line.rsplit(" ", 1)[1]))
-    return total
+def admin_writes(kube: Kube, since: int) -> list[AuditWrite]:
+    """Writes the API server's audit log recorded for the admin user since a mark."""
+    assert kube.audit is not None, "the test bed's API server keeps an audit log"
+    return kube.audit.writes(since, user="fluxpy-admin")
 
 
 def wait_observed(kube: Kube, namespace: str, name: str) -> None:
@@ -68,10 +56,11 @@ def test_drift_is_found_and_corrected_and_no_drift_costs_no_writes(
 
     # No drift: status updates by controllers are not drift, and we only read.
     client.sent.clear()
-    before = deployment_writes(kube)
+    assert kube.audit is not None
+    mark = kube.audit.mark()
     drift = cluster.detect_drift(entries)
     assert drift.ids == frozenset()
-    assert deployment_writes(kube) == before
+    assert admin_writes(kube, mark) == []
     assert set(client.sent) == {"GET"}
     assert client.sent["GET"] == 2  # one metadata LIST per kind
 
@@ -82,8 +71,13 @@ def test_drift_is_found_and_corrected_and_no_drift_costs_no_writes(
     assert drift.changed == {f"{namespace}:deployment/web"}
     assert drift.missing == {f"{namespace}:configmap/settings"}
 
-    # Re-applying just those restores them.
+    # Re-applying just those restores them, and the audit log sees those writes.
+    mark = kube.audit.mark()
     again = cluster.apply([i for i in items if str(i.id) in drift.ids], rank=rank)
+    assert {w.key for w in admin_writes(kube, mark)} >= {
+        f"patch deployments {namespace}/web",
+        f"patch configmaps {namespace}/settings",
+    }
     assert all(o.applied for o in again)
     live = json.loads(kube.kubectl("get", "-n", namespace, "deploy/web", "-o", "json").stdout)
     assert live["spec"]["replicas"] == 3

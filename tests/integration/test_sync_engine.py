@@ -29,6 +29,9 @@ from fluxtestbed.objects import CountingClient
 
 pytestmark = [pytest.mark.cluster, pytest.mark.gitserver]
 
+# The user of the test bed's admin kubeconfig, which the engine here runs as.
+ADMIN = "fluxpy-admin"
+
 
 def config_map(name: str, value: str, namespace: str = "") -> str:
     ns = f"\n  namespace: {namespace}" if namespace else ""
@@ -206,17 +209,26 @@ def test_a_crd_and_a_custom_resource_of_it_are_applied_in_one_pass(bed: Bed) -> 
 
 
 def test_an_unchanged_repo_sends_no_write_requests_and_drift_is_put_back(bed: Bed) -> None:
+    audit = bed.kube.audit
+    assert audit is not None, "the test bed's API server keeps an audit log"
     bed.push({"web.yaml": deployment("web", replicas=2), "cm.yaml": config_map("settings", "a")})
+    mark = audit.mark()
     first = bed.sync()
     assert (first.applied, first.failures) == (2, ())
-    # The counter does count the engine's applies (and the inventory's save)...
+    # The counters do count the engine's applies (and the inventory's save),
+    # the client's own and the API server's audit log alike...
     assert bed.writes() >= 3
+    seen = audit.count(mark, user=ADMIN)
+    assert seen[f"patch deployments {bed.namespace}/web"] == 1, seen
+    assert seen[f"patch configmaps {bed.namespace}/settings"] == 1, seen
 
     writes_before = bed.writes()
+    mark = audit.mark()
     quiet = bed.sync()
     assert (quiet.applied, quiet.drifted, quiet.unchanged) == (0, 0, 2)
     # ...and a pass over an unchanged repo makes none (only metadata GETs).
     assert bed.writes() == writes_before
+    assert audit.writes(mark, user=ADMIN) == []
 
     bed.kube.kubectl("scale", "deployment/web", "--replicas=5", "-n", bed.namespace)
     bed.kube.kubectl("delete", "configmap", "settings", "-n", bed.namespace)
