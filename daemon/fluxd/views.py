@@ -14,6 +14,7 @@ from fluxd.cluster import Container, Rollout
 from fluxd.identity import PublicKeyInfo
 from fluxd.jobs import JobState
 from fluxd.sync.results import GcHold, ResourceFailure
+from fluxd.writeback import Results
 
 __all__ = [
     "ALL_WORKLOADS",
@@ -70,9 +71,13 @@ class ReadyStatus:
 @dataclass(frozen=True, slots=True)
 class JobStatus:
     state: JobState
-    #: What a finished sync job found at the branch head ("" until then).
+    #: A sync job: the branch head it found; a write job: the commit it pushed.
     revision: str = ""
     error: str = ""
+    #: The update spec as asked (write jobs only; Flux v1's JSON form).
+    spec: Mapping[str, object] | None = None
+    #: Per workload (write jobs only, once they ran).
+    results: Results | None = None
 
 
 @dataclass(frozen=True, slots=True)
