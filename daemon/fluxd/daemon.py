@@ -345,6 +345,7 @@ class Daemon:
                 repo_ready=ready,
                 sync_error=errors.get(w.id, ""),
                 repo_configured=configured,
+                repo_readonly=self._settings.git.readonly,
             )
             for w in workloads
         ]

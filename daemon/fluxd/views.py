@@ -35,7 +35,7 @@ ALL_WORKLOADS = "<all>"
 GitStatus = Literal["unconfigured", "new", "cloned", "ready", "unreachable"]
 
 #: Why a workload cannot be changed through git ("" when it can).
-ReadOnlyReason = Literal["", "NotInRepo", "NoRepo", "NotReady"]
+ReadOnlyReason = Literal["", "NotInRepo", "NoRepo", "NotReady", "ReadOnlyMode"]
 
 
 @dataclass(frozen=True, slots=True)
