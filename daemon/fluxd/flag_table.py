@@ -360,7 +360,7 @@ UNSUPPORTED_FLAGS = {
     "sops": "SOPS decryption is not supported",
     "git-secret": "git-secret decryption is not supported",
     "git-gpg-key-import": "GPG signature verification is not supported",
-    "git-signing-key": "signing the sync tag is not supported",
+    "git-signing-key": "signing commits and the sync tag is not supported",
     "git-verify-signatures": "GPG signature verification is not supported",
     "git-verify-signatures-mode": "GPG signature verification is not supported",
     "connect": "the upstream (Weave Cloud) connection is not supported",

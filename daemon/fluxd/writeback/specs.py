@@ -112,8 +112,9 @@ def parse_release(spec: object) -> ReleaseSpec:
 
 def parse_policy_updates(spec: object) -> dict[ResourceId, PolicyChange]:
     """PolicyUpdates; a policy set may be a map or (older clients) a list of names."""
-    if not isinstance(spec, dict) or not spec:
-        raise UserError("body field 'spec' must be a non-empty object of workload ids")
+    # An empty map is a job with nothing to do, as Flux v1 took it.
+    if not isinstance(spec, dict):
+        raise UserError("body field 'spec' must be an object of workload ids")
     updates: dict[ResourceId, PolicyChange] = {}
     for key, change in spec.items():
         workload = _workload_id(key, "spec")

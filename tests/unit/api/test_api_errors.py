@@ -75,7 +75,7 @@ def test_update_types_fluxd_does_not_carry_out_are_422_naming_those_it_does(clie
         ("image", {}, "spec.ServiceSpecs"),
         ("image", {"ServiceSpecs": ["<all>"], "ImageSpec": "nginx"}, "blank tag"),
         ("image", {"ServiceSpecs": ["nope"], "ImageSpec": "nginx:1"}, "spec.ServiceSpecs"),
-        ("policy", {}, "non-empty object"),
+        ("policy", [], "object of workload ids"),
         ("policy", {"default:deployment/x": {"add": {"locked": 1}}}, "policy names to strings"),
     ],
 )
