@@ -15,7 +15,7 @@ from fluxd.clock import Clock
 from fluxd.cluster import EventTarget, EventType, Workload
 from fluxd.errors import FluxError, GitError, IdentityError, MissingError, UserError
 from fluxd.identity import PublicKeyInfo
-from fluxd.jobs import JobRing, JobState
+from fluxd.jobs import JobRunner, UpdateRequest
 from fluxd.manifests.yamlstream import dump_documents
 from fluxd.metrics import Metrics
 from fluxd.settings import Settings
@@ -34,6 +34,7 @@ from fluxd.views import (
     WorkloadView,
 )
 from fluxd.workload_views import workload_images, workload_view
+from fluxd.writeback import GitWriter
 
 log = logging.getLogger(__name__)
 
@@ -97,6 +98,7 @@ class Daemon:
         cluster: ClusterView,
         metrics: Metrics,
         clock: Clock | None = None,
+        writer: GitWriter | None = None,
     ) -> None:
         self._settings = settings
         self._mirror = mirror
@@ -107,8 +109,7 @@ class Daemon:
         self.loop = SyncLoop(
             mirror, self.run_pass, _timings(settings), clock=clock, on_retry=metrics.observe_retry
         )
-        self._jobs = JobRing()
-        self._tasks: set[asyncio.Task[None]] = set()
+        self.jobs = JobRunner(self.loop, writer, lambda: None if mirror.ready else mirror.error)
         self._results: OrderedDict[str, SyncResult] = OrderedDict()
         #: Revisions that rewrote history, with the revision applied before them.
         self._rewrites: OrderedDict[str, str] = OrderedDict()
@@ -223,43 +224,23 @@ class Daemon:
         self.loop.ask_for_fetch()
 
     def start_sync_job(self) -> str:
-        job = self._jobs.new({"type": "sync"})
-        task = asyncio.get_running_loop().create_task(self._run_sync_job(job.id))
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
-        return job.id
+        return self.jobs.start_sync()
 
-    async def _run_sync_job(self, job_id: str) -> None:
-        job = self._jobs.get(job_id)
-        if job is None:
-            return
-        job.state = JobState.RUNNING
-        try:
-            if not self._mirror.ready:
-                raise UserError(f"git repo not ready: {self._mirror.error}")
-            job.revision = await self.loop.refresh_now()
-            # Unlike Flux v1, run a pass even when HEAD did not move, so a manual
-            # sync also corrects drift at once (and applies approved deletions);
-            # the job ends with that pass, so fluxctl then reads its result.
-            await self.loop.sync_now(full=True)
-            job.state = JobState.SUCCEEDED
-        except Exception as exc:
-            # fluxctl gets the text; the log keeps the cause (and a crash's traceback).
-            if isinstance(exc, FluxError):
-                log.warning("event=sync-job-failed job=%s error=%r", job_id, str(exc))
-            else:
-                log.exception("event=sync-job-crashed job=%s", job_id)
-            job.error = str(exc)
-            job.state = JobState.FAILED
+    def start_update_job(self, request: UpdateRequest) -> str:
+        return self.jobs.start_update(request)
+
+    async def plan_update(self, request: UpdateRequest) -> str:
+        return await self.jobs.plan(request)
 
     def job_status(self, job_id: str) -> JobStatus:
-        job = self._jobs.get(job_id)
-        if job is None:
-            raise MissingError(
-                f"unknown job {job_id!r}",
-                help="Jobs are kept in memory (the newest 100) and lost when fluxd restarts.",
-            )
-        return JobStatus(state=job.state, revision=job.revision, error=job.error)
+        job = self.jobs.get(job_id)
+        return JobStatus(
+            state=job.state,
+            revision=job.revision,
+            error=job.error,
+            spec=job.spec if job.results is not None else None,
+            results=job.results,
+        )
 
     def sync_errors(self, ref: str | None) -> SyncReport:
         result = self.last_result if not ref else self._result_for(ref)
@@ -364,6 +345,7 @@ class Daemon:
                 repo_ready=ready,
                 sync_error=errors.get(w.id, ""),
                 repo_configured=configured,
+                repo_readonly=self._settings.git.readonly,
             )
             for w in workloads
         ]

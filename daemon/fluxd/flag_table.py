@@ -71,8 +71,25 @@ _GIT = (
         ("git.readonly",),
         kind="bool",
     ),
-    Flag("--git-user", "committer name of the sync tag", ("git.user",)),
-    Flag("--git-email", "committer email of the sync tag", ("git.email",)),
+    Flag("--git-user", "committer name of the sync tag and of job commits", ("git.user",)),
+    Flag("--git-email", "committer email of the sync tag and of job commits", ("git.email",)),
+    Flag(
+        "--git-set-author",
+        "make the user who asked for a release or policy change the commit's author",
+        ("git.set_author",),
+        kind="bool",
+    ),
+    Flag(
+        "--git-ci-skip",
+        "append \\n\\n[ci skip] to job commit messages",
+        ("git.ci_skip",),
+        kind="bool",
+    ),
+    Flag(
+        "--git-ci-skip-message",
+        "text appended to job commit messages (instead of --git-ci-skip's)",
+        ("git.ci_skip_message",),
+    ),
     Flag(
         "--git-label",
         "sets both --git-sync-tag and --git-notes-ref",
@@ -333,10 +350,6 @@ IGNORED_FLAGS = (
     "registry-cache-expiry",
     "docker-config",
     "rpc-timeout",
-    # fluxd pushes only the sync tag, never commits, so these have nothing to act on.
-    "git-ci-skip",
-    "git-ci-skip-message",
-    "git-set-author",
 )
 
 #: Flux v1 features this daemon does not have. Ignoring them would change
@@ -347,7 +360,7 @@ UNSUPPORTED_FLAGS = {
     "sops": "SOPS decryption is not supported",
     "git-secret": "git-secret decryption is not supported",
     "git-gpg-key-import": "GPG signature verification is not supported",
-    "git-signing-key": "signing the sync tag is not supported",
+    "git-signing-key": "signing commits and the sync tag is not supported",
     "git-verify-signatures": "GPG signature verification is not supported",
     "git-verify-signatures-mode": "GPG signature verification is not supported",
     "connect": "the upstream (Weave Cloud) connection is not supported",

@@ -28,6 +28,7 @@ from fluxd.metrics import CollectorRegistry, Metrics, make_metrics_app
 from fluxd.settings import Settings, SyncState
 from fluxd.sync.engine import SyncEngine
 from fluxd.sync.marker import GitTagMarker, SecretMarker, SyncMarker
+from fluxd.writeback import GitWriter, WriterSettings
 
 log = logging.getLogger(__name__)
 
@@ -78,6 +79,24 @@ def _start_keyring(settings: Settings, cluster: Cluster) -> KeyRing:
     return keyring
 
 
+def _writer(settings: Settings, mirror: GitMirror, cluster: Cluster) -> GitWriter | None:
+    """What carries out release and policy jobs; None without a repo."""
+    if not settings.git.url:
+        return None
+    git = settings.git
+    return GitWriter(
+        mirror,
+        cluster,
+        scope=cluster.scope,
+        settings=WriterSettings(
+            default_namespace=settings.cluster.default_namespace or "default",
+            readonly=git.readonly,
+            set_author=git.set_author,
+            message_suffix=git.commit_suffix,
+        ),
+    )
+
+
 def build(settings: Settings, workdir: Path) -> tuple[Daemon, list[_Server], Cluster, KeyRing]:
     # One clock for every wait (sync loop, API client throttling and 429s).
     clock = SystemClock()
@@ -114,6 +133,7 @@ def build(settings: Settings, workdir: Path) -> tuple[Daemon, list[_Server], Clu
         cluster=cluster,
         metrics=metrics,
         clock=clock,
+        writer=_writer(settings, mirror, cluster),
     )
     api = settings.api
     servers = [_server(create_app(daemon, settings=api, registry=registry), api.listen, "--listen")]

@@ -39,11 +39,23 @@ class GitSettings:
     poll_interval: float = 300.0
     timeout: float = 20.0
     readonly: bool = False
+    #: --git-set-author: the requesting user is the author of job commits.
+    set_author: bool = False
+    #: Appended to job commit messages as given (Flux v1: "\n\n[ci skip]" with --git-ci-skip).
+    ci_skip: bool = False
+    ci_skip_message: str = ""
     #: HTTPS basic-auth credentials (GIT_AUTHUSER / GIT_AUTHKEY); never shown.
     auth_user: str = ""
     auth_key: str = ""
+
     #: Where the local mirror lives (a fresh temp dir when None).
     mirror_dir: Path | None = None
+
+    @property
+    def commit_suffix(self) -> str:
+        if self.ci_skip_message:
+            return self.ci_skip_message
+        return "\n\n[ci skip]" if self.ci_skip else ""
 
 
 @dataclass(frozen=True, slots=True)

@@ -14,6 +14,7 @@ from fluxd.cluster import Container, Rollout
 from fluxd.identity import PublicKeyInfo
 from fluxd.jobs import JobState
 from fluxd.sync.results import GcHold, ResourceFailure
+from fluxd.writeback import Results
 
 __all__ = [
     "ALL_WORKLOADS",
@@ -34,7 +35,7 @@ ALL_WORKLOADS = "<all>"
 GitStatus = Literal["unconfigured", "new", "cloned", "ready", "unreachable"]
 
 #: Why a workload cannot be changed through git ("" when it can).
-ReadOnlyReason = Literal["", "NotInRepo", "NoRepo", "NotReady"]
+ReadOnlyReason = Literal["", "NotInRepo", "NoRepo", "NotReady", "ReadOnlyMode"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,9 +71,13 @@ class ReadyStatus:
 @dataclass(frozen=True, slots=True)
 class JobStatus:
     state: JobState
-    #: What a finished sync job found at the branch head ("" until then).
+    #: A sync job: the branch head it found; a write job: the commit it pushed.
     revision: str = ""
     error: str = ""
+    #: The update spec as asked (write jobs only; Flux v1's JSON form).
+    spec: Mapping[str, object] | None = None
+    #: Per workload (write jobs only, once they ran).
+    results: Results | None = None
 
 
 @dataclass(frozen=True, slots=True)

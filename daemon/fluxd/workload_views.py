@@ -14,11 +14,15 @@ def workload_view(
     repo_ready: bool,
     sync_error: str,
     repo_configured: bool = True,
+    repo_readonly: bool = False,
 ) -> WorkloadView:
     # As Flux v1: policies are those of the manifest in git, so a workload
     # that git does not hold (or a repo not read yet) shows none.
     policies = policies_of(workload.policies) if in_repo and repo_ready else {}
     read_only: ReadOnlyReason = "" if in_repo else "NotInRepo"
+    if in_repo and repo_readonly:
+        # As Flux v1: in git, but fluxd may not write there (--git-readonly).
+        read_only = "ReadOnlyMode"
     if not repo_ready:
         read_only = "NotReady" if repo_configured else "NoRepo"
     return WorkloadView(

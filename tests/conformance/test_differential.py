@@ -140,16 +140,6 @@ KNOWN_DIFFERENCES: list[Known] = [
     ),
     *(
         Known(
-            "Update types other than `sync`",
-            "POST /v9/update-manifests policy",
-            line,
-            "Flux v1 commits policy and image changes to git; fluxd only applies git and "
-            "refuses them with a user error that says so.",
-        )
-        for line in ("status: ours 422, theirs 200", "$: ours {*}, theirs '<job id>'")
-    ),
-    *(
-        Known(
             "A method a route does not serve",
             "PUT /v11/ping|GET /v9/git-repo-config",
             line,

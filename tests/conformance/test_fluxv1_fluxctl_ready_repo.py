@@ -2,8 +2,8 @@
 
 Each command prints what our fluxctl prints for it (stdout, stderr and exit
 code), except where docs/references/api.md ("Differences from Flux v1")
-says why not. Commands fluxd does not carry out get an error from fluxd that
-the Go client prints, never a hang or a decoding error.
+says why not. The commands that write to git (release, lock, policy, ...)
+are in test_fluxv1_fluxctl_writes.py.
 """
 
 from __future__ import annotations
@@ -206,38 +206,6 @@ def test_usage_errors_are_refused_by_both_ours_with_exit_2(
     assert (ours.returncode, ours.stdout) == (2, "")
     assert ours.stderr.startswith(f"Usage: fluxctl {command[0]} [OPTIONS]")
     assert "\nError: " in ours.stderr
-
-
-UNSERVED = [
-    ("release", "--workload", "{id}", "--update-image", "nginx:1.16.1"),
-    ("release", "--all", "--update-all-images", "--dry-run"),
-    ("automate", "-w", "{id}"),
-    ("deautomate", "-w", "{id}"),
-    ("lock", "-w", "{id}"),
-    ("unlock", "-w", "{id}"),
-    ("policy", "-w", "{id}", "--tag-all", "1.*"),
-]
-
-
-@pytest.mark.parametrize("command", UNSERVED, ids=" ".join)
-def test_commands_fluxd_does_not_carry_out_get_fluxds_error(
-    pair: Pair, command: tuple[str, ...]
-) -> None:
-    workload = f"{pair.inst.target}:deployment/nginx-deployment"
-    args = [part.format(id=workload) for part in command]
-    # A short timeout: the answer must come at once, not after a poll gives up.
-    go = pair.go(*args, "--timeout", "20s", timeout=30)
-    kind = "image" if command[0] == "release" else "policy"
-    assert go.returncode == 1
-    assert go.stdout == ""
-    progress = "Submitting dry-run release ...\n" if "--dry-run" in args else ""
-    if command[0] == "release" and not progress:
-        progress = "Submitting release ...\n"
-    assert go.stderr.startswith(f"{progress}== Error ==\n\nupdate type '{kind}' is not supported\n")
-    assert "'fluxctl sync' makes fluxd apply them now." in go.stderr
-    ours = pair.ours(*args)
-    assert ours.returncode == 2
-    assert f"No such command '{command[0]}'" in ours.stderr
 
 
 def test_sync_with_a_failing_manifest_is_done_for_flux_v1_and_listed_by_ours(pair: Pair) -> None:

@@ -20,6 +20,7 @@ from fluxd.views import (
     WorkloadImages,
     WorkloadView,
 )
+from fluxd.writeback import results_wire
 
 __all__ = [
     "controller_status",
@@ -74,8 +75,10 @@ def ready_report(status: ReadyStatus) -> models.ReadyReport:
 
 def job_status(status: JobStatus) -> models.JobStatus:
     # A sync job's result is only the revision, as in Flux v1 (no spec).
+    spec = models.UpdateSpec.model_validate(status.spec) if status.spec is not None else None
+    results = results_wire(status.results) if status.results is not None else None
     return models.JobStatus(
-        Result=models.JobResult(revision=status.revision),
+        Result=models.JobResult(revision=status.revision, spec=spec, result=results or None),
         Err=status.error,
         StatusString=status.state.value,
     )

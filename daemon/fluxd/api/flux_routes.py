@@ -20,8 +20,10 @@ from fluxd.api.errors import BadRequest, error_response
 from fluxd.api.port import ALL_WORKLOADS, DaemonPort
 from fluxd.errors import UserError
 from fluxd.git.urls import InvalidUrl, repo_key
+from fluxd.jobs import UpdateRequest
 from fluxd.manifests.ids import parse_workload_id
 from fluxd.names import NAMESPACE_HELP, is_dns_label
+from fluxd.writeback import Cause, parse_policy_updates, parse_release
 
 __all__ = [
     "CONTAINER_FIELDS",
@@ -188,16 +190,27 @@ def _image_status(status: models.ImageStatus, fields: list[str]) -> dict[str, An
 def _add_jobs(router: APIRouter, daemon: DaemonPort) -> None:
     @router.post("/v9/update-manifests")
     async def update_manifests(spec: models.UpdateSpec) -> str:
-        if spec.type != "sync":
-            raise UserError(
-                f"update type {spec.type!r} is not supported",
-                help=(
-                    "This daemon does not automate images or policies: it only applies "
-                    "what is in git. Change the manifests in git instead; 'fluxctl sync' "
-                    "makes fluxd apply them now."
-                ),
-            )
-        return daemon.start_sync_job()
+        if spec.type == "sync":
+            return daemon.start_sync_job()
+        cause = Cause(message=spec.cause.Message, user=spec.cause.User)
+        if spec.type == "policy":
+            policies = parse_policy_updates(spec.spec)
+            return daemon.start_update_job(UpdateRequest(cause, policies=policies))
+        if spec.type == "image":
+            release = parse_release(spec.spec)
+            request = UpdateRequest(cause, release=release)
+            if release.kind == "plan":
+                # As Flux v1: a plan is worked out within the request.
+                return await daemon.plan_update(request)
+            return daemon.start_update_job(request)
+        raise UserError(
+            f"update type {spec.type!r} is not supported",
+            help=(
+                "fluxd carries out 'sync', 'image' (fluxctl release) and 'policy' "
+                "(fluxctl policy, lock, automate, ...) updates; 'containers' and 'auto' "
+                "are not implemented."
+            ),
+        )
 
     # Empty values are served as Flux v1 did: no job has the empty ID (404);
     # the empty ref is the branch HEAD.

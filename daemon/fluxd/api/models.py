@@ -196,7 +196,7 @@ class Cause(WireModel):
 
 
 class UpdateSpec(WireModel):
-    """Body of ``POST /v9/update-manifests``; only ``sync`` is carried out by fluxd."""
+    """Body of ``POST /v9/update-manifests``: ``sync``, ``image`` and ``policy`` are carried out."""
 
     type: Literal["image", "policy", "auto", "sync", "containers"]
     cause: Cause = Field(default_factory=Cause)

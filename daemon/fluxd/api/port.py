@@ -19,6 +19,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Protocol
 
+from fluxd.jobs import UpdateRequest
 from fluxd.views import (
     ALL_WORKLOADS,
     GitConfig,
@@ -58,6 +59,14 @@ class DaemonPort(Protocol):
 
     def start_sync_job(self) -> str:
         """Queue "fetch and report the branch head"; return the job ID (quick)."""
+        ...
+
+    def start_update_job(self, request: UpdateRequest) -> str:
+        """Queue a release or policy job (it writes to git); return its ID (quick)."""
+        ...
+
+    async def plan_update(self, request: UpdateRequest) -> str:
+        """Run a release plan now; its result is the job's. Errors are the request's."""
         ...
 
     def job_status(self, job_id: str) -> JobStatus:

@@ -7,11 +7,14 @@ inside this package; everything it raises leaves as a ``GitError``.
 from fluxd.git.failures import Cause, GitRemoteError
 from fluxd.git.mirror import GitMirror, RepoStatus
 from fluxd.git.urls import RemoteUrl, Scheme, parse_remote_url
+from fluxd.git.writing import Author, PushConflict
 
 __all__ = [
+    "Author",
     "Cause",
     "GitMirror",
     "GitRemoteError",
+    "PushConflict",
     "RemoteUrl",
     "RepoStatus",
     "Scheme",

@@ -23,7 +23,7 @@ import logging
 import secrets
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from enum import StrEnum
 from pathlib import Path
 
@@ -38,6 +38,7 @@ from fluxd.git.history import CommitGraph
 from fluxd.git.reading import TreeReader, normalise_path, peel_to_commit
 from fluxd.git.remote import TAGS_PREFIX, Remote
 from fluxd.git.urls import RemoteUrl, parse_remote_url
+from fluxd.git.writing import Author, commit_changes
 from fluxd.settings import GitSettings, ManifestSettings, SshSettings
 
 log = logging.getLogger(__name__)
@@ -225,6 +226,34 @@ class GitMirror:
             self._repo.object_store.add_object(tag)
             self._push({self._sync_tag_ref: tag.id})
             self._repo.refs[self._sync_tag_ref] = tag.id
+
+    def commit_and_push(
+        self,
+        parent: str,
+        files: Mapping[str, bytes],
+        *,
+        message: str,
+        author: Author | None = None,
+    ) -> str:
+        """Commit ``files`` on ``parent``, push it as the branch head; return its id.
+
+        Committed as --git-user/--git-email. ``PushConflict`` when upstream's
+        branch is no longer at ``parent``: nothing is pushed then.
+        """
+        with self._lock:
+            committer = Author(self._settings.user, self._settings.email)
+            commit = commit_changes(
+                self._repo.object_store,
+                self._reader.commit(parent),
+                files,
+                message=message,
+                committer=committer,
+                author=author,
+            )
+            expect = {self._branch_ref: ObjectID(parent.encode("ascii"))}
+            self._require_remote().push(self._repo, {self._branch_ref: commit.id}, expect=expect)
+            self._repo.refs[self._branch_ref] = commit.id
+            return commit.id.decode("ascii")
 
     def close(self) -> None:
         self._repo.close()

@@ -30,6 +30,7 @@ from fluxd.git.failures import Cause, GitRemoteError, explain, remote_error
 from fluxd.git.hostkeys import assemble_known_hosts, write_if_changed
 from fluxd.git.ssh import OpenSshVendor, SshOptions
 from fluxd.git.urls import RemoteUrl, Scheme
+from fluxd.git.writing import PushConflict
 from fluxd.settings import SshSettings
 
 log = logging.getLogger(__name__)
@@ -80,14 +81,31 @@ class Remote:
             _close(client, vendor)
         return {ref: sha for ref, sha in result.refs.items() if sha is not None and wanted(ref)}
 
-    def push(self, repo: Repo, updates: Mapping[Ref, ObjectID]) -> None:
-        """Set (or, with the zero id, delete) remote refs, sending what they need."""
+    def push(
+        self,
+        repo: Repo,
+        updates: Mapping[Ref, ObjectID],
+        *,
+        expect: Mapping[Ref, ObjectID] | None = None,
+    ) -> None:
+        """Set (or, with the zero id, delete) remote refs, sending what they need.
+
+        With ``expect``, a ref that upstream holds at another commit is not
+        pushed at all and ``PushConflict`` is raised: a push must never
+        drop someone else's commits.
+        """
+        moved: list[str] = []
+
+        def update_refs(remote_refs: dict[Ref, ObjectID]) -> dict[Ref, ObjectID]:
+            for ref, sha in (expect or {}).items():
+                if remote_refs.get(ref) != sha:
+                    moved.append(ref.decode(errors="replace"))
+            return {} if moved else dict(updates)
+
         client, path, vendor = self._client()
         try:
             result = client.send_pack(
-                path.encode(),
-                lambda _remote_refs: dict(updates),
-                repo.object_store.generate_pack_data,
+                path.encode(), update_refs, repo.object_store.generate_pack_data
             )
         except Exception as exc:
             raise explain(exc, self.url, _stderr(vendor), pushing=True) from exc
@@ -96,6 +114,10 @@ class Remote:
         refused = [
             f"{ref.decode()}: {why}" for ref, why in (result.ref_status or {}).items() if why
         ]
+        if moved or (refused and expect):
+            # Also a race the server saw: the ref changed after it was advertised.
+            what = ", ".join(moved) or "; ".join(refused)
+            raise PushConflict(f"upstream moved while pushing ({what}); nothing was pushed")
         if refused:
             raise remote_error(Cause.PUSH_REFUSED, self.url, "; ".join(refused))
 

@@ -62,6 +62,8 @@ class LoadResult:
     resources: list[Resource] = field(default_factory=list)
     errors: list[ManifestError] = field(default_factory=list)
     unresolved: list[Unresolved] = field(default_factory=list)
+    #: Ids defined more than once (none of their copies is in ``resources``).
+    duplicated: set[ResourceId] = field(default_factory=set)
 
     @property
     def complete(self) -> bool:
@@ -199,6 +201,7 @@ def _place(
         placed.append(resource)
     # Which copy is meant is anyone's guess, so none is applied.
     result.resources.extend(r for r in placed if r.id not in duplicated)
+    result.duplicated |= duplicated
 
 
 def _duplicate(first: Resource, again: Resource) -> ManifestError:

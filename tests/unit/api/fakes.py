@@ -10,7 +10,7 @@ from typing import Any
 from fluxd.cluster import Container, Rollout
 from fluxd.errors import MissingError, UserError
 from fluxd.identity import Fingerprint, PublicKeyInfo
-from fluxd.jobs import JobState
+from fluxd.jobs import JobState, UpdateRequest
 from fluxd.sync.results import ResourceFailure
 from fluxd.views import (
     GitConfig,
@@ -54,6 +54,7 @@ class FakeDaemon:
     workloads: list[WorkloadView] = field(default_factory=list)
     images: list[WorkloadImages] = field(default_factory=list)
     jobs: dict[str, JobStatus] = field(default_factory=dict)
+    updates: list[UpdateRequest] = field(default_factory=list)
     pending: dict[str, list[str]] = field(default_factory=dict)
     errors: SyncReport = field(default_factory=lambda: SyncReport(revision=""))
     exported: str = "---\napiVersion: v1\nkind: Namespace\nmetadata:\n  name: demo\n"
@@ -83,6 +84,15 @@ class FakeDaemon:
         job_id = f"job-{len(self.jobs) + 1}"
         self.jobs[job_id] = JobStatus(state=JobState.QUEUED)
         return job_id
+
+    def start_update_job(self, request: UpdateRequest) -> str:
+        job_id = f"job-{len(self.jobs) + 1}"
+        self.jobs[job_id] = JobStatus(state=JobState.QUEUED, spec=request.wire())
+        self.updates.append(request)
+        return job_id
+
+    async def plan_update(self, request: UpdateRequest) -> str:
+        return self.start_update_job(request)
 
     def job_status(self, job_id: str) -> JobStatus:
         if job_id not in self.jobs:

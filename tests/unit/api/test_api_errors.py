@@ -60,13 +60,31 @@ def test_unexpected_exception_is_500_server_without_its_text(client, daemon):
     assert "hunter2" not in str(body)
 
 
-@pytest.mark.parametrize("kind", ["image", "policy", "auto", "containers"])
-def test_update_types_other_than_sync_are_422_saying_we_do_not_automate(client, kind):
+@pytest.mark.parametrize("kind", ["auto", "containers"])
+def test_update_types_fluxd_does_not_carry_out_are_422_naming_those_it_does(client, kind):
     response = client.post(
         f"{API}/v9/update-manifests", json={"type": kind, "cause": {}, "spec": {}}
     )
     body = assert_error_shape(response, 422, "user")
-    assert "does not automate images or policies" in body["help"]
+    assert "'image' (fluxctl release) and 'policy'" in body["help"]
+
+
+@pytest.mark.parametrize(
+    ("kind", "spec", "named"),
+    [
+        ("image", {}, "spec.ServiceSpecs"),
+        ("image", {"ServiceSpecs": ["<all>"], "ImageSpec": "nginx"}, "blank tag"),
+        ("image", {"ServiceSpecs": ["nope"], "ImageSpec": "nginx:1"}, "spec.ServiceSpecs"),
+        ("policy", [], "object of workload ids"),
+        ("policy", {"default:deployment/x": {"add": {"locked": 1}}}, "policy names to strings"),
+    ],
+)
+def test_malformed_release_and_policy_specs_are_422_naming_the_field(client, kind, spec, named):
+    response = client.post(
+        f"{API}/v9/update-manifests", json={"type": kind, "cause": {}, "spec": spec}
+    )
+    body = assert_error_shape(response, 422, "user")
+    assert named in body["error"]
 
 
 @pytest.mark.parametrize("version", ["v1", "v2", "v3", "v4", "v5"])

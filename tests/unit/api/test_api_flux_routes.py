@@ -10,7 +10,10 @@ from pydantic import TypeAdapter
 
 from fluxd.api import models
 from fluxd.cluster import Rollout
-from fluxd.views import Remote, WorkloadView
+from fluxd.jobs import JobState
+from fluxd.manifests import ResourceId
+from fluxd.views import JobStatus, Remote, WorkloadView
+from fluxd.writeback import ContainerUpdate, Status, WorkloadResult
 from unit.api.fakes import (
     REVISION,
     images_from_wire,
@@ -230,3 +233,49 @@ def test_blocking_port_calls_run_off_the_event_loop(client, daemon):
     client.post(f"{API}/v9/git-repo-config", json=False)
     assert daemon.threads
     assert "MainThread" not in daemon.threads
+
+
+def test_a_release_job_status_has_flux_v1s_shape(client, daemon):
+    # As Go encodes job.Status: spec echoed, Error left out when empty,
+    # PerContainer null when there is none.
+    release = {
+        "ServiceSpecs": ["default:deployment/web"],
+        "ImageSpec": "nginx:1.16.1",
+        "Kind": "execute",
+        "Excludes": None,
+        "Force": False,
+    }
+    web, db = ResourceId.parse("default:deployment/web"), ResourceId.parse("default:deployment/db")
+    daemon.jobs["r1"] = JobStatus(
+        state=JobState.SUCCEEDED,
+        revision=REVISION,
+        spec={"type": "image", "cause": {"Message": "", "User": "jane"}, "spec": release},
+        results={
+            web: WorkloadResult(
+                Status.SUCCESS,
+                per_container=(ContainerUpdate("nginx", "nginx:1.14.2", "nginx:1.16.1"),),
+            ),
+            db: WorkloadResult(Status.IGNORED, "not included"),
+        },
+    )
+    assert client.get(f"{API}/v6/jobs", params={"id": "r1"}).json() == {
+        "Result": {
+            "revision": REVISION,
+            "spec": {"type": "image", "cause": {"Message": "", "User": "jane"}, "spec": release},
+            "result": {
+                "default:deployment/db": {
+                    "Status": "ignored",
+                    "Error": "not included",
+                    "PerContainer": None,
+                },
+                "default:deployment/web": {
+                    "Status": "success",
+                    "PerContainer": [
+                        {"Container": "nginx", "Current": "nginx:1.14.2", "Target": "nginx:1.16.1"}
+                    ],
+                },
+            },
+        },
+        "Err": "",
+        "StatusString": "succeeded",
+    }

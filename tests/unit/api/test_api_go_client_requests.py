@@ -89,12 +89,16 @@ def test_a_browser_request_keeps_its_content_type_and_is_refused(client, daemon,
 
 
 @pytest.mark.parametrize(("body", "kind"), [(RELEASE, "image"), (POLICY, "policy")])
-def test_release_and_policy_specs_get_an_error_the_go_client_prints(client, body, kind):
+def test_release_and_policy_specs_as_the_go_client_sends_them_become_jobs(
+    client, daemon, body, kind
+):
     response = go_post(client, "/v9/update-manifests", body)
-    assert response.status_code == 422
-    help = go_decodes_as_error(response)
-    assert f"update type {kind!r} is not supported" in help
-    assert "does not automate images or policies" in help
+    assert response.status_code == 200, response.text
+    job_id = response.json()
+    (request,) = daemon.updates
+    # The job status echoes the spec as Flux v1 did: the Go client's own bytes.
+    assert daemon.jobs[job_id].spec == json.loads(body)
+    assert request.wire()["type"] == kind
 
 
 def test_an_empty_body_is_a_400_naming_the_body(client):

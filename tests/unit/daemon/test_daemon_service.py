@@ -164,10 +164,10 @@ def test_a_sync_job_that_crashes_keeps_the_text_and_logs_the_traceback(
         status = daemon.job_status(job_id)
         return status.state, status.error
 
-    with caplog.at_level(logging.WARNING, logger="fluxd.daemon"):
+    with caplog.at_level(logging.WARNING, logger="fluxd.jobs"):
         state, error = asyncio.run(scenario())
     assert (state, error) == ("failed", "'packed-refs'")
-    (record,) = [r for r in caplog.records if "sync-job-crashed" in r.getMessage()]
+    (record,) = [r for r in caplog.records if "job-crashed" in r.getMessage()]
     assert record.exc_info is not None
     assert record.exc_info[0] is KeyError
 
@@ -181,9 +181,9 @@ def test_a_sync_job_refused_for_a_known_reason_logs_it_without_a_traceback(
         daemon.start_sync_job()
         await _jobs_finished()
 
-    with caplog.at_level(logging.WARNING, logger="fluxd.daemon"):
+    with caplog.at_level(logging.WARNING, logger="fluxd.jobs"):
         asyncio.run(scenario())
-    (record,) = [r for r in caplog.records if "sync-job-failed" in r.getMessage()]
+    (record,) = [r for r in caplog.records if "job-failed" in r.getMessage()]
     assert "not been cloned" in record.getMessage()
     assert record.exc_info is None
 

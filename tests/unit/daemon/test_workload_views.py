@@ -62,3 +62,12 @@ def test_images_are_the_current_ones_per_container() -> None:
         ("nginx", "nginx:1.17.7"),
         ("log", "busybox:1"),
     ]
+
+
+def test_a_workload_in_git_is_read_only_mode_when_fluxd_may_not_write_to_git() -> None:
+    view = workload_view(web(), in_repo=True, repo_ready=True, sync_error="", repo_readonly=True)
+    assert view.read_only == "ReadOnlyMode"
+    outside = workload_view(
+        web(), in_repo=False, repo_ready=True, sync_error="", repo_readonly=True
+    )
+    assert outside.read_only == "NotInRepo"

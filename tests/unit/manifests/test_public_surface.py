@@ -19,6 +19,7 @@ def test_every_public_name_is_exported_and_exists() -> None:
         "parsing",
         "planning",
         "resources",
+        "yamledit",
         "yamlstream",
     }
     assert set(fluxd.manifests.__all__) == public - modules
