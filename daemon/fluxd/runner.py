@@ -26,6 +26,7 @@ from fluxd.git import GitMirror
 from fluxd.identity import KeyRing, KubeSecretStore
 from fluxd.metrics import CollectorRegistry, Metrics, make_metrics_app
 from fluxd.settings import Settings, SyncState
+from fluxd.status_service import StatusService
 from fluxd.sync.engine import SyncEngine
 from fluxd.sync.marker import GitTagMarker, SecretMarker, SyncMarker
 
@@ -115,8 +116,14 @@ def build(settings: Settings, workdir: Path) -> tuple[Daemon, list[_Server], Clu
         metrics=metrics,
         clock=clock,
     )
+    status = StatusService(
+        settings, daemon=daemon, mirror=mirror, cluster=cluster, inventory=engine.inventory
+    )
     api = settings.api
-    servers = [_server(create_app(daemon, settings=api, registry=registry), api.listen, "--listen")]
+    app = create_app(
+        daemon, settings=api, registry=registry, status=status, limits=settings.manifests
+    )
+    servers = [_server(app, api.listen, "--listen")]
     if api.listen_metrics:
         servers.append(_server(make_metrics_app(registry), api.listen_metrics, "--listen-metrics"))
     if api.listen_webhook:

@@ -5,11 +5,12 @@ inside this package; everything it raises leaves as a ``GitError``.
 """
 
 from fluxd.git.failures import Cause, GitRemoteError
-from fluxd.git.mirror import GitMirror, RepoStatus
+from fluxd.git.mirror import CommitInfo, GitMirror, RepoStatus
 from fluxd.git.urls import RemoteUrl, Scheme, parse_remote_url
 
 __all__ = [
     "Cause",
+    "CommitInfo",
     "GitMirror",
     "GitRemoteError",
     "RemoteUrl",
