@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Mapping
+from dataclasses import replace
 from typing import Protocol
 
 from fluxd.cluster import Inventory
@@ -50,6 +51,8 @@ class MirrorFacts(Source, Protocol):
     def error_help(self) -> str: ...
 
     def describe(self, revision: str) -> CommitInfo: ...
+
+    def refresh(self) -> str: ...
 
 
 class StatusService:
@@ -110,7 +113,16 @@ class StatusService:
                 f"the git repo is not ready: {self._daemon.ready().git_error}",
                 help="Run 'fluxctl sync' for the cause, or diff a local checkout with --from-dir.",
             )
-        return self._previewer.of_revision(self._daemon.resolve(ref))
+        note = ""
+        if ref in ("", "HEAD", self._settings.git.branch):
+            # Diff what is in git now, not what the last poll fetched; the
+            # sync loop notices the new HEAD at its next poll, as after any fetch.
+            try:
+                self._mirror.refresh()
+            except GitError as exc:
+                note = f"fetching the branch failed, so this is the last fetched HEAD: {exc}"
+        report = self._previewer.of_revision(self._daemon.resolve(ref))
+        return replace(report, notes=(note, *report.notes)) if note else report
 
     def _git_status(self) -> GitStatus:
         return self._daemon.ready().git_status

@@ -5,7 +5,8 @@ For each object: the live object (``GET``), and what it would become
 sync sends). The API server runs admission, defaulting and the merge, so
 the answer is what a sync would leave, not a guess made here. Both are then
 cut down to the fields fluxd manages (``fluxd.cluster.managed``), without
-fluxd's own checksum annotation, which changes with any edit of the file.
+fluxd's own marks (the checksum annotation changes with any edit of the
+file; the GC label never does), and led by the object's identity.
 
 One object failing (forbidden, invalid) fails alone, as in a sync.
 """
@@ -23,7 +24,12 @@ from fluxd.cluster.client import APPLY_PATCH, KubeClient
 from fluxd.cluster.discovery import Discovery
 from fluxd.cluster.errors import status_message
 from fluxd.cluster.managed import mask_secret, merge_fields, owned_fields, project
-from fluxd.cluster.objects import CHECKSUM_ANNOTATION, ApplyItem, InventoryEntry
+from fluxd.cluster.objects import (
+    CHECKSUM_ANNOTATION,
+    GC_MARK_LABEL,
+    ApplyItem,
+    InventoryEntry,
+)
 from fluxd.cluster.paths import InvalidName
 from fluxd.errors import ClusterError
 
@@ -134,19 +140,29 @@ def _compared(base: Preview, live: Obj | None, after: Obj | None) -> Preview:
 def _shown(obj: Obj, fields: Mapping[str, Any]) -> Obj:
     # Without fields fluxd owns (an object another tool applied) nothing is
     # ours yet: what git asks for is the whole object as written.
-    shown: Obj = copy.deepcopy(project(obj, fields) if fields else obj)
-    meta = shown.get("metadata")
-    if isinstance(meta, dict):
-        for noise in ("managedFields", "resourceVersion", "uid", "generation", "creationTimestamp"):
-            meta.pop(noise, None)
-        annotations = meta.get("annotations")
-        if isinstance(annotations, dict):
-            annotations.pop(CHECKSUM_ANNOTATION, None)
-            if not annotations:
-                del meta["annotations"]
+    part: Obj = copy.deepcopy(project(obj, fields) if fields else obj)
+    meta = obj.get("metadata") or {}
+    # Who the object is comes first, as in the manifest; server-side apply
+    # does not record these as owned fields.
+    shown: Obj = {"apiVersion": obj.get("apiVersion"), "kind": obj.get("kind")}
+    ident = {k: meta[k] for k in ("name", "namespace") if k in meta}
+    shown["metadata"] = {**ident, **_without_marks(part.get("metadata") or {}, bool(fields))}
+    shown.update((k, v) for k, v in part.items() if k not in shown)
     if not fields:
         shown.pop("status", None)
     return shown
+
+
+def _without_marks(meta: Obj, owned: bool) -> Obj:
+    """``metadata`` without server-written fields and fluxd's own marks."""
+    kept = {k: v for k, v in meta.items() if owned or k in ("labels", "annotations")}
+    for key, mark in (("labels", GC_MARK_LABEL), ("annotations", CHECKSUM_ANNOTATION)):
+        values = kept.get(key)
+        if isinstance(values, dict):
+            values.pop(mark, None)
+            if not values:
+                del kept[key]
+    return kept
 
 
 def _as_owned(body: Mapping[str, Any]) -> Obj:
