@@ -119,6 +119,14 @@ def build(settings: Settings, workdir: Path) -> tuple[Daemon, list[_Server], Clu
     status = StatusService(
         settings, daemon=daemon, mirror=mirror, cluster=cluster, inventory=engine.inventory
     )
+    servers = _servers(settings, daemon, status, registry)
+    return daemon, servers, cluster, keyring
+
+
+def _servers(
+    settings: Settings, daemon: Daemon, status: StatusService, registry: CollectorRegistry
+) -> list[_Server]:
+    """The API server on --listen, and the optional metrics and webhook servers."""
     api = settings.api
     app = create_app(
         daemon, settings=api, registry=registry, status=status, limits=settings.manifests
@@ -127,14 +135,9 @@ def build(settings: Settings, workdir: Path) -> tuple[Daemon, list[_Server], Clu
     if api.listen_metrics:
         servers.append(_server(make_metrics_app(registry), api.listen_metrics, "--listen-metrics"))
     if api.listen_webhook:
-        servers.append(
-            _server(
-                make_webhook_app(daemon, settings=api, registry=registry),
-                api.listen_webhook,
-                "--listen-webhook",
-            )
-        )
-    return daemon, servers, cluster, keyring
+        webhooks = make_webhook_app(daemon, settings=api, registry=registry)
+        servers.append(_server(webhooks, api.listen_webhook, "--listen-webhook"))
+    return servers
 
 
 async def run(settings: Settings) -> None:
