@@ -33,6 +33,11 @@ class TooLarge(BadRequest):
     status = 413
 
 
+class Unsupported(BadRequest):
+    status = 415
+    default_help = "Send the diff request as JSON (Content-Type: application/json)."
+
+
 def diff_body_limit(limits: ManifestSettings) -> int:
     """Bytes one diff request may carry."""
     return 16 * limits.max_file_size
@@ -48,6 +53,11 @@ def status_router(status: StatusPort, limits: ManifestSettings) -> APIRouter:
 
     @router.post("/v11/diff")
     async def post_diff(request: Request) -> models.DiffResult:
+        # The body is read by hand (to cap it), so the JSON-only rule that
+        # keeps cross-site pages out is checked here too (see JsonBodyDefault).
+        media = request.headers.get("content-type", "").split(";", 1)[0].strip().lower()
+        if media != "application/json":
+            raise Unsupported(f"request body of /v11/diff: {media or 'no'} content type")
         body = await _read_capped(request, diff_body_limit(limits))
         asked = _diff_request(body)
         files = _files(asked.files) if asked.files is not None else None

@@ -35,6 +35,8 @@ from fluxd.errors import ClusterError
 
 Obj = dict[str, Any]
 
+LAST_APPLIED = "kubectl.kubernetes.io/last-applied-configuration"
+
 
 @dataclass(frozen=True, slots=True)
 class Preview:
@@ -156,7 +158,14 @@ def _shown(obj: Obj, fields: Mapping[str, Any]) -> Obj:
 def _without_marks(meta: Obj, owned: bool) -> Obj:
     """``metadata`` without server-written fields and fluxd's own marks."""
     kept = {k: v for k, v in meta.items() if owned or k in ("labels", "annotations")}
-    for key, mark in (("labels", GC_MARK_LABEL), ("annotations", CHECKSUM_ANNOTATION)):
+    # kubectl's last-applied annotation repeats the whole object (a
+    # Secret's values too) and is never fluxd's: it is left out with the marks.
+    hidden = (
+        ("labels", GC_MARK_LABEL),
+        ("annotations", CHECKSUM_ANNOTATION),
+        ("annotations", LAST_APPLIED),
+    )
+    for key, mark in hidden:
         values = kept.get(key)
         if isinstance(values, dict):
             values.pop(mark, None)

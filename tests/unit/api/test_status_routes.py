@@ -148,3 +148,13 @@ def test_with_a_token_the_page_asks_for_it_once(status: FakeStatus) -> None:
         client.cookies.clear()
         assert client.get("/").status_code == 401
         assert client.get("/", headers={"Authorization": "Bearer s3cret"}).status_code == 200
+
+
+def test_a_diff_from_a_browser_page_must_say_json(client: TestClient, status: FakeStatus) -> None:
+    answer = client.post(
+        "/api/flux/v11/diff",
+        content=b'{"ref": ""}',
+        headers={"Origin": "https://elsewhere.example", "Content-Type": "text/plain"},
+    )
+    assert answer.status_code == 415
+    assert status.asked == []
