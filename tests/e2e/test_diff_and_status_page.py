@@ -26,12 +26,6 @@ def _synced(inst: Installation) -> None:
     wait_for("a first good sync", lambda: inst.fluxctl("sync").returncode == 0, timeout=90)
 
 
-def _page_showing(url: str, text: str) -> str:
-    """The page's visible text if it shows ``text``, else ""."""
-    seen = visible_text(dump_dom(url))
-    return seen if text in seen else ""
-
-
 def _changed_lines(diff_text: str) -> list[str]:
     return [
         line
@@ -40,27 +34,16 @@ def _changed_lines(diff_text: str) -> list[str]:
     ]
 
 
-def test_diff_shows_the_one_changed_line_then_nothing_after_a_sync(
+def test_diff_and_the_status_page_through_a_change_a_deletion_and_a_broken_commit(
     installation_factory: Callable[..., Installation], tmp_path: Path
 ) -> None:
+    """One installation (garbage collection on) for the whole story, to keep
+    the suite short: each install is a fluxd, two namespaces and a first sync."""
     inst = installation_factory(
         files=seed_files("1.17.7"), extra_args=("--sync-garbage-collection", *QUIET)
     )
     _synced(inst)
-    checkout = tmp_path / "checkout"
-    for name, text in seed_files("1.16.1").items():
-        (checkout / name).parent.mkdir(parents=True, exist_ok=True)
-        (checkout / name).write_text(text)
-
-    local = inst.fluxctl("diff", "--from-dir", str(checkout))
-    assert local.returncode == 1, local.stderr
-    assert _changed_lines(local.stdout) == [
-        "-        image: nginx:1.17.7",
-        "+        image: nginx:1.16.1",
-    ], local.stdout
-    assert f"To change:\n  {inst.target}:deployment/nginx-deployment" in local.stdout
-    last = local.stdout.strip().splitlines()[-1]
-    assert last == "0 to create, 1 to change, 0 to delete (garbage collection), 1 unchanged"
+    _diff_of_a_local_checkout_shows_the_one_changed_line(inst, tmp_path / "checkout")
 
     inst.git.push_files(inst.repo, seed_files("1.16.1"), "change the version 1.16")
     assert inst.fluxctl("sync").returncode == 0
@@ -79,6 +62,48 @@ def test_diff_shows_the_one_changed_line_then_nothing_after_a_sync(
     ]
     assert "-  name: nginx-service" in result["objects"][0]["diff"]
     assert (result["delete"], result["unchanged"]) == (1, 1)
+    assert inst.fluxctl("sync").returncode == 0
+
+    _the_page_follows_a_broken_commit_and_its_fix(inst)
+
+
+def _diff_of_a_local_checkout_shows_the_one_changed_line(
+    inst: Installation, checkout: Path
+) -> None:
+    for name, text in seed_files("1.16.1").items():
+        (checkout / name).parent.mkdir(parents=True, exist_ok=True)
+        (checkout / name).write_text(text)
+    local = inst.fluxctl("diff", "--from-dir", str(checkout))
+    assert local.returncode == 1, local.stderr
+    assert _changed_lines(local.stdout) == [
+        "-        image: nginx:1.17.7",
+        "+        image: nginx:1.16.1",
+    ], local.stdout
+    assert f"To change:\n  {inst.target}:deployment/nginx-deployment" in local.stdout
+    last = local.stdout.strip().splitlines()[-1]
+    assert last == "0 to create, 1 to change, 0 to delete (garbage collection), 1 unchanged"
+
+
+def _the_page_follows_a_broken_commit_and_its_fix(inst: Installation) -> None:
+    page = f"http://127.0.0.1:{inst.daemon.port}/"
+    head = inst.git.git(inst.repo, "rev-parse", "master").strip()
+    text = visible_text(dump_dom(page))
+    assert f"In sync with {head[:7]}" in text
+    assert inst.git.ssh_url(inst.repo) in text
+    assert f"{inst.target}:deployment/nginx-deployment" in text
+    assert "Prometheus metrics" in text and "API documentation" in text
+
+    bad = inst.git.push_files(inst.repo, {"broken.yaml": BROKEN}, "add a broken ConfigMap")
+    assert inst.fluxctl("sync").returncode == 1  # one sync of the bad commit, which fails
+    broken = visible_text(dump_dom(page))
+    assert f"Last sync of {bad[:7]}: 1 failed" in broken
+    # The failures table: file, line, object (a file that failed whole), cause.
+    assert "broken.yaml 6 (file) broken.yaml (document 0, line 6): malformed YAML" in broken
+    screenshot(page, SCREENSHOT)
+
+    fixed = inst.git.push_files(inst.repo, {"broken.yaml": None}, "remove the broken ConfigMap")
+    assert inst.fluxctl("sync").returncode == 0
+    assert f"In sync with {fixed[:7]}" in visible_text(dump_dom(page))
 
 
 def test_without_garbage_collection_a_deleted_file_deletes_nothing(
@@ -94,41 +119,3 @@ def test_without_garbage_collection_a_deleted_file_deletes_nothing(
         "0 to create, 0 to change, 0 to delete (garbage collection), 1 unchanged"
     )
     assert "garbage collection is off" in out.stderr
-
-
-def test_the_status_page_in_a_browser_follows_a_broken_commit_and_its_fix(
-    installation_factory: Callable[..., Installation],
-) -> None:
-    inst = installation_factory(
-        files=seed_files("1.17.7"),
-        extra_args=("--sync-garbage-collection", "--git-poll-interval=1s", "--sync-interval=10m"),
-    )
-    _synced(inst)
-    page = f"http://127.0.0.1:{inst.daemon.port}/"
-    head = inst.git.git(inst.repo, "rev-parse", "master").strip()
-
-    text = visible_text(dump_dom(page))
-    assert f"In sync with {head[:7]}" in text
-    assert inst.git.ssh_url(inst.repo) in text
-    assert f"{inst.target}:deployment/nginx-deployment" in text
-    assert "Prometheus metrics" in text and "API documentation" in text
-
-    bad = inst.git.push_files(inst.repo, {"broken.yaml": BROKEN}, "add a broken ConfigMap")
-    broken = wait_for(
-        "the page to show the failed pass of the broken commit",
-        lambda: _page_showing(page, f"Failures of {bad[:7]}"),
-        timeout=60,
-        interval=0.5,
-    )
-    assert f"Last sync of {bad[:7]}: 1 failed" in broken
-    # The failures table: file, line, object (a file that failed whole), cause.
-    assert "broken.yaml 6 (file) broken.yaml (document 0, line 6): malformed YAML" in broken
-    screenshot(page, SCREENSHOT)
-
-    fixed = inst.git.push_files(inst.repo, {"broken.yaml": None}, "remove the broken ConfigMap")
-    wait_for(
-        "the page to show the fix in sync",
-        lambda: f"In sync with {fixed[:7]}" in visible_text(dump_dom(page)),
-        timeout=60,
-        interval=0.5,
-    )
