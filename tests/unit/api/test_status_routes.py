@@ -158,3 +158,19 @@ def test_a_diff_from_a_browser_page_must_say_json(client: TestClient, status: Fa
     )
     assert answer.status_code == 415
     assert status.asked == []
+
+
+def test_a_git_problem_shows_with_its_error_and_what_to_do(status: FakeStatus) -> None:
+    status.view = StatusView(
+        version="1.0",
+        remote=Remote("ssh://git@example.com/fleet", "main"),
+        git_status="unreachable",
+        git_error="Permission denied (publickey)",
+        git_help="Add the key from 'fluxctl identity' as a deploy key.",
+    )
+    for client in _client(status):
+        html = client.get("/").text
+        assert "Git repository not ready (unreachable)" in html
+        assert '<dd><span class="error">Permission denied (publickey)</span>' in html
+        assert "<dt>What to do</dt><dd>Add the key from &#x27;fluxctl identity&#x27;" in html
+        assert "No sync pass has run yet." in html

@@ -111,3 +111,12 @@ def test_status_prints_git_the_passes_and_the_failures(
     assert "Garbage collection: on" in out
     assert "bad.yaml  6     -         bad.yaml (line 6): malformed" in out
     assert "Deletion guard: nothing held back" in out
+
+
+def test_open_prints_the_page_beside_the_api_and_returns_with_url(
+    at_daemon: Fluxctl, daemon: FakeDaemon
+) -> None:
+    result = at_daemon("open", "--no-browser")
+    assert result.exit_code == 0, result.output
+    assert result.stdout == daemon.url.removesuffix("/api/flux") + "/\n"
+    assert [c.path for c in daemon.requests] == ["/v11/version"]  # fluxd answered first
