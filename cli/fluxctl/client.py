@@ -20,10 +20,13 @@ from fluxctl.errors import CliError, DaemonApiError, DaemonUnreachable, WaitTime
 from fluxctl.params import format_duration
 from fluxd.api.models import (
     ControllerStatus,
+    DiffRequest,
+    DiffResult,
     ErrorBody,
     GitConfig,
     ImageStatus,
     JobStatus,
+    StatusReport,
     SyncErrors,
     UpdateSpec,
 )
@@ -37,6 +40,8 @@ _STRING = TypeAdapter(str)
 _REVISIONS = TypeAdapter(list[str] | None)
 _WORKLOADS = TypeAdapter(list[ControllerStatus] | None)
 _IMAGES = TypeAdapter(list[ImageStatus] | None)
+_STATUS = TypeAdapter(StatusReport)
+_DIFF = TypeAdapter(DiffResult)
 
 _SUCCESS = frozenset({200, 201, 202, 204})
 _AUTH_HELP = (
@@ -116,6 +121,18 @@ class FluxClient:
 
     def version(self) -> str:
         return self._call(_STRING, "GET", "/v11/version")
+
+    def status(self) -> StatusReport:
+        return self._call(_STATUS, "GET", "/v11/status")
+
+    def diff(self, request: DiffRequest) -> DiffResult:
+        body = request.model_dump(mode="json")
+        return self._call(_DIFF, "POST", "/v11/diff", json=body)
+
+    @property
+    def page_url(self) -> str:
+        """The status page: fluxd's root, beside the API."""
+        return self.base_url.removesuffix("/api/flux") + "/"
 
     # --- plumbing -------------------------------------------------------------
 

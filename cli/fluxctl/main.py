@@ -7,8 +7,10 @@ from typing import Any
 import click
 
 from fluxctl.commands.completion import completion
+from fluxctl.commands.diff import diff
 from fluxctl.commands.identity import identity
 from fluxctl.commands.images import list_images
+from fluxctl.commands.status import open_page, status
 from fluxctl.commands.sync import sync
 from fluxctl.commands.version import version
 from fluxctl.commands.workloads import list_workloads
@@ -64,7 +66,17 @@ def cli(ctx: click.Context, /, **flags: Any) -> None:
 
 cli.params.extend(group_options())
 
-for _command in (identity, sync, list_workloads, list_images, version, completion):
+for _command in (
+    identity,
+    sync,
+    diff,
+    status,
+    open_page,
+    list_workloads,
+    list_images,
+    version,
+    completion,
+):
     # version and completion never talk to fluxd, but take the flags as Flux
     # v1's did (`fluxctl version --k8s-fwd-ns flux` is not a usage error).
     _command.params.extend(command_options())

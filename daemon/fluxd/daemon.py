@@ -256,6 +256,10 @@ class Daemon:
             retrying=result.needs_retry,
         )
 
+    def passes(self) -> list[SyncResult]:
+        """The last pass of each recent revision, newest first."""
+        return list(reversed(self._results.values()))
+
     def _result_for(self, ref: str) -> SyncResult | None:
         for revision in reversed(self._results):
             if revision.startswith(ref.lower()):
@@ -271,7 +275,7 @@ class Daemon:
         if self._mirror.status == "unconfigured":
             # A user error (422) as in Flux v1: fluxd was started without a repo.
             raise UserError("git repo has no URL configured", help="Start fluxd with --git-url.")
-        revision = self._resolve(ref)
+        revision = self.resolve(ref)
         applied = self._engine.applied_revision()
         if applied == revision:
             return []
@@ -282,7 +286,8 @@ class Daemon:
                 raise  # a revision we resolved ourselves: the mirror is at fault
             raise _unknown_revision(ref) from exc
 
-    def _resolve(self, ref: str) -> str:
+    def resolve(self, ref: str) -> str:
+        """The full revision ``ref`` names (the branch, HEAD, or a known sha)."""
         text = ref.strip().lower()
         if not _SHA.match(text):
             if ref in (self._settings.git.branch, "HEAD", ""):

@@ -26,6 +26,7 @@ from fluxd.git import GitMirror
 from fluxd.identity import KeyRing, KubeSecretStore
 from fluxd.metrics import CollectorRegistry, Metrics, make_metrics_app
 from fluxd.settings import Settings, SyncState
+from fluxd.status_service import StatusService
 from fluxd.sync.engine import SyncEngine
 from fluxd.sync.marker import GitTagMarker, SecretMarker, SyncMarker
 from fluxd.writeback import GitWriter, WriterSettings
@@ -135,19 +136,28 @@ def build(settings: Settings, workdir: Path) -> tuple[Daemon, list[_Server], Clu
         clock=clock,
         writer=_writer(settings, mirror, cluster),
     )
+    status = StatusService(
+        settings, daemon=daemon, mirror=mirror, cluster=cluster, inventory=engine.inventory
+    )
+    servers = _servers(settings, daemon, status, registry)
+    return daemon, servers, cluster, keyring
+
+
+def _servers(
+    settings: Settings, daemon: Daemon, status: StatusService, registry: CollectorRegistry
+) -> list[_Server]:
+    """The API server on --listen, and the optional metrics and webhook servers."""
     api = settings.api
-    servers = [_server(create_app(daemon, settings=api, registry=registry), api.listen, "--listen")]
+    app = create_app(
+        daemon, settings=api, registry=registry, status=status, limits=settings.manifests
+    )
+    servers = [_server(app, api.listen, "--listen")]
     if api.listen_metrics:
         servers.append(_server(make_metrics_app(registry), api.listen_metrics, "--listen-metrics"))
     if api.listen_webhook:
-        servers.append(
-            _server(
-                make_webhook_app(daemon, settings=api, registry=registry),
-                api.listen_webhook,
-                "--listen-webhook",
-            )
-        )
-    return daemon, servers, cluster, keyring
+        webhooks = make_webhook_app(daemon, settings=api, registry=registry)
+        servers.append(_server(webhooks, api.listen_webhook, "--listen-webhook"))
+    return servers
 
 
 async def run(settings: Settings) -> None:

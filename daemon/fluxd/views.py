@@ -13,18 +13,25 @@ from typing import Literal
 from fluxd.cluster import Container, Rollout
 from fluxd.identity import PublicKeyInfo
 from fluxd.jobs import JobState
-from fluxd.sync.results import GcHold, ResourceFailure
+from fluxd.sync.changes import Action, DiffReport, ObjectChange
+from fluxd.sync.results import GcHold, ResourceFailure, SyncResult
 from fluxd.writeback import Results
 
 __all__ = [
     "ALL_WORKLOADS",
+    "Action",
+    "CommitView",
+    "DiffReport",
     "GitConfig",
     "GitStatus",
     "JobStatus",
+    "ObjectChange",
     "ReadOnlyReason",
     "ReadyStatus",
     "Remote",
+    "StatusView",
     "SyncReport",
+    "SyncResult",
     "WorkloadImages",
     "WorkloadView",
 ]
@@ -117,3 +124,34 @@ class WorkloadImages:
 
     id: str
     containers: tuple[Container, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class CommitView:
+    """A commit as people know it: who, when, what."""
+
+    revision: str
+    author: str = ""
+    #: Wall-clock seconds (None when the mirror does not hold the commit).
+    time: float | None = None
+    subject: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class StatusView:
+    """Everything the status page and ``fluxctl status`` show, read at one moment."""
+
+    version: str
+    remote: Remote
+    git_status: GitStatus
+    git_error: str = ""
+    git_help: str = ""
+    #: The revision the last pass applied (None before the first pass).
+    last_synced: CommitView | None = None
+    #: The last pass of each recent revision, newest first.
+    passes: tuple[SyncResult, ...] = ()
+    workloads: tuple[WorkloadView, ...] = ()
+    #: Why the workloads could not be listed ("" when they were).
+    workloads_error: str = ""
+    garbage_collection: bool = False
+    garbage_collection_dry: bool = False

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs the Debian packages the test bed runs, if they are missing:
-# etcd (etcd-server), OpenSSH's sshd (openssh-server), ssh client, git, openssl.
+# etcd (etcd-server), OpenSSH's sshd (openssh-server), ssh client, git, openssl,
+# and chromium, the browser the status page's end-to-end tests drive headless.
 set -euo pipefail
 need=()
 command -v etcd >/dev/null || [ -x /usr/bin/etcd ] || need+=(etcd-server)
@@ -8,6 +9,7 @@ command -v etcd >/dev/null || [ -x /usr/bin/etcd ] || need+=(etcd-server)
 command -v ssh >/dev/null || need+=(openssh-client)
 command -v git >/dev/null || need+=(git)
 command -v openssl >/dev/null || need+=(openssl)
+command -v chromium >/dev/null || need+=(chromium)
 [ ${#need[@]} -eq 0 ] && exit 0
 sudo=""
 [ "$(id -u)" -eq 0 ] || sudo="sudo"

@@ -16,10 +16,12 @@ from fluxd.api.flux_routes import flux_router, open_flux_router
 from fluxd.api.hooks import hook_router
 from fluxd.api.middleware import JsonBodyDefault, RequestMetricsMiddleware
 from fluxd.api.models import API_PREFIX
-from fluxd.api.port import DaemonPort
+from fluxd.api.port import DaemonPort, StatusPort
 from fluxd.api.probes import metrics_router, probe_router
+from fluxd.api.status_page import page_router
+from fluxd.api.status_routes import status_router
 from fluxd.metrics import CollectorRegistry, RequestMetrics
-from fluxd.settings import ApiSettings
+from fluxd.settings import ApiSettings, ManifestSettings
 
 __all__ = ["create_app", "make_webhook_app"]
 
@@ -31,12 +33,24 @@ _DESCRIPTION = (
 
 
 def create_app(
-    daemon: DaemonPort, *, settings: ApiSettings, registry: CollectorRegistry
+    daemon: DaemonPort,
+    *,
+    settings: ApiSettings,
+    registry: CollectorRegistry,
+    status: StatusPort | None = None,
+    limits: ManifestSettings | None = None,
 ) -> FastAPI:
-    """The API app; registers ``flux_request_duration_seconds`` on ``registry``."""
+    """The API app; registers ``flux_request_duration_seconds`` on ``registry``.
+
+    With ``status`` it also serves the status page at ``/``, ``/v11/status``
+    and ``/v11/diff`` (whose request size follows ``limits``).
+    """
     app = _base_app(registry)
     auth = [Depends(token_checker(settings.token))]
     app.include_router(flux_router(daemon), dependencies=auth)
+    if status is not None:
+        app.include_router(status_router(status, limits or ManifestSettings()), dependencies=auth)
+        app.include_router(page_router(status, settings.token))
     app.include_router(metrics_router(registry), dependencies=auth)
     app.include_router(probe_router(daemon))
     app.include_router(open_flux_router(daemon))

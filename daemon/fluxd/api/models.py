@@ -285,3 +285,97 @@ class ReadyReport(WireModel):
     #: RFC 3339 time the last sync pass finished ("" before the first).
     last_sync_time: str = ""
     last_sync_failures: int = 0
+
+
+# --- status and diff (extensions) -------------------------------------------------------
+
+
+class Failure(WireModel):
+    """Extension: one object or file a pass could not apply, and where it is in git."""
+
+    id: str = ""
+    file: str = ""
+    #: 1-based line of the object (or of the problem) in ``file``; None when unknown.
+    line: int | None = None
+    error: str = ""
+
+
+class PassReport(WireModel):
+    """Extension: what one sync pass did."""
+
+    revision: str
+    finished: str  # RFC 3339
+    duration: float
+    applied: int = 0
+    unchanged: int = 0
+    drifted: int = 0
+    deleted: list[str] = Field(default_factory=list)
+    failures: list[Failure] = Field(default_factory=list)
+    gcSkipped: str = ""
+    gcHeld: GcHold | None = None
+    timedOut: bool = False
+
+
+class CommitReport(WireModel):
+    """Extension: a commit: who made it, when (RFC 3339, "" if unknown), its subject."""
+
+    revision: str
+    author: str = ""
+    time: str = ""
+    subject: str = ""
+
+
+class StatusReport(WireModel):
+    """Extension: answer of ``GET /v11/status``: what the status page at ``/`` shows."""
+
+    version: str
+    url: str
+    branch: str
+    paths: list[str] = Field(default_factory=list)
+    gitStatus: GitStatus
+    gitError: str = ""
+    gitHelp: str = ""
+    lastSync: CommitReport | None = None
+    passes: list[PassReport] = Field(default_factory=list)
+    workloads: list[ControllerStatus] = Field(default_factory=list)
+    workloadsError: str = ""
+    garbageCollection: Literal["on", "off", "dry-run"] = "off"
+
+
+DiffAction = Literal["create", "change", "delete", "unchanged", "failed"]
+
+
+class DiffRequest(WireModel):
+    """Extension: body of ``POST /v11/diff``: a ref of the branch, or files to diff.
+
+    ``files`` maps repo-relative paths to file contents (``fluxctl diff
+    --from-dir``); with it, ``ref`` is ignored.
+    """
+
+    ref: str = ""
+    files: dict[str, str] | None = None
+
+
+class ObjectDiff(WireModel):
+    """Extension: one object a sync would change, with its unified diff."""
+
+    id: str = ""
+    file: str = ""
+    action: DiffAction
+    diff: str = ""
+    error: str = ""
+
+
+class DiffResult(WireModel):
+    """Extension: answer of ``POST /v11/diff``."""
+
+    revision: str = ""
+    objects: list[ObjectDiff] = Field(default_factory=list)
+    create: int = 0
+    change: int = 0
+    delete: int = 0
+    unchanged: int = 0
+    failed: int = 0
+    notes: list[str] = Field(default_factory=list)
+    garbageCollection: bool = False
+    duration: float = 0.0

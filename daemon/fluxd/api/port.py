@@ -16,22 +16,24 @@ Errors are ``fluxd.errors.FluxError``s; the API maps ``MissingError`` to 404,
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Protocol
 
 from fluxd.jobs import UpdateRequest
 from fluxd.views import (
     ALL_WORKLOADS,
+    DiffReport,
     GitConfig,
     JobStatus,
     ReadyStatus,
     Remote,
+    StatusView,
     SyncReport,
     WorkloadImages,
     WorkloadView,
 )
 
-__all__ = ["ALL_WORKLOADS", "DaemonPort"]
+__all__ = ["ALL_WORKLOADS", "DaemonPort", "StatusPort"]
 
 
 class DaemonPort(Protocol):
@@ -105,4 +107,19 @@ class DaemonPort(Protocol):
 
     def export(self) -> str:
         """The cluster's workloads as multi-document YAML (blocking)."""
+        ...
+
+
+class StatusPort(Protocol):
+    """The status page and diffs (``fluxd.status_service.StatusService``); all blocking."""
+
+    def status(self) -> StatusView:
+        """Git, the last passes, the workloads and the deletion guard, read now."""
+        ...
+
+    def diff(self, ref: str, files: Mapping[str, bytes] | None) -> DiffReport:
+        """What a sync of ``ref`` of the branch, or of exactly ``files``, would change.
+
+        ``UserError`` for a malformed or unknown ref, or a repo not ready.
+        """
         ...

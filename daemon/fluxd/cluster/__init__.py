@@ -10,6 +10,7 @@ from fluxd.cluster.applying import FIELD_MANAGER, is_first_stage, rank_stages
 from fluxd.cluster.client import KubeClient
 from fluxd.cluster.discovery import Discovery, ResourceType
 from fluxd.cluster.drift import Drift, LiveMeta, has_drifted, object_id
+from fluxd.cluster.dryrun import Preview
 from fluxd.cluster.gc import GcReport, spare_reason
 from fluxd.cluster.inventory import Inventory
 from fluxd.cluster.kube import Cluster
@@ -55,6 +56,7 @@ __all__ = [
     "InventoryEntry",
     "KubeClient",
     "LiveMeta",
+    "Preview",
     "ResourceType",
     "Result",
     "Rollout",

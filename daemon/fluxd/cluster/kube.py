@@ -15,6 +15,7 @@ from fluxd.cluster.applying import Applier, Rank
 from fluxd.cluster.client import KubeClient
 from fluxd.cluster.discovery import Discovery
 from fluxd.cluster.drift import Drift, detect_drift
+from fluxd.cluster.dryrun import DryRunner, Preview
 from fluxd.cluster.gc import GcReport, Guard, collect_garbage
 from fluxd.cluster.inventory import Inventory, InventoryStore
 from fluxd.cluster.objects import ApplyItem, ApplyOutcome, InventoryEntry
@@ -46,6 +47,9 @@ class Cluster:
             concurrency=sync.concurrency,
             force=sync.force_conflicts,
             wait_timeout=sync.timeout,
+        )
+        self._dry_runner = DryRunner(
+            client, self.discovery, concurrency=sync.concurrency, force=sync.force_conflicts
         )
         self._inventory = InventoryStore(
             client, namespace=cluster.namespace, name=cluster.inventory_name
@@ -92,6 +96,14 @@ class Cluster:
         return detect_drift(
             self.client, self.discovery, entries, namespaces=self._settings.allow_namespaces
         )
+
+    def preview_apply(self, items: Sequence[ApplyItem]) -> list[Preview]:
+        """What applying ``items`` would change: server-side dry runs, nothing written."""
+        return self._dry_runner.preview_apply(items)
+
+    def preview_delete(self, entries: Sequence[InventoryEntry]) -> list[Preview]:
+        """The fluxd-managed part of objects garbage collection would delete."""
+        return self._dry_runner.preview_delete(entries)
 
     def load_inventory(self) -> Inventory:
         return self._inventory.load()

@@ -24,6 +24,7 @@ import secrets
 import threading
 import time
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
 
@@ -60,6 +61,15 @@ NOT_CLONED = "git repo has not been cloned yet"
 NOT_WRITE_CHECKED = "git repo has been cloned but not yet checked for write access"
 
 
+@dataclass(frozen=True, slots=True)
+class CommitInfo:
+    revision: str
+    author: str
+    #: Wall-clock seconds.
+    time: float
+    subject: str
+
+
 class GitMirror:
     """A bare local mirror of ``settings.branch`` and the tags of ``settings.url``.
 
@@ -88,6 +98,7 @@ class GitMirror:
         self._url: RemoteUrl | None = None
         self._remote: Remote | None = None
         self._status, self._error = RepoStatus.UNCONFIGURED, NOT_CONFIGURED
+        self._help = "Start fluxd with --git-url."
         workdir.mkdir(parents=True, exist_ok=True)
         if settings.url:
             self._url = parse_remote_url(
@@ -100,7 +111,7 @@ class GitMirror:
                 timeout=settings.timeout,
                 identity_file=identity_file,
             )
-            self._status, self._error = RepoStatus.NEW, NOT_CLONED
+            self._status, self._error, self._help = RepoStatus.NEW, NOT_CLONED, ""
         self._repo = _open_or_init(settings.mirror_dir or workdir / "mirror.git")
         # Files over the limit are refused from their size in git, unread.
         self._reader = TreeReader(self._repo.object_store, max_blob_size=max_file_size)
@@ -121,6 +132,11 @@ class GitMirror:
         """Why the repo is not ready ("" when it is)."""
         return self._error
 
+    @property
+    def error_help(self) -> str:
+        """What to do about ``error`` ("" when there is nothing to do but wait)."""
+        return self._help
+
     def safe_url(self) -> str:
         return self._url.safe() if self._url is not None else ""
 
@@ -140,7 +156,7 @@ class GitMirror:
             except GitError as exc:
                 # Fetched fine but not usable (no branch, no write access):
                 # stay cloned, so the status says how far it got.
-                self._set(RepoStatus.CLONED, str(exc))
+                self._set(RepoStatus.CLONED, str(exc), exc.help)
             except Exception as exc:  # a bug or a local disk problem
                 log.exception("git repo step failed")
                 self._set(self._status, f"unexpected error: {exc}")
@@ -154,12 +170,12 @@ class GitMirror:
             try:
                 self._fetch()
             except GitError as exc:
-                self._set(_status_after_fetch_failure(exc), str(exc))
+                self._set(_status_after_fetch_failure(exc), str(exc), exc.help)
                 raise
             try:
                 return self.head()
             except GitError as exc:
-                self._set(RepoStatus.CLONED, str(exc))
+                self._set(RepoStatus.CLONED, str(exc), exc.help)
                 raise
 
     # -- reading ---------------------------------------------------------------
@@ -198,6 +214,14 @@ class GitMirror:
     def read_blob(self, blob_sha: str) -> bytes:
         with self._lock:
             return self._reader.read_blob(blob_sha)
+
+    def describe(self, revision: str) -> CommitInfo:
+        """Who made ``revision``, when, and its subject line."""
+        with self._lock:
+            commit = self._reader.commit(revision)
+        subject = commit.message.decode("utf-8", "replace").strip().split("\n", 1)[0]
+        author = commit.author.decode("utf-8", "replace")
+        return CommitInfo(revision, author, float(commit.author_time), subject)
 
     def commits_between(self, old: str | None, new: str) -> list[str]:
         """Commits reachable from ``new`` but not ``old`` that touch the paths, newest first."""
@@ -276,7 +300,7 @@ class GitMirror:
         try:
             self._fetch()
         except GitError as exc:
-            self._set(_status_after_fetch_failure(exc), str(exc))
+            self._set(_status_after_fetch_failure(exc), str(exc), exc.help)
             return False
         return True
 
@@ -313,7 +337,8 @@ class GitMirror:
         tag.message = SYNC_TAG_MESSAGE
         return tag
 
-    def _set(self, status: RepoStatus, error: str) -> None:
+    def _set(self, status: RepoStatus, error: str, help: str = "") -> None:
+        self._help = help if error else ""
         if (status, error) != (self._status, self._error):
             level = logging.INFO if error in ("", NOT_WRITE_CHECKED) else logging.WARNING
             suffix = f": {error}" if error else ""

@@ -122,6 +122,10 @@ class SyncEngine:
             self._marker_read = True
         return self._marker_revision
 
+    def inventory(self) -> Inventory:
+        """What fluxd applied, as of the last pass (read from the cluster once)."""
+        return self._load_inventory()
+
     def run_pass(self, *, check_drift: bool = True) -> SyncResult:
         """One pass; without ``check_drift`` only what changed in git is sent."""
         started, began = time.time(), time.monotonic()
@@ -158,7 +162,7 @@ class SyncEngine:
 
     def _apply_and_collect(self, the_pass: _Pass) -> SyncResult:
         loaded = the_pass.loaded
-        failures = [ResourceFailure("", e.path, str(e)) for e in loaded.errors]
+        failures = [ResourceFailure("", e.path, str(e), line=e.line) for e in loaded.errors]
         desired = self._in_allowed_namespaces(loaded.resources)
         inventory = self._load_inventory()
         last = {
@@ -188,7 +192,9 @@ class SyncEngine:
             if o.applied
         ]
         failures.extend(
-            ResourceFailure(o.id, o.source, o.error, o.transient) for o in outcomes if not o.applied
+            ResourceFailure(o.id, o.source, o.error, o.transient, by_id[o.id].line)
+            for o in outcomes
+            if not o.applied
         )
         desired_ids = frozenset(str(r.id) for r in [*desired, *late])
         counts = (len(updates), len(the_plan.unchanged) - len(drifted), len(drifted))
@@ -210,8 +216,11 @@ class SyncEngine:
                 default_namespace=self._default_namespace,
                 loaded=desired,
             )
-            failures.extend(ResourceFailure("", e.path, str(e)) for e in again.errors)
-            failures.extend(ResourceFailure("", u.source, str(u.error())) for u in again.unresolved)
+            failures.extend(ResourceFailure("", e.path, str(e), line=e.line) for e in again.errors)
+            failures.extend(
+                ResourceFailure("", u.source, str(u.error()), line=u.document.line)
+                for u in again.unresolved
+            )
             placed = [r for r in self._in_allowed_namespaces(again.resources) if not r.ignore]
             late.extend(placed)
             return [self._item(r) for r in placed]

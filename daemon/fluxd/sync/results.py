@@ -14,6 +14,8 @@ class ResourceFailure:
     error: str
     #: The cause may pass by itself (API server away or overloaded): retried within seconds.
     transient: bool = False
+    #: Where in ``source`` the object (or the problem) is, 1-based; None when unknown.
+    line: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
