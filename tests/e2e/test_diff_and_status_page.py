@@ -26,6 +26,8 @@ def _screenshot_path(tmp_path: Path) -> Path:
     if os.environ.get("FLUXPY_UPDATE_SCREENSHOTS") == "1":
         return DOCS_SCREENSHOT
     return tmp_path / "status-page.png"
+
+
 #: Line 6 holds a second colon where YAML wants none.
 BROKEN = "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: broken\ndata:\n  a: x: y\n"
 
