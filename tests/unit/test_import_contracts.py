@@ -66,6 +66,11 @@ VIOLATIONS: dict[str, tuple[str, str, str]] = {
         "import cryptography\n",
         "fluxd.identity.leak_cryptography -> cryptography",
     ),
+    "websocket": (
+        "cli/fluxctl/leak_websocket.py",
+        "import websocket\n",
+        "fluxctl.leak_websocket -> websocket",
+    ),
     "prometheus": (
         "daemon/fluxd/sync/leak_prometheus.py",
         "import prometheus_client\n",
