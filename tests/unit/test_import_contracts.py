@@ -71,6 +71,11 @@ VIOLATIONS: dict[str, tuple[str, str, str]] = {
         "import websocket\n",
         "fluxctl.leak_websocket -> websocket",
     ),
+    "orjson": (
+        "daemon/fluxd/cluster/leak_orjson.py",
+        "import orjson\n",
+        "fluxd.cluster.leak_orjson -> orjson",
+    ),
     "prometheus": (
         "daemon/fluxd/sync/leak_prometheus.py",
         "import prometheus_client\n",
