@@ -11,7 +11,7 @@ import json
 import logging
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import Any, TypeVar
+from typing import Any, Generic, TypeVar
 
 import httpx
 from pydantic import TypeAdapter, ValidationError
@@ -33,15 +33,33 @@ from fluxd.api.models import (
 
 T = TypeVar("T")
 
-_GIT_CONFIG = TypeAdapter(GitConfig)
-_JOB_STATUS = TypeAdapter(JobStatus)
-_SYNC_ERRORS = TypeAdapter(SyncErrors)
-_STRING = TypeAdapter(str)
-_REVISIONS = TypeAdapter(list[str] | None)
-_WORKLOADS = TypeAdapter(list[ControllerStatus] | None)
-_IMAGES = TypeAdapter(list[ImageStatus] | None)
-_STATUS = TypeAdapter(StatusReport)
-_DIFF = TypeAdapter(DiffResult)
+
+class _Shape(Generic[T]):
+    """The type of an answer; its validator is built when a command first needs it.
+
+    Building every route's validator at import cost more than most
+    commands' own work.
+    """
+
+    def __init__(self, shape: Any) -> None:
+        self._shape = shape
+        self._adapter: TypeAdapter[T] | None = None
+
+    def validate_json(self, content: bytes) -> T:
+        if self._adapter is None:
+            self._adapter = TypeAdapter(self._shape)
+        return self._adapter.validate_json(content)
+
+
+_GIT_CONFIG: _Shape[GitConfig] = _Shape(GitConfig)
+_JOB_STATUS: _Shape[JobStatus] = _Shape(JobStatus)
+_SYNC_ERRORS: _Shape[SyncErrors] = _Shape(SyncErrors)
+_STRING: _Shape[str] = _Shape(str)
+_REVISIONS: _Shape[list[str] | None] = _Shape(list[str] | None)
+_WORKLOADS: _Shape[list[ControllerStatus] | None] = _Shape(list[ControllerStatus] | None)
+_IMAGES: _Shape[list[ImageStatus] | None] = _Shape(list[ImageStatus] | None)
+_STATUS: _Shape[StatusReport] = _Shape(StatusReport)
+_DIFF: _Shape[DiffResult] = _Shape(DiffResult)
 
 _SUCCESS = frozenset({200, 201, 202, 204})
 _AUTH_HELP = (
@@ -136,7 +154,7 @@ class FluxClient:
 
     # --- plumbing -------------------------------------------------------------
 
-    def _call(self, shape: TypeAdapter[T], method: str, path: str, **kwargs: Any) -> T:
+    def _call(self, shape: _Shape[T], method: str, path: str, **kwargs: Any) -> T:
         with self._translate(path):
             response = self._http.request(method, path, **kwargs)
         if response.status_code not in _SUCCESS:
@@ -168,7 +186,7 @@ class FluxClient:
         return DaemonUnreachable(message, hint=self._unreachable_hint)
 
 
-def _decode(shape: TypeAdapter[T], response: httpx.Response, path: str) -> T:
+def _decode(shape: _Shape[T], response: httpx.Response, path: str) -> T:
     # A 204 or an empty body stands for JSON null (e.g. "no pending commits").
     content = response.content or b"null"
     try:

@@ -2,10 +2,10 @@
 
 Two uses. Workload commands default ``--namespace`` to the context's
 namespace even when ``--url`` is given (as Flux v1 did); importing the
-Kubernetes client just for that would cost most of a second. And before the
-port-forward hands the files to the Kubernetes client, they are checked
-here, so that a wrong type, bad base64 or a missing entry is reported naming
-the file and the field instead of surfacing as the client's traceback.
+Kubernetes client just for that would cost most of a second. And the
+port-forward's context is picked and checked here (``kubeaccess`` turns it
+into TLS and credentials), so that a wrong type, bad base64 or a missing
+entry is reported naming the file and the field.
 
 Files merge by kubectl's rules for ``KUBECONFIG`` lists: the first file that
 sets ``current-context`` wins, and the first definition of a name wins.
@@ -91,8 +91,11 @@ def load_kubeconfig(paths: list[Path]) -> Kubeconfig:
     return merged
 
 
-def check_usable(config: Kubeconfig, context: str) -> None:
-    """What the Kubernetes client needs of ``context``: its cluster and user, well formed."""
+Entry = tuple[Path, dict[str, Any]]
+
+
+def check_usable(config: Kubeconfig, context: str) -> tuple[Entry, Entry | None]:
+    """The cluster and user (if any) of ``context``, checked to be well formed."""
     path, body = config.context(context)
     cluster_name, user_name = body.get("cluster"), body.get("user")
     if not isinstance(cluster_name, str) or not cluster_name:
@@ -109,13 +112,14 @@ def check_usable(config: Kubeconfig, context: str) -> None:
         raise _bad(cluster[0], f"cluster {cluster_name!r}: 'server' {server!r}: {exc}") from exc
     _check_credentials(*cluster, f"cluster {cluster_name!r}")
     if user_name in (None, ""):
-        return
+        return cluster, None
     if not isinstance(user_name, str):
         raise _bad(path, "the context's 'user' must be a string")
     user = config.entries["users"].get(user_name)
     if user is None:
         raise _bad(path, f"user {user_name!r} of the context is not defined")
     _check_credentials(*user, f"user {user_name!r}")
+    return cluster, user
 
 
 def context_namespace(context: str = "") -> tuple[str, str]:

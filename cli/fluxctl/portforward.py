@@ -1,16 +1,11 @@
 """Find the fluxd pod and reach its port 3030 through the Kubernetes API.
 
-This is the only module that imports the Kubernetes client (it takes most of a
-second to import, and ``--help``, ``version`` or ``--url`` never need it).
 The forward is what ``kubectl port-forward`` does, in-process: each local TCP
 connection gets its own ``pods/portforward`` websocket through the API
-server, so no kubectl binary and no extra process are involved.
-
-Only the client's transport is used (``ApiClient`` for auth and TLS, and
-``ws_client``'s websocket and ``PortForward``, which is what
-``kubernetes.stream.portforward`` runs), with pods read as plain JSON: the
-generated ``CoreV1Api`` and its models cost about two seconds of CPU to
-import, more than everything else a ``fluxctl sync`` does.
+server (``fluxctl.podchannel``), so no kubectl binary and no extra process
+are involved. The kubeconfig is read by ``fluxctl.kubeaccess``: the
+Kubernetes client package is not used at all, since importing it took
+longer than everything else a ``fluxctl sync`` does.
 
 Lookup follows Flux v1: the ``--k8s-fwd-labels`` selector first, then
 ``name in (flux,fluxd,weave-flux-agent)``; each in ``--k8s-fwd-ns`` only.
@@ -18,24 +13,12 @@ Lookup follows Flux v1: the ``--k8s-fwd-labels`` selector first, then
 
 from __future__ import annotations
 
-import contextlib
 import json
-import logging
-import os
 import re
-import socket
 import threading
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 from urllib.parse import quote
-
-import urllib3
-from kubernetes.client.api_client import ApiClient
-from kubernetes.client.configuration import Configuration
-from kubernetes.client.exceptions import ApiException
-from kubernetes.config import incluster_config, kube_config
-from kubernetes.config.config_exception import ConfigException
-from kubernetes.stream.ws_client import PortForward, create_websocket, get_websocket_url
 
 from fluxctl.errors import (
     AmbiguousPod,
@@ -45,16 +28,21 @@ from fluxctl.errors import (
     PodNotFound,
     PodNotReady,
 )
-from fluxctl.kubeconfig import check_usable, kubeconfig_paths, load_kubeconfig
+from fluxctl.kubeaccess import KubeAccess, load_access
+from fluxctl.podchannel import DialError, PodChannel, dial
 from fluxctl.tunnel import Tunnel
-
-log = logging.getLogger(__name__)
 
 Pod = dict[str, Any]
 
 FLUX_PORT = 3030
 FALLBACK_SELECTOR = "name in (flux,fluxd,weave-flux-agent)"
 _FORBIDDEN = re.compile(r'cannot (\S+) resource "([^"]+)"')
+
+
+class PodApi(Protocol):
+    """What the lookup needs of the API server: one GET."""
+
+    def get(self, path: str, query: list[tuple[str, str]], timeout: float) -> tuple[int, bytes]: ...
 
 
 @dataclass(frozen=True)
@@ -72,11 +60,10 @@ class PodRef:
 class Forward:
     """An open forward from 127.0.0.1:<port> to port 3030 of the fluxd pod."""
 
-    def __init__(self, api: ApiClient, pod: PodRef, *, timeout: float) -> None:
+    def __init__(self, access: KubeAccess, pod: PodRef, *, timeout: float) -> None:
         self.pod = pod
-        self._api = api
         self._tunnel = Tunnel(
-            lambda: _dial_within(api, pod, timeout), name=f"port-forward {pod.name}"
+            lambda: _dial_within(access, pod, timeout), name=f"port-forward {pod.name}"
         )
 
     @property
@@ -89,53 +76,16 @@ class Forward:
 
     def close(self) -> None:
         self._tunnel.close()
-        self._api.close()  # type: ignore[no-untyped-call]
 
 
 def open_forward(*, context: str, namespace: str, selector: str, timeout: float) -> Forward:
     """Find the fluxd pod in ``namespace`` and open a forward to it."""
-    api = load_api_client(context)
-    try:
-        pod = find_pod(api, namespace, [selector, FALLBACK_SELECTOR], timeout)
-        return Forward(api, pod, timeout=timeout)
-    except BaseException:
-        api.close()  # type: ignore[no-untyped-call]
-        raise
+    access = load_access(context)
+    pod = find_pod(access, namespace, [selector, FALLBACK_SELECTOR], timeout)
+    return Forward(access, pod, timeout=timeout)
 
 
-def load_api_client(context: str) -> ApiClient:
-    """An ApiClient from the kubeconfig (``--context``), else the in-cluster config."""
-    configuration = Configuration()
-    paths = kubeconfig_paths()
-    if paths:
-        # Checked first so that a malformed file is named with its field; the
-        # client's own loader would fail on it with an arbitrary exception.
-        check_usable(load_kubeconfig(paths), context)
-    try:
-        if paths:
-            kube_config.load_kube_config(  # type: ignore[no-untyped-call]
-                config_file=os.pathsep.join(str(p) for p in paths),
-                context=context or None,
-                client_configuration=configuration,
-                persist_config=False,
-            )
-        elif os.environ.get("KUBERNETES_SERVICE_HOST"):
-            incluster_config.load_incluster_config(  # type: ignore[no-untyped-call]
-                client_configuration=configuration
-            )
-        else:
-            raise ClusterAccessError(
-                "no kubeconfig found ($KUBECONFIG or ~/.kube/config) and not running in a cluster",
-                hint="Point KUBECONFIG at your cluster's config, or give the daemon's --url.",
-            )
-        return ApiClient(configuration)
-    # Whatever the client's loader still trips over (it raises all of these
-    # for malformed input) is reported, never shown as a traceback.
-    except (ConfigException, OSError, ValueError, TypeError, KeyError, AttributeError) as exc:
-        raise ClusterAccessError(f"cannot use the kubeconfig: {exc}") from exc
-
-
-def find_pod(api: ApiClient, namespace: str, selectors: list[str], timeout: float) -> PodRef:
+def find_pod(api: PodApi, namespace: str, selectors: list[str], timeout: float) -> PodRef:
     """The one running pod matched by the first selector that matches any."""
     waiting: list[str] = []
     for selector in selectors:
@@ -155,33 +105,17 @@ def find_pod(api: ApiClient, namespace: str, selectors: list[str], timeout: floa
     raise _not_found(namespace, selectors)
 
 
-def _request(api: ApiClient, path: str, query: list[tuple[str, str]]) -> tuple[str, dict[str, str]]:
-    """URL and headers (with the kubeconfig's auth) of a GET on ``path``."""
-    _, url, headers, _, _ = api.param_serialize(
-        method="GET",
-        resource_path=path,
-        query_params=query,
-        header_params={"Accept": "application/json"},
-        auth_settings=["BearerToken"],
-    )
-    return url, headers
-
-
-def _list_pods(api: ApiClient, namespace: str, selector: str, timeout: float) -> list[Pod]:
-    url, headers = _request(
-        api, f"/api/v1/namespaces/{quote(namespace, safe='')}/pods", [("labelSelector", selector)]
-    )
+def _list_pods(api: PodApi, namespace: str, selector: str, timeout: float) -> list[Pod]:
+    path = f"/api/v1/namespaces/{quote(namespace, safe='')}/pods"
+    status, body = api.get(path, [("labelSelector", selector)], timeout)
+    if status != 200:
+        raise _api_error(status, body, "list", "pods", namespace)
     try:
-        response = api.call_api("GET", url, headers, _request_timeout=timeout)
-        body = response.read()  # type: ignore[no-untyped-call]
-    except ApiException as exc:  # raised for transport failures (status 0)
-        raise ClusterAccessError(f"cannot use the Kubernetes API: {exc.reason}") from exc
-    except urllib3.exceptions.HTTPError as exc:
-        host = api.configuration.host
-        raise ClusterAccessError(f"cannot reach the Kubernetes API at {host}: {exc}") from exc
-    if response.status != 200:
-        raise _api_error(response.status, body, "list", "pods", namespace)
-    items = json.loads(body).get("items") or []
+        items = json.loads(body).get("items") or []
+    except (ValueError, AttributeError) as exc:
+        raise ClusterAccessError(
+            f"the Kubernetes API sent a pod list that is not JSON: {exc}"
+        ) from exc
     return [item for item in items if isinstance(item, dict)]
 
 
@@ -283,31 +217,13 @@ def _status_message(body: Any) -> str:
     return str(status.get("message", "")) if isinstance(status, dict) else ""
 
 
-class _PodChannel:
-    """One ``pods/portforward`` websocket, seen as a socket by the tunnel."""
-
-    def __init__(self, forward: GuardedPortForward) -> None:
-        self._forward: Any = forward  # the client is untyped
-
-    def socket(self) -> socket.socket:
-        sock: socket.socket = self._forward.socket(FLUX_PORT)
-        return sock
-
-    def error(self) -> str | None:
-        error: str | None = self._forward.error(FLUX_PORT)
-        return error or self._forward.failure or None
-
-    def close(self) -> None:
-        self._forward.close()
-
-
-def _dial_within(api: ApiClient, pod: PodRef, timeout: float) -> _PodChannel:
-    """``_dial``, but give up after ``timeout``: the websocket connect has no timeout."""
-    outcome: list[_PodChannel | BaseException] = []
+def _dial_within(access: KubeAccess, pod: PodRef, timeout: float) -> PodChannel:
+    """``dial``, but give up after ``timeout`` whatever the handshake is waiting for."""
+    outcome: list[PodChannel | BaseException] = []
 
     def run() -> None:
         try:
-            outcome.append(_dial(api, pod))
+            outcome.append(_dial(access, pod, timeout))
         except BaseException as exc:  # handed to the caller's thread below
             outcome.append(exc)
 
@@ -326,61 +242,18 @@ def _dial_within(api: ApiClient, pod: PodRef, timeout: float) -> _PodChannel:
     return outcome[0]
 
 
-class GuardedPortForward(PortForward):
-    """The client's forward, with its proxy thread's failure kept, not raised.
-
-    The client copies bytes in a thread of its own and raises there on a
-    protocol surprise. Caught in that thread, the failure ends the
-    connection (which fluxctl reports as an unreachable daemon, with this
-    text as the diagnosis) instead of printing a traceback; nothing
-    process-wide such as ``threading.excepthook`` is touched.
-    """
-
-    failure = ""
-
-    def _proxy(self) -> None:
-        try:
-            super()._proxy()  # type: ignore[no-untyped-call]
-        except Exception as exc:
-            log.debug("port-forward stream failed", exc_info=True)
-            self.failure = f"port-forward stream failed: {exc}"
-            with contextlib.suppress(Exception):  # already failing; the cause is kept
-                self.websocket.close()
-            for port in self.local_ports.values():
-                port.python.close()  # the tunnel then sees the connection end
-
-
-def _open_websocket(api: ApiClient, url: str, headers: dict[str, str]) -> GuardedPortForward:
-    """What the client's ``portforward_call`` does, with the guarded forward."""
+def _dial(access: KubeAccess, pod: PodRef, timeout: float) -> PodChannel:
     try:
-        ws_url = get_websocket_url(url)  # type: ignore[no-untyped-call]
-        websocket = create_websocket(api.configuration, ws_url, headers)  # type: ignore[no-untyped-call]
-    except Exception as exc:  # the client's own translation, kept for _dial_error
-        raise ApiException(status=0, reason=str(exc)) from exc
-    return GuardedPortForward(websocket, [FLUX_PORT])  # type: ignore[no-untyped-call]
-
-
-def _dial(api: ApiClient, pod: PodRef) -> _PodChannel:
-    # Quoted although both come from flags and the API server: a value is one segment.
-    ns, name = quote(pod.namespace, safe=""), quote(pod.name, safe="")
-    path = f"/api/v1/namespaces/{ns}/pods/{name}/portforward"
-    url, headers = _request(api, path, [("ports", str(FLUX_PORT))])
-    try:
-        forward = _open_websocket(api, url, headers)
-    except ApiException as exc:
+        return dial(access, pod.namespace, pod.name, FLUX_PORT, timeout)
+    except DialError as exc:
         raise _dial_error(exc, pod) from exc
-    return _PodChannel(forward)
 
 
-def _dial_error(exc: ApiException, pod: PodRef) -> Exception:
-    # The client wraps the websocket handshake failure; its status and body
-    # are on the original exception.
-    cause = exc.__cause__ or exc.__context__
-    status = getattr(cause, "status_code", None) or exc.status
-    message = _status_message(getattr(cause, "resp_body", None)) or str(exc.reason or exc)
-    if status == 403:
+def _dial_error(exc: DialError, pod: PodRef) -> Exception:
+    message = _status_message(exc.body) or exc.message
+    if exc.status == 403:
         return _forbidden(message, "create", "pods/portforward", pod.namespace)
-    if status == 404:
+    if exc.status == 404:
         return PodNotFound(f'pod "{pod.name}" disappeared from namespace "{pod.namespace}"')
     return DaemonUnreachable(
         f'port-forward to pod "{pod.name}" in namespace "{pod.namespace}" failed: {message}'

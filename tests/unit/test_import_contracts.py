@@ -66,6 +66,16 @@ VIOLATIONS: dict[str, tuple[str, str, str]] = {
         "import cryptography\n",
         "fluxd.identity.leak_cryptography -> cryptography",
     ),
+    "websocket": (
+        "cli/fluxctl/leak_websocket.py",
+        "import websocket\n",
+        "fluxctl.leak_websocket -> websocket",
+    ),
+    "orjson": (
+        "daemon/fluxd/cluster/leak_orjson.py",
+        "import orjson\n",
+        "fluxd.cluster.leak_orjson -> orjson",
+    ),
     "prometheus": (
         "daemon/fluxd/sync/leak_prometheus.py",
         "import prometheus_client\n",

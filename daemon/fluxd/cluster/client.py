@@ -14,7 +14,6 @@ config loader's) becomes a ``ClusterError`` in this module and nowhere else.
 
 from __future__ import annotations
 
-import json
 import os
 import threading
 from collections.abc import Iterator, Mapping, Sequence
@@ -29,6 +28,7 @@ from kubernetes.client import ApiClient, Configuration
 from kubernetes.client.exceptions import ApiException, OpenApiException
 from kubernetes.config import ConfigException, load_incluster_config, load_kube_config
 
+from fluxd import wirejson
 from fluxd.clock import Clock, SystemClock
 from fluxd.cluster.errors import api_error, transport_error
 from fluxd.errors import ClusterError
@@ -71,7 +71,7 @@ class Response:
     def json(self) -> dict[str, Any]:
         """The body as a JSON object; ``ClusterError`` if it is anything else."""
         try:
-            decoded = json.loads(self.body) if self.body else {}
+            decoded = wirejson.loads(self.body) if self.body else {}
         except ValueError as exc:
             raise ClusterError(f"the API server sent a body that is not JSON: {exc}") from exc
         if not isinstance(decoded, dict):
@@ -177,7 +177,7 @@ class KubeClient:
         """
         url = self.host + path + ("?" + urlencode(query) if query else "")
         headers = self._headers(content_type if body is not None else None, accept)
-        payload = None if body is None else json.dumps(body, separators=(",", ":")).encode()
+        payload = None if body is None else wirejson.dumps(body)
         for attempt in range(_RETRIES_429 + 1):
             self._limiter.take()
             with self._translated(f"{method} {path}"):

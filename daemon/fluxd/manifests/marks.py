@@ -8,6 +8,7 @@ being re-labelled first.
 from __future__ import annotations
 
 import base64
+import functools
 import hashlib
 import re
 import urllib.parse
@@ -61,7 +62,14 @@ def sync_set_name(url: str, branch: str, paths: Sequence[str]) -> str:
 
 def gc_mark(set_name: str, resource_id: ResourceId | str) -> str:
     """Value of the GC label: specific to the object, so a copied label marks nothing."""
-    digest = hashlib.sha256(set_name.encode() + str(resource_id).encode()).digest()
+    return _gc_mark(set_name, str(resource_id))
+
+
+# Every pass asks again for the mark of every object it remembers; a pure
+# function of two strings, so it is computed once per object.
+@functools.lru_cache(maxsize=1 << 17)
+def _gc_mark(set_name: str, resource_id: str) -> str:
+    digest = hashlib.sha256(set_name.encode() + resource_id.encode()).digest()
     # The prefix keeps the value a valid label even when the base64 starts
     # with '-' or '_'.
     return "sha256." + _b64(digest)

@@ -260,6 +260,8 @@ class ParseCache:
         self.limits = limits or ManifestSettings()
         self._entries: dict[CacheKey, ParsedFile] = {}
         self._used: dict[CacheKey, ParsedFile] = {}
+        #: What the loader keeps of the last load, to reuse it when nothing changed.
+        self.last_load: object = None
         self.hits = 0
         self.misses = 0
 

@@ -172,7 +172,8 @@ class SyncEngine:
         }
         the_plan = plan(desired, last)
         drift = self._drift(the_plan.unchanged, inventory) if the_pass.check_drift else Drift()
-        drifted = [r for r in the_plan.unchanged if str(r.id) in drift.ids]
+        drifted_ids = drift.ids  # a union, built once, not once per object
+        drifted = [r for r in the_plan.unchanged if str(r.id) in drifted_ids]
         late: list[Resource] = []
         to_send = in_apply_order([*the_plan.to_apply, *drifted])
         outcomes = self._cluster.apply(

@@ -32,15 +32,6 @@ def pod(name: str, phase: str = "Running", *, ready: bool = True, **meta: Any) -
 
 
 @dataclass
-class Response:
-    status: int
-    body: bytes
-
-    def read(self) -> bytes:
-        return self.body
-
-
-@dataclass
 class FakeApi:
     """Answers pod lists by label selector, like the API server would."""
 
@@ -49,21 +40,18 @@ class FakeApi:
     error: str = ""
     asked: list[str] = field(default_factory=list)
 
-    def param_serialize(self, **request: Any) -> tuple[str, str, dict[str, str], None, None]:
-        selector = dict(request["query_params"])["labelSelector"]
-        return "GET", selector, {}, None, None
-
-    def call_api(self, method: str, url: str, headers: Any, **_: Any) -> Response:
-        self.asked.append(url)
+    def get(self, path: str, query: list[tuple[str, str]], timeout: float) -> tuple[int, bytes]:
+        selector = dict(query)["labelSelector"]
+        self.asked.append(selector)
         if self.status != 200:
-            return Response(self.status, json.dumps({"message": self.error}).encode())
-        return Response(200, json.dumps({"items": self.pods.get(url, [])}).encode())
+            return self.status, json.dumps({"message": self.error}).encode()
+        return 200, json.dumps({"items": self.pods.get(selector, [])}).encode()
 
 
 def test_the_labels_selector_is_tried_first() -> None:
     api = FakeApi({"app=flux": [pod("flux-helm")], FALLBACK_SELECTOR: [pod("flux-plain")]})
 
-    found = find_pod(api, "flux", SELECTORS, 5)  # type: ignore[arg-type]
+    found = find_pod(api, "flux", SELECTORS, 5)
 
     assert (found.name, found.selector) == ("flux-helm", "app=flux")
     assert api.asked == ["app=flux"]
@@ -72,7 +60,7 @@ def test_the_labels_selector_is_tried_first() -> None:
 def test_the_name_selector_is_the_fallback() -> None:
     api = FakeApi({FALLBACK_SELECTOR: [pod("flux-6d8f7")]})
 
-    found = find_pod(api, "flux", SELECTORS, 5)  # type: ignore[arg-type]
+    found = find_pod(api, "flux", SELECTORS, 5)
 
     assert (found.name, found.selector) == ("flux-6d8f7", FALLBACK_SELECTOR)
 
@@ -81,14 +69,14 @@ def test_terminating_pods_do_not_make_a_rollout_ambiguous() -> None:
     old = pod("flux-old", deletionTimestamp="2026-01-01T00:00:00Z")
     api = FakeApi({"app=flux": [old, pod("flux-new")]})
 
-    assert find_pod(api, "flux", SELECTORS, 5).name == "flux-new"  # type: ignore[arg-type]
+    assert find_pod(api, "flux", SELECTORS, 5).name == "flux-new"
 
 
 def test_two_running_pods_are_ambiguous() -> None:
     api = FakeApi({"app=flux": [pod("flux-a"), pod("flux-b")]})
 
     with pytest.raises(AmbiguousPod, match="2 running pods match") as error:
-        find_pod(api, "flux", SELECTORS, 5)  # type: ignore[arg-type]
+        find_pod(api, "flux", SELECTORS, 5)
     assert error.value.exit_code == 3
 
 
@@ -96,7 +84,7 @@ def test_a_running_pod_that_is_not_ready_is_still_used_and_its_state_kept() -> N
     # fluxd is not Ready until git is: `fluxctl identity` must still reach it.
     api = FakeApi({"app=flux": [pod("flux-0", ready=False)]})
 
-    found = find_pod(api, "flux", SELECTORS, 5)  # type: ignore[arg-type]
+    found = find_pod(api, "flux", SELECTORS, 5)
 
     assert found.name == "flux-0"
     assert found.unready == 'pod "flux-0" is running but not ready (flux: CrashLoopBackOff)'
@@ -105,19 +93,19 @@ def test_a_running_pod_that_is_not_ready_is_still_used_and_its_state_kept() -> N
 def test_a_ready_pod_has_nothing_to_report() -> None:
     api = FakeApi({"app=flux": [pod("flux-0")]})
 
-    assert find_pod(api, "flux", SELECTORS, 5).unready == ""  # type: ignore[arg-type]
+    assert find_pod(api, "flux", SELECTORS, 5).unready == ""
 
 
 def test_only_pending_pods_are_reported_as_not_running_yet() -> None:
     api = FakeApi({FALLBACK_SELECTOR: [pod("flux-0", "Pending")]})
 
     with pytest.raises(PodNotReady, match=r"found only:\n  flux-0 \(Pending\)"):
-        find_pod(api, "flux", SELECTORS, 5)  # type: ignore[arg-type]
+        find_pod(api, "flux", SELECTORS, 5)
 
 
 def test_no_pod_at_all_lists_every_selector() -> None:
     with pytest.raises(PodNotFound) as error:
-        find_pod(FakeApi(), "team", SELECTORS, 5)  # type: ignore[arg-type]
+        find_pod(FakeApi(), "team", SELECTORS, 5)
 
     assert error.value.message.splitlines()[:3] == [
         'No pod found in namespace "team" using the following selectors:',
@@ -134,6 +122,6 @@ def test_rbac_refusal_names_the_verb_and_resource() -> None:
     api = FakeApi(status=403, error=message)
 
     with pytest.raises(ForbiddenError) as error:
-        find_pod(api, "flux", SELECTORS, 5)  # type: ignore[arg-type]
+        find_pod(api, "flux", SELECTORS, 5)
     assert error.value.message == f'not allowed to list pods in namespace "flux": {message}'
     assert error.value.exit_code == 1

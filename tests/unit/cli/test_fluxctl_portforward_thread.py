@@ -1,76 +1,116 @@
-"""A failure in the port-forward's proxy thread ends that connection, told, not printed.
+"""A failure in the port-forward's threads ends that connection, told, not printed.
 
-The client copies bytes in its own thread; when it raises there, the forward
-keeps the failure for the diagnosis and closes the connection, and nothing
-process-wide (``threading.excepthook``) is involved.
+The channel copies bytes in threads of its own; when the stream from the API
+server is garbled there, the channel keeps the failure for the diagnosis and
+ends the connection, and nothing process-wide (``threading.excepthook``) is
+involved. Well-formed streams are covered for real by
+``tests/integration/test_fluxctl_portforward.py``.
 """
 
 from __future__ import annotations
 
-import socket
 import threading
+from types import SimpleNamespace
 
 import pytest
+from websocket import ABNF
 
 from fluxctl import portforward
-from fluxctl.portforward import FLUX_PORT, Forward, GuardedPortForward, PodRef, _PodChannel
+from fluxctl.podchannel import PodChannel
+from fluxctl.portforward import FLUX_PORT, Forward, PodRef
 
 
-class GarbledWebsocket:
-    """Readable at once, and what it reads is a protocol surprise."""
+class ScriptedWebsocket:
+    """Answers ``recv_data_frame`` from a list of (opcode, payload); then the stream ends."""
 
-    connected = True
-
-    def __init__(self) -> None:
-        self._ours, self._theirs = socket.socketpair()
-        self._theirs.sendall(b"?")
-        self.closed = False
-
-    def fileno(self) -> int:
-        return self._ours.fileno()
+    def __init__(self, frames: list[tuple[int, bytes]]) -> None:
+        self._frames = list(frames)
+        self.sent: list[bytes] = []
+        self.shut = threading.Event()
+        self.closed_by_us = threading.Event()
 
     def recv_data_frame(self, control_frame: bool) -> tuple[int, object]:
-        raise RuntimeError("Unexpected websocket opcode: 3")
+        if not self._frames:
+            self.shut.wait(10)
+            return ABNF.OPCODE_CLOSE, SimpleNamespace(data=b"")
+        opcode, data = self._frames.pop(0)
+        return opcode, SimpleNamespace(data=data)
 
-    def close(self) -> None:
-        self.closed = True
-        self._ours.close()
-        self._theirs.close()
+    def send_binary(self, data: bytes) -> None:
+        self.sent.append(data)
+
+    def send_close(self) -> None:
+        self.closed_by_us.set()
+
+    def shutdown(self) -> None:
+        self.shut.set()
 
 
-def _guarded(websocket: GarbledWebsocket) -> GuardedPortForward:
-    return GuardedPortForward(websocket, [FLUX_PORT])  # type: ignore[no-untyped-call]
+PORT = FLUX_PORT.to_bytes(2, "little")
+#: What the API server sends first: the port number on the data and the error channel.
+OPENING = [(ABNF.OPCODE_BINARY, b"\x00" + PORT), (ABNF.OPCODE_BINARY, b"\x01" + PORT)]
 
 
-def test_a_proxy_thread_failure_closes_the_connection_and_is_kept_for_diagnosis(
+def _channel(frames: list[tuple[int, bytes]]) -> tuple[PodChannel, ScriptedWebsocket]:
+    websocket = ScriptedWebsocket(frames)
+    return PodChannel(websocket, FLUX_PORT), websocket  # type: ignore[arg-type]
+
+
+def test_a_garbled_stream_closes_the_connection_and_is_kept_for_diagnosis(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     hooked: list[threading.ExceptHookArgs] = []
     monkeypatch.setattr(threading, "excepthook", hooked.append)
-    websocket = GarbledWebsocket()
-
-    channel = _PodChannel(_guarded(websocket))
+    channel, websocket = _channel([(ABNF.OPCODE_TEXT, b"?")])
     near = channel.socket()
     near.settimeout(10)
 
     assert near.recv(1) == b""  # the connection ended
-    assert channel.error() == "port-forward stream failed: Unexpected websocket opcode: 3"
-    assert websocket.closed
+    assert channel.error() == "port-forward stream failed: Unexpected websocket opcode: 1"
+    assert websocket.shut.wait(10)
     assert hooked == []  # handled inside the thread
 
 
-class ClosableApi:
-    def close(self) -> None:
-        return None
+def test_the_pods_bytes_come_out_after_the_port_frames_and_ours_go_in_on_channel_0() -> None:
+    channel, websocket = _channel([*OPENING, (ABNF.OPCODE_BINARY, b"\x00HTTP/1.1 200 OK\r\n")])
+    near = channel.socket()
+    near.settimeout(10)
+    near.sendall(b"GET / HTTP/1.1\r\n")
+
+    assert near.recv(100) == b"HTTP/1.1 200 OK\r\n"
+    near.shutdown(2)  # SHUT_RDWR: the local side is done
+    assert websocket.closed_by_us.wait(10)  # the stream is closed after what we sent
+    assert b"".join(websocket.sent) == b"\x00GET / HTTP/1.1\r\n"
+    channel.close()
+
+
+def test_the_error_channel_ends_the_connection_with_the_pods_message() -> None:
+    refused = b"\x01error forwarding port 3030: connection refused"
+    channel, _ = _channel([*OPENING, (ABNF.OPCODE_BINARY, refused)])
+    near = channel.socket()
+    near.settimeout(10)
+
+    assert near.recv(1) == b""
+    assert channel.error() == "error forwarding port 3030: connection refused"
+    channel.close()
+
+
+def test_a_first_frame_for_another_port_is_a_stream_failure() -> None:
+    channel, _ = _channel([(ABNF.OPCODE_BINARY, b"\x00" + (8080).to_bytes(2, "little"))])
+    near = channel.socket()
+    near.settimeout(10)
+
+    assert near.recv(1) == b""
+    assert "Unexpected initial frame on channel 0" in (channel.error() or "")
 
 
 def test_opening_a_forward_installs_no_process_wide_hook(monkeypatch: pytest.MonkeyPatch) -> None:
-    def dial(api: object, pod: PodRef, timeout: float) -> _PodChannel:
-        return _PodChannel(_guarded(GarbledWebsocket()))
+    def dial(access: object, pod: PodRef, timeout: float) -> PodChannel:
+        return _channel([(ABNF.OPCODE_TEXT, b"?")])[0]
 
     monkeypatch.setattr(portforward, "_dial_within", dial)
     before = threading.excepthook
-    forward = Forward(ClosableApi(), PodRef("flux", "fluxd-0", "app=fluxd"), timeout=5)  # type: ignore[arg-type]
+    forward = Forward(object(), PodRef("flux", "fluxd-0", "app=fluxd"), timeout=5)  # type: ignore[arg-type]
     try:
         assert threading.excepthook is before
     finally:

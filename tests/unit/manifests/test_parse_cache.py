@@ -117,3 +117,47 @@ def test_a_file_without_a_blob_id_is_parsed_every_time(
         load({"a.yaml": DOC % b"a"}, {}, scope=scope, default_namespace="default", cache=cache)
     assert len(parses) == 2
     assert len(cache) == 0
+
+
+def test_an_unchanged_load_gives_the_same_objects_in_lists_of_its_own(
+    scope: ScopeResolver,
+) -> None:
+    cache = ParseCache()
+    blobs = {"a.yaml": "blob-a"}
+    first = load({"a.yaml": DOC % b"a"}, blobs, scope=scope, default_namespace="d", cache=cache)
+    first.resources.clear()  # what one caller does with its result...
+
+    second = load({"a.yaml": DOC % b"a"}, blobs, scope=scope, default_namespace="d", cache=cache)
+
+    assert [str(r.id) for r in second.resources] == ["d:configmap/a"]  # ...is not seen here
+
+
+def test_a_kind_the_cluster_now_scopes_differently_is_placed_again() -> None:
+    cache = ParseCache()
+    files, blobs = {"a.yaml": DOC % b"a"}, {"a.yaml": "blob-a"}
+    namespaced: dict[tuple[str, str], bool | None] = {("v1", "ConfigMap"): True}
+
+    def scope(api_version: str, kind: str) -> bool | None:
+        return namespaced.get((api_version, kind))
+
+    before = load(files, blobs, scope=scope, default_namespace="d", cache=cache)
+    namespaced[("v1", "ConfigMap")] = False
+    after = load(files, blobs, scope=scope, default_namespace="d", cache=cache)
+
+    assert [str(r.id) for r in before.resources] == ["d:configmap/a"]
+    assert [str(r.id) for r in after.resources] == ["<cluster>:configmap/a"]
+
+
+def test_a_load_with_unknown_kinds_is_placed_again_next_time() -> None:
+    cache = ParseCache()
+    files, blobs = {"a.yaml": DOC % b"a"}, {"a.yaml": "blob-a"}
+    known: dict[tuple[str, str], bool | None] = {}
+
+    def scope(api_version: str, kind: str) -> bool | None:
+        return known.get((api_version, kind))
+
+    before = load(files, blobs, scope=scope, default_namespace="d", cache=cache)
+    known[("v1", "ConfigMap")] = True  # its CRD was installed meanwhile
+    after = load(files, blobs, scope=scope, default_namespace="d", cache=cache)
+
+    assert (len(before.unresolved), len(after.resources)) == (1, 1)
