@@ -34,6 +34,7 @@ from fluxd.views import (
     WorkloadView,
 )
 from fluxd.workload_views import workload_images, workload_view
+from fluxids import ObjectRef
 
 log = logging.getLogger(__name__)
 
@@ -191,7 +192,7 @@ class Daemon:
 
     def _emit(self, reason: str, message: str, kind: EventType) -> None:
         namespace = self._settings.cluster.namespace
-        target = EventTarget("v1", "Namespace", namespace, namespace=namespace)
+        target = EventTarget(ObjectRef(namespace, "Namespace", namespace, "v1"))
         try:
             self._cluster.record_event(target, reason=reason, message=message, type=kind)
         except FluxError as exc:

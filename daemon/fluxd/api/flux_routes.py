@@ -20,8 +20,7 @@ from fluxd.api.errors import BadRequest, error_response
 from fluxd.api.port import ALL_WORKLOADS, DaemonPort
 from fluxd.errors import UserError
 from fluxd.git.urls import InvalidUrl, repo_key
-from fluxd.manifests.ids import parse_workload_id
-from fluxd.names import NAMESPACE_HELP, is_dns_label
+from fluxids import NAMESPACE_HELP, is_dns_label, parse_workload_id
 
 __all__ = [
     "CONTAINER_FIELDS",

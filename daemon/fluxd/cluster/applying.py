@@ -48,15 +48,16 @@ Rank = Callable[[str], int]
 
 def is_first_stage(item: ApplyItem) -> bool:
     """Namespaces and CRDs go before everything else."""
-    if item.kind == "Namespace":
-        return item.api_version == "v1"
-    return item.kind == "CustomResourceDefinition" and item.api_version.startswith(CRD_GROUP)
+    ref = item.ref
+    if ref.kind == "Namespace":
+        return ref.api_version == "v1"
+    return ref.kind == "CustomResourceDefinition" and ref.api_version.startswith(CRD_GROUP)
 
 
 def rank_stages(items: Iterable[ApplyItem], rank: Rank) -> list[list[ApplyItem]]:
     """Group items by kind rank, lowest first; order within a rank is kept."""
-    ordered = sorted(items, key=lambda item: rank(item.kind))
-    return [list(group) for _, group in groupby(ordered, key=lambda item: rank(item.kind))]
+    ordered = sorted(items, key=lambda item: rank(item.ref.kind))
+    return [list(group) for _, group in groupby(ordered, key=lambda item: rank(item.ref.kind))]
 
 
 class Applier:
@@ -109,7 +110,7 @@ class Applier:
                 outcomes += (outcome for outcome, _ in pool.map(apply_in_time, stage))
                 log.debug(
                     "applied stage rank=%d objects=%d took=%.2fs",
-                    rank(stage[0].kind),
+                    rank(stage[0].ref.kind),
                     len(stage),
                     time.monotonic() - began,
                 )
@@ -126,7 +127,7 @@ class Applier:
         """The outcome, and the live object the API server answered with ({} on failure)."""
         try:
             rtype = self._resource_type(item)
-            path = rtype.path(item.namespace, item.name)
+            path = rtype.path(item.ref.namespace, item.ref.name)
             response = self._patch(path, item)
             if response.ok:
                 return _applied(item, response)
@@ -142,19 +143,20 @@ class Applier:
             return _failed(item, exc.message)
 
     def _resource_type(self, item: ApplyItem) -> ResourceType:
-        rtype = self._discovery.lookup(item.api_version, item.kind)
+        ref = item.ref
+        rtype = self._discovery.lookup(ref.api_version, ref.kind)
         if rtype is None:
             raise ClusterError(
-                f"the API server does not serve kind {item.kind} in {item.api_version}"
+                f"the API server does not serve kind {ref.kind} in {ref.api_version}"
             )
-        if rtype.namespaced and not item.namespace:
-            raise ClusterError(f"{item.kind} is namespaced but the object has no namespace")
+        if rtype.namespaced and not ref.namespace:
+            raise ClusterError(f"{ref.kind} is namespaced but the object has no namespace")
         return rtype
 
     def _patch(self, path: str, item: ApplyItem) -> Response:
         # Only metadata comes back (a quarter of a Deployment's bytes to send
         # and decode), except for CRDs, whose status says if they are Established.
-        accept = JSON if item.kind == "CustomResourceDefinition" else METADATA
+        accept = JSON if item.ref.kind == "CustomResourceDefinition" else METADATA
         return self._client.request(
             "PATCH",
             path,
@@ -165,7 +167,7 @@ class Applier:
         )
 
     def _recreate(self, item: ApplyItem, path: str) -> tuple[ApplyOutcome, Mapping[str, Any]]:
-        log.info("recreating %s: an immutable field changed", item.id)
+        log.info("recreating %s: an immutable field changed", item.ref)
         gone = self._client.request("DELETE", path, query=[("propagationPolicy", "Background")])
         if not gone.ok and gone.status != 404:
             why = status_message(gone.body, gone.status, gone.reason)
@@ -181,13 +183,15 @@ class Applier:
         self, applied: Sequence[tuple[ApplyItem, ApplyOutcome, Mapping[str, Any]]]
     ) -> None:
         """Wait until new CRDs are Established and every applied CRD's kinds are served."""
-        names = [item.name for item, outcome, live in applied if _needs_wait(item, outcome, live)]
+        names = [
+            item.ref.name for item, outcome, live in applied if _needs_wait(item, outcome, live)
+        ]
         if names and not self._wait(lambda: all(self._settled(name) for name in names)):
             log.warning("CRDs not Established before the deadline: %s", ", ".join(names))
         kinds = [
             key
             for item, outcome, _ in applied
-            if item.kind == "CustomResourceDefinition" and outcome.applied
+            if item.ref.kind == "CustomResourceDefinition" and outcome.applied
             for key in _served_kinds(item.body)
         ]
         if kinds and not self._wait(lambda: self._served(kinds)):
@@ -223,12 +227,8 @@ def _applied(item: ApplyItem, response: Response) -> tuple[ApplyOutcome, Mapping
     meta = live.get("metadata") or {}
     generation = meta.get("generation")
     outcome = ApplyOutcome(
-        id=str(item.id),
+        ref=item.ref,
         source=str(item.source),
-        api_version=item.api_version,
-        kind=item.kind,
-        name=item.name,
-        namespace=item.namespace,
         result=Result.APPLIED,
         resource_version=str(meta.get("resourceVersion", "")),
         generation=int(generation) if generation is not None else None,
@@ -241,12 +241,8 @@ def _failed(
     item: ApplyItem, message: str, *, transient: bool = False
 ) -> tuple[ApplyOutcome, Mapping[str, Any]]:
     outcome = ApplyOutcome(
-        id=str(item.id),
+        ref=item.ref,
         source=str(item.source),
-        api_version=item.api_version,
-        kind=item.kind,
-        name=item.name,
-        namespace=item.namespace,
         result=Result.FAILED,
         error=message,
         transient=transient,
@@ -256,7 +252,7 @@ def _failed(
 
 def _needs_wait(item: ApplyItem, outcome: ApplyOutcome, live: Mapping[str, Any]) -> bool:
     """A CRD we applied whose answer did not already say it is Established."""
-    if item.kind != "CustomResourceDefinition" or not outcome.applied:
+    if item.ref.kind != "CustomResourceDefinition" or not outcome.applied:
         return False
     return not _condition_true(live, "Established")
 

@@ -168,7 +168,7 @@ class SyncEngine:
         }
         the_plan = plan(desired, last)
         drift = self._drift(the_plan.unchanged, inventory) if the_pass.check_drift else Drift()
-        drifted = [r for r in the_plan.unchanged if str(r.id) in drift.ids]
+        drifted = [r for r in the_plan.unchanged if str(r.ref) in drift.ids]
         late: list[Resource] = []
         to_send = in_apply_order([*the_plan.to_apply, *drifted])
         outcomes = self._cluster.apply(
@@ -179,10 +179,10 @@ class SyncEngine:
             else None,
             deadline=the_pass.deadline,
         )
-        by_id = {str(r.id): r for r in [*to_send, *late]}
+        by_ref = {r.ref: r for r in [*to_send, *late]}
         updates = [
             InventoryEntry.from_outcome(
-                o, mark=gc_mark(self._set_name, o.id), checksum=by_id[o.id].checksum
+                o, mark=gc_mark(self._set_name, o.ref), checksum=by_ref[o.ref].checksum
             )
             for o in outcomes
             if o.applied
@@ -190,7 +190,7 @@ class SyncEngine:
         failures.extend(
             ResourceFailure(o.id, o.source, o.error, o.transient) for o in outcomes if not o.applied
         )
-        desired_ids = frozenset(str(r.id) for r in [*desired, *late])
+        desired_ids = frozenset(str(r.ref) for r in [*desired, *late])
         counts = (len(updates), len(the_plan.unchanged) - len(drifted), len(drifted))
         return self._finish(the_pass, inventory, updates, failures, desired_ids, counts)
 
@@ -258,27 +258,19 @@ class SyncEngine:
         )
 
     def _item(self, resource: Resource) -> ApplyObject:
-        return ApplyObject(
-            id=str(resource.id),
-            api_version=resource.api_version,
-            kind=resource.kind,
-            name=resource.name,
-            namespace=resource.namespace,
-            source=resource.source,
-            body=with_marks(resource, self._set_name),
-        )
+        return ApplyObject(resource.ref, resource.source, with_marks(resource, self._set_name))
 
     def _in_allowed_namespaces(self, resources: Sequence[Resource]) -> list[Resource]:
         if not self._allowed:
             return list(resources)
-        kept = [r for r in resources if not r.namespace or r.namespace in self._allowed]
+        kept = [r for r in resources if not r.ref.namespace or r.ref.namespace in self._allowed]
         if len(kept) != len(resources):
-            skipped = sorted(str(r.id) for r in resources if r not in kept)
+            skipped = sorted(str(r.ref) for r in resources if r not in kept)
             log.warning("event=skipped-namespaces reason=not-allowed ids=%s", ",".join(skipped))
         return kept
 
     def _drift(self, unchanged: Sequence[Resource], inventory: Inventory) -> Drift:
-        entries = [inventory.entries[str(r.id)] for r in unchanged]
+        entries = [inventory.entries[str(r.ref)] for r in unchanged]
         if not entries:
             return Drift()
         try:

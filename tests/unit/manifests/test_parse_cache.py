@@ -68,7 +68,7 @@ def test_only_the_changed_blob_is_parsed_on_the_next_load(
         files, {"a.yaml": "a1", "b.yaml": "b2"}, scope=scope, default_namespace="x", cache=cache
     )
     assert parses == [DOC % b"a", DOC % b"b", DOC % b"b2"]
-    assert [r.name for r in result.resources] == ["a", "b2"]
+    assert [r.ref.name for r in result.resources] == ["a", "b2"]
 
 
 def test_a_blob_at_two_paths_is_parsed_once_and_errors_name_each_path(
