@@ -1,26 +1,24 @@
 """The daemon as one object: what the HTTP API calls (``DaemonPort``), wired to
-the git mirror, the sync engine and loop, the key ring and the cluster."""
+the git mirror, the sync passes and loop, the key ring and the cluster.
+
+``fluxd.runner`` builds every part and hands them in."""
 
 from __future__ import annotations
 
 import asyncio
 import logging
 import re
-from collections import OrderedDict
 from collections.abc import Sequence
 from typing import Any, Protocol
 
 from fluxd import __version__
-from fluxd.clock import Clock
 from fluxd.cluster import EventTarget, EventType, Workload
 from fluxd.errors import FluxError, GitError, IdentityError, MissingError, UserError
 from fluxd.identity import PublicKeyInfo
 from fluxd.jobs import JobRing, JobState
 from fluxd.manifests.yamlstream import dump_documents
-from fluxd.metrics import Metrics
+from fluxd.passes import SyncPasses
 from fluxd.settings import Settings
-from fluxd.sync.engine import SyncEngine
-from fluxd.sync.loop import LoopTimings, SyncLoop
 from fluxd.sync.results import SyncResult
 from fluxd.views import (
     ALL_WORKLOADS,
@@ -34,14 +32,10 @@ from fluxd.views import (
     WorkloadView,
 )
 from fluxd.workload_views import workload_images, workload_view
-from fluxids import ObjectRef
 
 log = logging.getLogger(__name__)
 
 _SHA = re.compile(r"^[0-9a-f]{4,40}$")
-_KEEP_RESULTS = 20
-#: Transient failures logged one by one per pass; the rest are counted.
-_SHOW_TRANSIENT = 5
 
 
 class MirrorView(Protocol):
@@ -65,6 +59,16 @@ class MirrorView(Protocol):
     def head(self) -> str: ...
 
     def commits_between(self, old: str | None, new: str) -> list[str]: ...
+
+
+class LoopControl(Protocol):
+    """What the daemon asks of the sync loop (``fluxd.sync.loop.SyncLoop``)."""
+
+    def ask_for_fetch(self) -> None: ...
+
+    async def refresh_now(self) -> str: ...
+
+    async def sync_now(self, *, full: bool = True) -> None: ...
 
 
 class KeyRingView(Protocol):
@@ -93,110 +97,23 @@ class Daemon:
         settings: Settings,
         *,
         mirror: MirrorView,
-        engine: SyncEngine,
+        passes: SyncPasses,
+        loop: LoopControl,
         keyring: KeyRingView | None,
         cluster: ClusterView,
-        metrics: Metrics,
-        clock: Clock | None = None,
     ) -> None:
         self._settings = settings
         self._mirror = mirror
-        self._engine = engine
+        self._passes = passes
+        self._loop = loop
         self._keyring = keyring
         self._cluster = cluster
-        self._metrics = metrics
-        self.loop = SyncLoop(
-            mirror, self.run_pass, _timings(settings), clock=clock, on_retry=metrics.observe_retry
-        )
         self._jobs = JobRing()
         self._tasks: set[asyncio.Task[None]] = set()
-        self._results: OrderedDict[str, SyncResult] = OrderedDict()
-        #: Revisions that rewrote history, with the revision applied before them.
-        self._rewrites: OrderedDict[str, str] = OrderedDict()
-        self.last_result: SyncResult | None = None
-        metrics.track_git_ready(lambda: mirror.ready)
 
-    # --- the sync pass ---------------------------------------------------------
-
-    async def run_pass(self, full: bool = True) -> SyncResult:
-        result = await asyncio.to_thread(self._engine.run_pass, check_drift=full)
-        self.last_result = result
-        self._results[result.revision] = result
-        self._results.move_to_end(result.revision)
-        while len(self._results) > _KEEP_RESULTS:
-            self._results.popitem(last=False)
-        # Flux v1 counted every manifest in sync, not only those sent this pass.
-        in_sync = result.applied + result.unchanged
-        success = result.success and result.gc_hold is None
-        self._metrics.observe_sync(result.duration, success, in_sync, len(result.failures))
-        self._metrics.observe_guard(len(result.gc_hold.deletions) if result.gc_hold else 0)
-        new_rewrite = self._note_rewrite(result)
-        level = logging.INFO if success else logging.WARNING
-        log.log(level, "event=sync %s", result.summary())
-        self._log_failures(result)
-        # A pass that changed nothing and failed nothing writes nothing, not
-        # even an Event: a quiet cluster stays quiet.
-        if result.applied or result.deleted or result.failures or result.gc_hold:
-            await asyncio.to_thread(self._record_event, result)
-        if new_rewrite:
-            await asyncio.to_thread(self._record_rewrite, result)
-        return result
-
-    def _log_failures(self, result: SyncResult) -> None:
-        # An unreachable API server fails every object alike, pass after
-        # pass while it is retried: a few lines tell it, thousands would bury it.
-        transient = [f for f in result.failures if f.transient]
-        shown = [f for f in result.failures if not f.transient] + transient[:_SHOW_TRANSIENT]
-        for failure in shown:
-            log.warning(
-                "event=resource-failed id=%s source=%s error=%r",
-                failure.id or "-",
-                failure.source or "-",
-                failure.error,
-            )
-        if len(transient) > _SHOW_TRANSIENT:
-            log.warning(
-                "event=resource-failed-transient more=%d (not listed; fluxd retries the pass)",
-                len(transient) - _SHOW_TRANSIENT,
-            )
-
-    def _note_rewrite(self, result: SyncResult) -> bool:
-        """Remember (and count once) a revision that rewrote history."""
-        if not result.rewritten_from or result.revision in self._rewrites:
-            return False
-        self._rewrites[result.revision] = result.rewritten_from
-        while len(self._rewrites) > _KEEP_RESULTS:
-            self._rewrites.popitem(last=False)
-        self._metrics.observe_history_rewrite()
-        return True
-
-    def _record_rewrite(self, result: SyncResult) -> None:
-        message = (
-            f"Revision {result.revision[:7]} does not descend from {result.rewritten_from[:7]}, "
-            "the revision applied before it (force-push or reset); it was synced."
-        )
-        self._emit("HistoryRewritten", message, EventType.WARNING)
-
-    def _record_event(self, result: SyncResult) -> None:
-        if result.success:
-            message = f"Applied revision {result.revision[:7]}: {result.summary()}"
-            self._emit("Synced", message, EventType.NORMAL)
-        else:
-            failed = ", ".join(f.id or f.source for f in result.failures[:10])
-            message = f"Revision {result.revision[:7]}: {len(result.failures)} failed ({failed})"
-            self._emit("SyncFailed", message, EventType.WARNING)
-        if result.gc_hold is not None:
-            hold = result.gc_hold
-            message = f"Revision {result.revision[:7]}: nothing deleted: {hold.reason}. {hold.help}"
-            self._emit("GarbageCollectionHeld", message, EventType.WARNING)
-
-    def _emit(self, reason: str, message: str, kind: EventType) -> None:
-        namespace = self._settings.cluster.namespace
-        target = EventTarget(ObjectRef(namespace, "Namespace", namespace, "v1"))
-        try:
-            self._cluster.record_event(target, reason=reason, message=message, type=kind)
-        except FluxError as exc:
-            log.debug("event=event-not-recorded error=%r", str(exc))
+    @property
+    def last_result(self) -> SyncResult | None:
+        return self._passes.last_result
 
     # --- quick -------------------------------------------------------------------
 
@@ -221,7 +138,7 @@ class Daemon:
 
     def notify_git_change(self, url: str, branch: str) -> None:
         log.info("event=notified url=%s branch=%s", url, branch)
-        self.loop.ask_for_fetch()
+        self._loop.ask_for_fetch()
 
     def start_sync_job(self) -> str:
         job = self._jobs.new({"type": "sync"})
@@ -238,11 +155,11 @@ class Daemon:
         try:
             if not self._mirror.ready:
                 raise UserError(f"git repo not ready: {self._mirror.error}")
-            job.revision = await self.loop.refresh_now()
+            job.revision = await self._loop.refresh_now()
             # Unlike Flux v1, run a pass even when HEAD did not move, so a manual
             # sync also corrects drift at once (and applies approved deletions);
             # the job ends with that pass, so fluxctl then reads its result.
-            await self.loop.sync_now(full=True)
+            await self._loop.sync_now(full=True)
             job.state = JobState.SUCCEEDED
         except Exception as exc:
             # fluxctl gets the text; the log keeps the cause (and a crash's traceback).
@@ -263,7 +180,7 @@ class Daemon:
         return JobStatus(state=job.state, revision=job.revision, error=job.error)
 
     def sync_errors(self, ref: str | None) -> SyncReport:
-        result = self.last_result if not ref else self._result_for(ref)
+        result = self.last_result if not ref else self._passes.result_for(ref)
         if result is None:
             raise MissingError(
                 f"no sync pass has applied {ref!r} yet" if ref else "no sync pass has run yet"
@@ -272,15 +189,9 @@ class Daemon:
             revision=result.revision,
             failures=result.failures,
             gc_hold=result.gc_hold,
-            history_rewritten_from=self._rewrites.get(result.revision, ""),
+            history_rewritten_from=self._passes.rewritten_from(result.revision),
             retrying=result.needs_retry,
         )
-
-    def _result_for(self, ref: str) -> SyncResult | None:
-        for revision in reversed(self._results):
-            if revision.startswith(ref.lower()):
-                return self._results[revision]
-        return None
 
     # --- blocking ----------------------------------------------------------------
 
@@ -292,7 +203,7 @@ class Daemon:
             # A user error (422) as in Flux v1: fluxd was started without a repo.
             raise UserError("git repo has no URL configured", help="Start fluxd with --git-url.")
         revision = self._resolve(ref)
-        applied = self._engine.applied_revision()
+        applied = self._passes.applied_revision()
         if applied == revision:
             return []
         try:
@@ -311,7 +222,11 @@ class Daemon:
                 f"ref {ref!r} is not a commit id",
                 help="Pass a commit sha (7 to 40 hex digits), as 'fluxctl sync' does.",
             )
-        known = [self._mirror.head(), self._engine.applied_revision() or "", *self._results]
+        known = [
+            self._mirror.head(),
+            self._passes.applied_revision() or "",
+            *self._passes.revisions(),
+        ]
         for revision in known:
             if revision and revision.startswith(text):
                 return revision
@@ -384,12 +299,4 @@ def _unknown_revision(ref: str) -> UserError:
     return UserError(
         f"revision {ref!r} is not known to fluxd",
         help="Push it to the configured branch, or pass the full 40-digit sha.",
-    )
-
-
-def _timings(settings: Settings) -> LoopTimings:
-    return LoopTimings(
-        poll_interval=settings.git.poll_interval,
-        sync_interval=settings.sync.interval,
-        retry_max_delay=settings.sync.retry_max_delay,
     )

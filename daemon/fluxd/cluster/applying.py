@@ -22,13 +22,13 @@ other objects are applied regardless.
 from __future__ import annotations
 
 import logging
-import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from functools import partial
 from itertools import groupby
 from typing import Any
 
+from fluxd.clock import Clock, SystemClock
 from fluxd.cluster.client import APPLY_PATCH, JSON, METADATA, KubeClient, Response
 from fluxd.cluster.discovery import Discovery, ResourceType
 from fluxd.cluster.errors import IMMUTABLE_HELP, is_immutable, is_transient, status_message
@@ -71,8 +71,10 @@ class Applier:
         concurrency: int = 16,
         force: bool = True,
         wait_timeout: float = 60.0,
+        clock: Clock | None = None,
     ) -> None:
         self._client = client
+        self._clock: Clock = clock or SystemClock()
         self._discovery = discovery
         self._concurrency = max(concurrency, 1)
         self._query = [("fieldManager", FIELD_MANAGER), ("force", "true" if force else "false")]
@@ -88,7 +90,7 @@ class Applier:
     ) -> list[ApplyOutcome]:
         """Apply ``items`` in stages; ``before_rest`` may add items after the CRD stage.
 
-        Past ``deadline`` (``time.monotonic()``) no more requests are sent: the
+        Past ``deadline`` (on the clock's ``monotonic()``) no more requests are sent: the
         objects left fail as transient, so the caller records what was applied
         and tries the rest again.
         """
@@ -106,20 +108,20 @@ class Applier:
             if before_rest is not None:
                 rest += before_rest()
             for stage in rank_stages(rest, rank):
-                began = time.monotonic()
+                began = self._clock.monotonic()
                 outcomes += (outcome for outcome, _ in pool.map(apply_in_time, stage))
                 log.debug(
                     "applied stage rank=%d objects=%d took=%.2fs",
                     rank(stage[0].ref.kind),
                     len(stage),
-                    time.monotonic() - began,
+                    self._clock.monotonic() - began,
                 )
         return outcomes
 
     def _apply_before(
         self, item: ApplyItem, *, deadline: float | None
     ) -> tuple[ApplyOutcome, Mapping[str, Any]]:
-        if deadline is not None and time.monotonic() > deadline:
+        if deadline is not None and self._clock.monotonic() > deadline:
             return _failed(item, OUT_OF_TIME, transient=True)
         return self._apply(item)
 
@@ -214,11 +216,11 @@ class Applier:
         return _condition_true(live, "Established") or _condition_is(live, "NamesAccepted", "False")
 
     def _wait(self, done: Callable[[], bool]) -> bool:
-        deadline = time.monotonic() + self._wait_timeout
+        deadline = self._clock.monotonic() + self._wait_timeout
         while not done():
-            if time.monotonic() > deadline:
+            if self._clock.monotonic() > deadline:
                 return False
-            time.sleep(_POLL)
+            self._clock.sleep(_POLL)
         return True
 
 

@@ -26,6 +26,7 @@ import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
 
+from fluxd.clock import Clock, SystemClock
 from fluxd.cluster import (
     ApplyItem,
     ApplyObject,
@@ -100,8 +101,10 @@ class SyncEngine:
         sync: SyncSettings,
         cluster_settings: ClusterSettings,
         manifests: ManifestSettings | None = None,
+        clock: Clock | None = None,
     ) -> None:
         self._source = source
+        self._clock: Clock = clock or SystemClock()
         self._cluster = cluster
         self._marker = marker
         self._sync = sync
@@ -124,7 +127,8 @@ class SyncEngine:
 
     def run_pass(self, *, check_drift: bool = True) -> SyncResult:
         """One pass; without ``check_drift`` only what changed in git is sent."""
-        started, began = time.time(), time.monotonic()
+        # The wall clock only dates the pass; its deadline and duration are monotonic.
+        started, began = time.time(), self._clock.monotonic()
         revision = self._source.head()
         rewritten_from = self._rewritten_from(revision)
         try:
@@ -135,7 +139,7 @@ class SyncEngine:
             return SyncResult(
                 revision,
                 started,
-                time.monotonic() - began,
+                self._clock.monotonic() - began,
                 failures=(failure,),
                 gc_skipped="the manifests could not be read",
                 rewritten_from=rewritten_from,
@@ -228,7 +232,7 @@ class SyncEngine:
         counts: tuple[int, int, int],
     ) -> SyncResult:
         """Garbage-collect if it may, record the inventory, and say what the pass did."""
-        timed_out = time.monotonic() > the_pass.deadline
+        timed_out = self._clock.monotonic() > the_pass.deadline
         inventory_now = inventory.merged(updates)
         complete = not the_pass.loaded.errors and not any(f.id == "" for f in failures)
         finished = not timed_out and not any(f.transient for f in failures)
@@ -245,7 +249,7 @@ class SyncEngine:
         return SyncResult(
             revision=the_pass.revision,
             started_at=the_pass.started,
-            duration=time.monotonic() - the_pass.began,
+            duration=self._clock.monotonic() - the_pass.began,
             applied=applied,
             unchanged=unchanged,
             drifted=drifted,
