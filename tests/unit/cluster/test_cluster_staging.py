@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 import pytest
 
@@ -16,9 +16,9 @@ from fluxd.cluster import (
     rank_stages,
     spare_reason,
 )
-from fluxd.cluster.applying import _needs_wait, _served_kinds
-from fluxd.cluster.client import RateLimiter
-from fluxd.cluster.discovery import _from_aggregated
+from fluxd.cluster.applying import Applier, _needs_wait, _served_kinds
+from fluxd.cluster.client import KubeClient, RateLimiter
+from fluxd.cluster.discovery import Discovery, _from_aggregated
 from fluxd.cluster.inventory import Inventory, decode, encode, split
 from fluxd.cluster.objects import ApplyOutcome, Result
 from fluxids import ObjectRef
@@ -252,3 +252,12 @@ def test_retry_after_is_read_and_capped() -> None:
     assert _retry_after(None) == 1.0
     assert _retry_after("3600") == 5.0
     assert _retry_after("Wed, 21 Oct 2015 07:28:00 GMT") == 1.0
+
+
+def test_waiting_for_crds_gives_up_at_the_deadline_on_the_given_clock() -> None:
+    clock = FakeClock()
+    client, discovery = cast(KubeClient, None), cast(Discovery, None)  # not reached by _wait
+    applier = Applier(client, discovery, wait_timeout=1.0, clock=clock)
+    assert not applier._wait(lambda: False)
+    assert 1.0 < sum(clock.sleeps) <= 1.2  # polled every 0.1 s of fake time, nothing slept
+    assert applier._wait(lambda: True)
