@@ -40,13 +40,13 @@ fluxv1-binaries:
 	bash tests/fluxtestbed/build-fluxv1.sh >/dev/null
 
 lint: $(STAMP)
-	$(VENV)/bin/ruff check daemon cli tests
-	$(VENV)/bin/ruff format --check daemon cli tests
+	$(VENV)/bin/ruff check daemon cli common tests
+	$(VENV)/bin/ruff format --check daemon cli common tests
 	$(VENV)/bin/lint-imports --no-cache
 
 fmt: $(STAMP)
-	$(VENV)/bin/ruff format daemon cli tests
-	$(VENV)/bin/ruff check --fix daemon cli tests
+	$(VENV)/bin/ruff format daemon cli common tests
+	$(VENV)/bin/ruff check --fix daemon cli common tests
 
 typecheck: $(STAMP)
 	$(VENV)/bin/mypy

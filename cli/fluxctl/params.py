@@ -7,6 +7,8 @@ from urllib.parse import urlsplit
 
 import click
 
+from fluxids import NAMESPACE_HELP, is_dns_label
+
 # Go's time.ParseDuration units, in seconds.
 _UNITS = {
     "ns": 1e-9,
@@ -148,9 +150,6 @@ class LabelMap(click.ParamType[str]):
         return label_selector(labels)
 
 
-_DNS_LABEL = re.compile(r"[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?")
-
-
 class Namespace(click.ParamType[str]):
     """A Kubernetes namespace (a DNS label); empty means "the default"."""
 
@@ -160,11 +159,6 @@ class Namespace(click.ParamType[str]):
         self, value: object, param: click.Parameter | None, ctx: click.Context | None
     ) -> str:
         text = str(value).strip()
-        if text and _DNS_LABEL.fullmatch(text) is None:
-            self.fail(
-                f"{text[:100]!r} is not a namespace: use at most 63 characters of a-z, 0-9 "
-                "and '-', starting and ending with a letter or digit",
-                param,
-                ctx,
-            )
+        if text and not is_dns_label(text):
+            self.fail(f"{text[:100]!r} is not a namespace. {NAMESPACE_HELP}", param, ctx)
         return text

@@ -14,9 +14,9 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
-from urllib.parse import urlsplit
 
 from fluxctl.errors import CliError
+from fluxids import RepoUrl
 
 if TYPE_CHECKING:
     from fluxd.api.models import GitConfig
@@ -124,10 +124,10 @@ RULES: list[tuple[re.Pattern[str], Hint]] = [
 
 def repo_host(url: str) -> str:
     """The host of an ssh://, https:// or scp-like (git@host:path) git URL."""
-    if "://" in url:
-        return urlsplit(url).hostname or url
-    host = url.split(":", 1)[0]
-    return host.rsplit("@", 1)[-1] or url
+    try:
+        return RepoUrl.parse(url).host or url
+    except ValueError:
+        return url  # shown as fluxd reported it
 
 
 def hint_for(config: GitConfig, context: HintContext) -> str:

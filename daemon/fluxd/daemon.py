@@ -1,26 +1,23 @@
 """The daemon as one object: what the HTTP API calls (``DaemonPort``), wired to
-the git mirror, the sync engine and loop, the key ring and the cluster."""
+the git mirror, the sync passes and loop, the key ring and the cluster.
+
+``fluxd.runner`` builds every part and hands them in."""
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import re
-from collections import OrderedDict
 from collections.abc import Sequence
 from typing import Any, Protocol
 
 from fluxd import __version__
-from fluxd.clock import Clock
 from fluxd.cluster import EventTarget, EventType, Workload
-from fluxd.errors import FluxError, GitError, IdentityError, MissingError, UserError
+from fluxd.errors import GitError, IdentityError, MissingError, UserError
 from fluxd.identity import PublicKeyInfo
 from fluxd.jobs import JobRunner, UpdateRequest
 from fluxd.manifests.yamlstream import dump_documents
-from fluxd.metrics import Metrics
+from fluxd.passes import SyncPasses
 from fluxd.settings import Settings
-from fluxd.sync.engine import SyncEngine
-from fluxd.sync.loop import LoopTimings, SyncLoop
 from fluxd.sync.results import SyncResult
 from fluxd.views import (
     ALL_WORKLOADS,
@@ -34,14 +31,10 @@ from fluxd.views import (
     WorkloadView,
 )
 from fluxd.workload_views import workload_images, workload_view
-from fluxd.writeback import GitWriter
 
 log = logging.getLogger(__name__)
 
 _SHA = re.compile(r"^[0-9a-f]{4,40}$")
-_KEEP_RESULTS = 20
-#: Transient failures logged one by one per pass; the rest are counted.
-_SHOW_TRANSIENT = 5
 
 
 class MirrorView(Protocol):
@@ -65,6 +58,16 @@ class MirrorView(Protocol):
     def head(self) -> str: ...
 
     def commits_between(self, old: str | None, new: str) -> list[str]: ...
+
+
+class LoopControl(Protocol):
+    """What the daemon asks of the sync loop (``fluxd.sync.loop.SyncLoop``)."""
+
+    def ask_for_fetch(self) -> None: ...
+
+    async def refresh_now(self) -> str: ...
+
+    async def sync_now(self, *, full: bool = True) -> None: ...
 
 
 class KeyRingView(Protocol):
@@ -93,110 +96,23 @@ class Daemon:
         settings: Settings,
         *,
         mirror: MirrorView,
-        engine: SyncEngine,
+        passes: SyncPasses,
+        loop: LoopControl,
         keyring: KeyRingView | None,
         cluster: ClusterView,
-        metrics: Metrics,
-        clock: Clock | None = None,
-        writer: GitWriter | None = None,
+        jobs: JobRunner,
     ) -> None:
         self._settings = settings
         self._mirror = mirror
-        self._engine = engine
+        self._passes = passes
+        self._loop = loop
         self._keyring = keyring
         self._cluster = cluster
-        self._metrics = metrics
-        self.loop = SyncLoop(
-            mirror, self.run_pass, _timings(settings), clock=clock, on_retry=metrics.observe_retry
-        )
-        self.jobs = JobRunner(self.loop, writer, lambda: None if mirror.ready else mirror.error)
-        self._results: OrderedDict[str, SyncResult] = OrderedDict()
-        #: Revisions that rewrote history, with the revision applied before them.
-        self._rewrites: OrderedDict[str, str] = OrderedDict()
-        self.last_result: SyncResult | None = None
-        metrics.track_git_ready(lambda: mirror.ready)
+        self.jobs = jobs
 
-    # --- the sync pass ---------------------------------------------------------
-
-    async def run_pass(self, full: bool = True) -> SyncResult:
-        result = await asyncio.to_thread(self._engine.run_pass, check_drift=full)
-        self.last_result = result
-        self._results[result.revision] = result
-        self._results.move_to_end(result.revision)
-        while len(self._results) > _KEEP_RESULTS:
-            self._results.popitem(last=False)
-        # Flux v1 counted every manifest in sync, not only those sent this pass.
-        in_sync = result.applied + result.unchanged
-        success = result.success and result.gc_hold is None
-        self._metrics.observe_sync(result.duration, success, in_sync, len(result.failures))
-        self._metrics.observe_guard(len(result.gc_hold.deletions) if result.gc_hold else 0)
-        new_rewrite = self._note_rewrite(result)
-        level = logging.INFO if success else logging.WARNING
-        log.log(level, "event=sync %s", result.summary())
-        self._log_failures(result)
-        # A pass that changed nothing and failed nothing writes nothing, not
-        # even an Event: a quiet cluster stays quiet.
-        if result.applied or result.deleted or result.failures or result.gc_hold:
-            await asyncio.to_thread(self._record_event, result)
-        if new_rewrite:
-            await asyncio.to_thread(self._record_rewrite, result)
-        return result
-
-    def _log_failures(self, result: SyncResult) -> None:
-        # An unreachable API server fails every object alike, pass after
-        # pass while it is retried: a few lines tell it, thousands would bury it.
-        transient = [f for f in result.failures if f.transient]
-        shown = [f for f in result.failures if not f.transient] + transient[:_SHOW_TRANSIENT]
-        for failure in shown:
-            log.warning(
-                "event=resource-failed id=%s source=%s error=%r",
-                failure.id or "-",
-                failure.source or "-",
-                failure.error,
-            )
-        if len(transient) > _SHOW_TRANSIENT:
-            log.warning(
-                "event=resource-failed-transient more=%d (not listed; fluxd retries the pass)",
-                len(transient) - _SHOW_TRANSIENT,
-            )
-
-    def _note_rewrite(self, result: SyncResult) -> bool:
-        """Remember (and count once) a revision that rewrote history."""
-        if not result.rewritten_from or result.revision in self._rewrites:
-            return False
-        self._rewrites[result.revision] = result.rewritten_from
-        while len(self._rewrites) > _KEEP_RESULTS:
-            self._rewrites.popitem(last=False)
-        self._metrics.observe_history_rewrite()
-        return True
-
-    def _record_rewrite(self, result: SyncResult) -> None:
-        message = (
-            f"Revision {result.revision[:7]} does not descend from {result.rewritten_from[:7]}, "
-            "the revision applied before it (force-push or reset); it was synced."
-        )
-        self._emit("HistoryRewritten", message, EventType.WARNING)
-
-    def _record_event(self, result: SyncResult) -> None:
-        if result.success:
-            message = f"Applied revision {result.revision[:7]}: {result.summary()}"
-            self._emit("Synced", message, EventType.NORMAL)
-        else:
-            failed = ", ".join(f.id or f.source for f in result.failures[:10])
-            message = f"Revision {result.revision[:7]}: {len(result.failures)} failed ({failed})"
-            self._emit("SyncFailed", message, EventType.WARNING)
-        if result.gc_hold is not None:
-            hold = result.gc_hold
-            message = f"Revision {result.revision[:7]}: nothing deleted: {hold.reason}. {hold.help}"
-            self._emit("GarbageCollectionHeld", message, EventType.WARNING)
-
-    def _emit(self, reason: str, message: str, kind: EventType) -> None:
-        namespace = self._settings.cluster.namespace
-        target = EventTarget("v1", "Namespace", namespace, namespace=namespace)
-        try:
-            self._cluster.record_event(target, reason=reason, message=message, type=kind)
-        except FluxError as exc:
-            log.debug("event=event-not-recorded error=%r", str(exc))
+    @property
+    def last_result(self) -> SyncResult | None:
+        return self._passes.last_result
 
     # --- quick -------------------------------------------------------------------
 
@@ -221,7 +137,7 @@ class Daemon:
 
     def notify_git_change(self, url: str, branch: str) -> None:
         log.info("event=notified url=%s branch=%s", url, branch)
-        self.loop.ask_for_fetch()
+        self._loop.ask_for_fetch()
 
     def start_sync_job(self) -> str:
         return self.jobs.start_sync()
@@ -243,7 +159,7 @@ class Daemon:
         )
 
     def sync_errors(self, ref: str | None) -> SyncReport:
-        result = self.last_result if not ref else self._result_for(ref)
+        result = self.last_result if not ref else self._passes.result_for(ref)
         if result is None:
             raise MissingError(
                 f"no sync pass has applied {ref!r} yet" if ref else "no sync pass has run yet"
@@ -252,19 +168,13 @@ class Daemon:
             revision=result.revision,
             failures=result.failures,
             gc_hold=result.gc_hold,
-            history_rewritten_from=self._rewrites.get(result.revision, ""),
+            history_rewritten_from=self._passes.rewritten_from(result.revision),
             retrying=result.needs_retry,
         )
 
     def passes(self) -> list[SyncResult]:
         """The last pass of each recent revision, newest first."""
-        return list(reversed(self._results.values()))
-
-    def _result_for(self, ref: str) -> SyncResult | None:
-        for revision in reversed(self._results):
-            if revision.startswith(ref.lower()):
-                return self._results[revision]
-        return None
+        return self._passes.recent()
 
     # --- blocking ----------------------------------------------------------------
 
@@ -276,7 +186,7 @@ class Daemon:
             # A user error (422) as in Flux v1: fluxd was started without a repo.
             raise UserError("git repo has no URL configured", help="Start fluxd with --git-url.")
         revision = self.resolve(ref)
-        applied = self._engine.applied_revision()
+        applied = self._passes.applied_revision()
         if applied == revision:
             return []
         try:
@@ -296,7 +206,11 @@ class Daemon:
                 f"ref {ref!r} is not a commit id",
                 help="Pass a commit sha (7 to 40 hex digits), as 'fluxctl sync' does.",
             )
-        known = [self._mirror.head(), self._engine.applied_revision() or "", *self._results]
+        known = [
+            self._mirror.head(),
+            self._passes.applied_revision() or "",
+            *self._passes.revisions(),
+        ]
         for revision in known:
             if revision and revision.startswith(text):
                 return revision
@@ -370,12 +284,4 @@ def _unknown_revision(ref: str) -> UserError:
     return UserError(
         f"revision {ref!r} is not known to fluxd",
         help="Push it to the configured branch, or pass the full 40-digit sha.",
-    )
-
-
-def _timings(settings: Settings) -> LoopTimings:
-    return LoopTimings(
-        poll_interval=settings.git.poll_interval,
-        sync_interval=settings.sync.interval,
-        retry_max_delay=settings.sync.retry_max_delay,
     )

@@ -22,7 +22,6 @@ from enum import StrEnum
 from typing import Any, Protocol
 
 from fluxd.errors import FluxError, MissingError, UserError
-from fluxd.manifests import ResourceId
 from fluxd.writeback import (
     Cause,
     GitWriter,
@@ -33,6 +32,7 @@ from fluxd.writeback import (
     Results,
     failure_summary,
 )
+from fluxids import ObjectRef
 
 __all__ = ["KEEP", "Job", "JobRing", "JobRunner", "JobState", "UpdateRequest"]
 
@@ -54,7 +54,7 @@ class UpdateRequest:
 
     cause: Cause
     release: ReleaseSpec | None = None
-    policies: Mapping[ResourceId, PolicyChange] | None = None
+    policies: Mapping[ObjectRef, PolicyChange] | None = None
 
     def wire(self) -> dict[str, Any]:
         """The spec as Flux v1 echoed it in the job status."""

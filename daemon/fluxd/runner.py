@@ -12,22 +12,26 @@ import logging
 import signal
 import tempfile
 from collections.abc import Callable, Generator
+from dataclasses import dataclass
 from pathlib import Path
 
 import uvicorn
 
 from fluxd.api.app import create_app, make_webhook_app
-from fluxd.clock import SystemClock
-from fluxd.cluster import Cluster, SecretRequests
+from fluxd.clock import Clock, SystemClock
+from fluxd.cluster import Cluster
 from fluxd.daemon import Daemon
 from fluxd.errors import FluxError
 from fluxd.flags import split_address
 from fluxd.git import GitMirror
 from fluxd.identity import KeyRing, KubeSecretStore
+from fluxd.jobs import JobRunner
 from fluxd.metrics import CollectorRegistry, Metrics, make_metrics_app
+from fluxd.passes import SyncPasses
 from fluxd.settings import Settings, SyncState
 from fluxd.status_service import StatusService
 from fluxd.sync.engine import SyncEngine
+from fluxd.sync.loop import LoopTimings, SyncLoop
 from fluxd.sync.marker import GitTagMarker, SecretMarker, SyncMarker
 from fluxd.writeback import GitWriter, WriterSettings
 
@@ -63,13 +67,7 @@ def _server(app: Callable[..., object], address: str, flag: str) -> _Server:
 
 
 def _start_keyring(settings: Settings, cluster: Cluster) -> KeyRing:
-    store = KubeSecretStore(
-        SecretRequests(
-            cluster.client.api_client,
-            namespace=settings.cluster.namespace,
-            name=settings.cluster.secret_name,
-        )
-    )
+    store = KubeSecretStore(cluster.secret_requests())
     keyring = KeyRing(store, ssh=settings.ssh, data_key=settings.cluster.secret_data_key)
     try:
         info = keyring.start()
@@ -98,49 +96,41 @@ def _writer(settings: Settings, mirror: GitMirror, cluster: Cluster) -> GitWrite
     )
 
 
-def build(settings: Settings, workdir: Path) -> tuple[Daemon, list[_Server], Cluster, KeyRing]:
-    # One clock for every wait (sync loop, API client throttling and 429s).
-    clock = SystemClock()
-    cluster = Cluster.connect(settings.cluster, settings.sync, clock=clock)
-    keyring = _start_keyring(settings, cluster)
-    mirror = GitMirror(
+def _mirror(settings: Settings, workdir: Path, keyring: KeyRing) -> GitMirror:
+    return GitMirror(
         settings.git,
         settings.ssh,
         workdir=workdir / "mirror",
         identity_file=keyring.identity_file,
         max_file_size=settings.manifests.max_file_size,
     )
-    marker: SyncMarker
+
+
+def _marker(settings: Settings, cluster: Cluster, mirror: GitMirror) -> SyncMarker:
     if settings.sync.state is SyncState.SECRET:
-        marker = SecretMarker(_SecretAnnotations(cluster, settings.cluster.secret_name))
-    else:
-        marker = GitTagMarker(mirror)
-    engine = SyncEngine(
+        return SecretMarker(_SecretAnnotations(cluster, settings.cluster.secret_name))
+    return GitTagMarker(mirror)
+
+
+def _engine(settings: Settings, mirror: GitMirror, cluster: Cluster, clock: Clock) -> SyncEngine:
+    return SyncEngine(
         mirror,
         cluster,
-        marker,
+        _marker(settings, cluster, mirror),
         git=settings.git,
         sync=settings.sync,
         cluster_settings=settings.cluster,
         manifests=settings.manifests,
-    )
-    registry = CollectorRegistry()
-    metrics = Metrics(registry)
-    daemon = Daemon(
-        settings,
-        mirror=mirror,
-        engine=engine,
-        keyring=keyring,
-        cluster=cluster,
-        metrics=metrics,
         clock=clock,
-        writer=_writer(settings, mirror, cluster),
     )
-    status = StatusService(
-        settings, daemon=daemon, mirror=mirror, cluster=cluster, inventory=engine.inventory
+
+
+def _timings(settings: Settings) -> LoopTimings:
+    return LoopTimings(
+        poll_interval=settings.git.poll_interval,
+        sync_interval=settings.sync.interval,
+        retry_max_delay=settings.sync.retry_max_delay,
     )
-    servers = _servers(settings, daemon, status, registry)
-    return daemon, servers, cluster, keyring
 
 
 def _servers(
@@ -160,10 +150,58 @@ def _servers(
     return servers
 
 
+@dataclass(frozen=True, slots=True)
+class Parts:
+    """What ``run`` starts and stops."""
+
+    daemon: Daemon
+    loop: SyncLoop
+    servers: list[_Server]
+    cluster: Cluster
+    keyring: KeyRing
+
+
+def build(settings: Settings, workdir: Path) -> Parts:
+    """Every part of fluxd, wired: the one place that constructs them."""
+    # One clock for every wait (sync loop and pass deadline, API client
+    # throttling and 429s, CRD waits, discovery refreshes).
+    clock = SystemClock()
+    cluster = Cluster.connect(settings.cluster, settings.sync, clock=clock)
+    keyring = _start_keyring(settings, cluster)
+    mirror = _mirror(settings, workdir, keyring)
+    registry = CollectorRegistry()
+    metrics = Metrics(registry)
+    metrics.track_git_ready(lambda: mirror.ready)
+    engine = _engine(settings, mirror, cluster, clock)
+    passes = SyncPasses(
+        engine, events=cluster, metrics=metrics, namespace=settings.cluster.namespace
+    )
+    loop = SyncLoop(
+        mirror, passes.run, _timings(settings), clock=clock, on_retry=metrics.observe_retry
+    )
+    jobs = JobRunner(
+        loop, _writer(settings, mirror, cluster), lambda: None if mirror.ready else mirror.error
+    )
+    daemon = Daemon(
+        settings,
+        mirror=mirror,
+        passes=passes,
+        loop=loop,
+        keyring=keyring,
+        cluster=cluster,
+        jobs=jobs,
+    )
+    status = StatusService(
+        settings, daemon=daemon, mirror=mirror, cluster=cluster, inventory=engine.inventory
+    )
+    return Parts(daemon, loop, _servers(settings, daemon, status, registry), cluster, keyring)
+
+
 async def run(settings: Settings) -> None:
     """Run fluxd until SIGTERM or SIGINT."""
     with tempfile.TemporaryDirectory(prefix="fluxd-") as tmp:
-        daemon, servers, cluster, keyring = await asyncio.to_thread(build, settings, Path(tmp))
+        parts = await asyncio.to_thread(build, settings, Path(tmp))
+        daemon, servers = parts.daemon, parts.servers
         log.info(
             "event=started url=%s branch=%s paths=%s sync-state=%s readonly=%s listen=%s",
             daemon.git_remote().url,
@@ -180,12 +218,12 @@ async def run(settings: Settings) -> None:
         try:
             async with asyncio.TaskGroup() as group:
                 tasks = [group.create_task(s.serve()) for s in servers]
-                tasks.append(group.create_task(daemon.loop.run()))
+                tasks.append(group.create_task(parts.loop.run()))
                 await stop.wait()
                 log.info("event=stopping")
                 for server in servers:
                     server.should_exit = True
                 tasks[-1].cancel()
         finally:
-            keyring.close()
-            await asyncio.to_thread(cluster.close)
+            parts.keyring.close()
+            await asyncio.to_thread(parts.cluster.close)

@@ -23,7 +23,7 @@ key="$( {
   echo "$base"
   sha256sum deploy/Dockerfile .dockerignore deploy/image/requirements.txt \
     deploy/image/trim.sh deploy/image/check_libs.py pyproject.toml README.md
-  find daemon cli -type f ! -path '*/__pycache__/*' ! -name '*.pyc' -print0 | sort -z | xargs -0 sha256sum
+  find daemon cli common -type f ! -path '*/__pycache__/*' ! -name '*.pyc' -print0 | sort -z | xargs -0 sha256sum
 } | sha256sum | cut -c1-16)"
 # Checkouts on one machine share the engine's images, so each build is also
 # tagged by its sources' digest: tests run that tag, which no other checkout

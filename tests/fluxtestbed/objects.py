@@ -8,6 +8,7 @@ from typing import Any
 
 from fluxd.cluster import ApplyObject, KubeClient
 from fluxd.cluster.client import Query, Response
+from fluxids import ObjectRef
 
 MARK_LABEL = "fluxcd.io/sync-gc-mark"
 RANKS = {"Namespace": 0, "CustomResourceDefinition": 1, "ConfigMap": 2, "Deployment": 3}
@@ -19,17 +20,8 @@ def rank(kind: str) -> int:
 
 def item(body: dict[str, Any], source: str = "repo/app.yaml") -> ApplyObject:
     meta = body["metadata"]
-    namespace = meta.get("namespace", "")
-    kind = body["kind"]
-    return ApplyObject(
-        id=f"{namespace or '<cluster>'}:{kind.lower()}/{meta['name']}",
-        api_version=body["apiVersion"],
-        kind=kind,
-        name=meta["name"],
-        namespace=namespace,
-        source=source,
-        body=body,
-    )
+    ref = ObjectRef(meta.get("namespace", ""), body["kind"], meta["name"], body["apiVersion"])
+    return ApplyObject(ref, source, body)
 
 
 def marked(body: dict[str, Any]) -> dict[str, Any]:

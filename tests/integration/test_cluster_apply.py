@@ -111,7 +111,7 @@ def test_a_crd_and_its_custom_resource_apply_in_one_call(
     try:
         outcomes = cluster.apply([item(crd(group))], rank=rank, before_rest=before_rest)
         assert asked == [True]
-        assert [(o.kind, o.result, o.error) for o in outcomes] == [
+        assert [(o.ref.kind, o.result, o.error) for o in outcomes] == [
             ("CustomResourceDefinition", Result.APPLIED, ""),
             ("Widget", Result.APPLIED, ""),
         ]
@@ -213,7 +213,7 @@ def test_a_version_added_to_an_existing_crd_is_usable_in_the_same_apply(
             }
         )
         outcomes = cluster.apply([item(second), item(widget)], rank=rank)
-        assert [(o.kind, o.error) for o in outcomes] == [
+        assert [(o.ref.kind, o.error) for o in outcomes] == [
             ("CustomResourceDefinition", ""),
             ("Widget", ""),
         ]

@@ -11,6 +11,7 @@ import pytest
 
 from fluxd.cluster import Cluster, InventoryEntry
 from fluxd.settings import ClusterSettings, SyncSettings
+from fluxids import ObjectRef
 from fluxtestbed.audit import AuditWrite
 from fluxtestbed.kube import Cluster as Kube
 from fluxtestbed.objects import CountingClient, configmap, deployment, item, rank
@@ -73,7 +74,7 @@ def test_drift_is_found_and_corrected_and_no_drift_costs_no_writes(
 
     # Re-applying just those restores them, and the audit log sees those writes.
     mark = kube.audit.mark()
-    again = cluster.apply([i for i in items if str(i.id) in drift.ids], rank=rank)
+    again = cluster.apply([i for i in items if str(i.ref) in drift.ids], rank=rank)
     assert {w.key for w in admin_writes(kube, mark)} >= {
         f"patch deployments {namespace}/web",
         f"patch configmaps {namespace}/settings",
@@ -102,6 +103,6 @@ def test_drift_of_a_kind_whose_crd_is_gone_is_missing(
 ) -> None:
     cluster, _ = counted
     entry = InventoryEntry(
-        f"{namespace}:gadget/g", "gone.example.com/v1", "Gadget", "g", namespace, "sha256.test"
+        ObjectRef(namespace, "Gadget", "g", "gone.example.com/v1"), "sha256.test"
     )
     assert cluster.detect_drift([entry]).missing == {entry.id}

@@ -14,6 +14,7 @@ from fluxd.cluster.client import Response
 from fluxd.cluster.inventory import SERIAL_ANNOTATION, InventoryStore, encode, split
 from fluxd.errors import ClusterError
 from fluxd.settings import ClusterSettings, SyncSettings
+from fluxids import ObjectRef
 from fluxtestbed.kube import Cluster as Kube
 from fluxtestbed.objects import configmap, deployment, item, marked, rank
 
@@ -40,11 +41,7 @@ def cluster(kube: Kube, namespace: str, client: KubeClient) -> Cluster:
 def entries(namespace: str, count: int) -> list[InventoryEntry]:
     return [
         InventoryEntry(
-            id=f"{namespace}:configmap/cm-{i:05d}",
-            api_version="v1",
-            kind="ConfigMap",
-            name=f"cm-{i:05d}",
-            namespace=namespace,
+            ObjectRef(namespace, "ConfigMap", f"cm-{i:05d}", "v1"),
             mark=f"sha256.{uuid.uuid4().hex}",
             checksum=uuid.uuid4().hex,
             generation=None,
@@ -177,12 +174,8 @@ def test_gc_deletes_only_what_is_ours_and_left_the_repo(
         )
         kube.kubectl("delete", "-n", namespace, "configmap", "gone")
         kube.kubectl("create", "-n", namespace, "configmap", "unmarked")
-        stray = InventoryEntry(
-            f"{namespace}:configmap/unmarked", "v1", "ConfigMap", "unmarked", namespace, MARK
-        )
-        vanished = InventoryEntry(
-            f"{namespace}:configmap/never", "v1", "ConfigMap", "never", namespace, MARK
-        )
+        stray = InventoryEntry(ObjectRef(namespace, "ConfigMap", "unmarked", "v1"), MARK)
+        vanished = InventoryEntry(ObjectRef(namespace, "ConfigMap", "never", "v1"), MARK)
         inventory = inventory.merged([stray, vanished])
         desired = {f"{namespace}:configmap/keep"}
         before = configmaps(kube, namespace)

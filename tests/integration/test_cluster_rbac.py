@@ -11,6 +11,7 @@ import yaml
 from fluxd.cluster import Cluster, InventoryEntry
 from fluxd.errors import ClusterError
 from fluxd.settings import ClusterSettings, SyncSettings
+from fluxids import ObjectRef
 from fluxtestbed.kube import Cluster as Kube
 from fluxtestbed.objects import configmap, item, rank
 
@@ -62,7 +63,7 @@ def test_a_forbidden_apply_fails_per_object_with_the_apis_message(
 def test_forbidden_drift_listing_raises_rather_than_reporting_everything_missing(
     powerless: Cluster, namespace: str
 ) -> None:
-    entry = InventoryEntry(f"{namespace}:configmap/c", "v1", "ConfigMap", "c", namespace, "m")
+    entry = InventoryEntry(ObjectRef(namespace, "ConfigMap", "c", "v1"), "m")
     with pytest.raises(ClusterError) as caught:
         powerless.detect_drift([entry])
     assert caught.value.status == 403

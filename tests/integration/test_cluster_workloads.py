@@ -19,6 +19,7 @@ from fluxd.cluster import (
 )
 from fluxd.errors import ClusterError
 from fluxd.settings import ClusterSettings, SyncSettings
+from fluxids import ObjectRef
 from fluxtestbed.kube import Cluster as Kube
 from fluxtestbed.objects import deployment, item, marked, rank
 
@@ -70,7 +71,7 @@ def test_a_three_replica_deployment_becomes_ready(cluster: Cluster, namespace: s
     assert all(o.applied for o in outcomes), [o.error for o in outcomes]
     found = wait_for(cluster, namespace, WorkloadStatus.READY)
     web = found[f"{namespace}:deployment/web"]
-    assert (web.kind, web.namespace, web.name) == ("Deployment", namespace, "web")
+    assert (web.ref.kind, web.ref.namespace, web.ref.name) == ("Deployment", namespace, "web")
     assert [(c.name, c.image) for c in web.containers] == [("nginx", "nginx:1.17")]
     rollout = web.rollout
     assert (rollout.desired, rollout.updated, rollout.ready, rollout.available) == (3, 3, 3, 3)
@@ -128,7 +129,7 @@ def test_a_missing_secret_is_a_404_cluster_error(cluster: Cluster) -> None:
 
 def test_events_are_recorded_about_an_object(kube: Kube, cluster: Cluster, namespace: str) -> None:
     [applied] = cluster.apply([item(deployment(namespace))], rank=rank)
-    target = EventTarget("apps/v1", "Deployment", "web", namespace, applied.uid)
+    target = EventTarget(ObjectRef(namespace, "Deployment", "web", "apps/v1"), applied.uid)
     cluster.record_event(target, reason="Sync", message="applied at 0123abc")
     cluster.record_event(target, reason="SyncFailed", message="boom", type=EventType.WARNING)
     out = kube.kubectl("get", "events", "-n", namespace, "-o", "json").stdout

@@ -15,7 +15,6 @@ import pytest
 from fluxd.cluster import Container, Rollout, Workload, WorkloadStatus
 from fluxd.errors import UserError
 from fluxd.git import Author, GitMirror
-from fluxd.manifests import ResourceId
 from fluxd.settings import GitSettings, SshSettings
 from fluxd.writeback import (
     NO_CHANGES,
@@ -29,6 +28,7 @@ from fluxd.writeback import (
     WriteConflict,
     WriterSettings,
 )
+from fluxids import ObjectRef
 from fluxtestbed.git_fixtures import DeployKey
 from fluxtestbed.gitserver import GitServer
 from fluxtestbed.scenario import NGINX_DEPLOYMENT, NGINX_SERVICE
@@ -36,7 +36,7 @@ from fluxtestbed.scenario import NGINX_DEPLOYMENT, NGINX_SERVICE
 pytestmark = pytest.mark.gitserver
 
 NGINX = "default:deployment/nginx-deployment"
-NGINX_ID = ResourceId.parse(NGINX)
+NGINX_ID = ObjectRef.parse(NGINX)
 FILE = "nginx-deployment-flux.yaml"
 
 
@@ -50,10 +50,7 @@ class Running:
         container = Container("nginx", self.image)
         return [
             Workload(
-                NGINX,
-                "Deployment",
-                "default",
-                "nginx-deployment",
+                ObjectRef("default", "Deployment", "nginx-deployment", "apps/v1"),
                 WorkloadStatus.READY,
                 Rollout(3, 3, 3, 3),
                 (container,),

@@ -91,6 +91,11 @@ VIOLATIONS: dict[str, tuple[str, str, str]] = {
         "from fluxd import errors\n",
         "fluxctl.leak_fluxd -> fluxd.errors",
     ),
+    "fluxids-alone": (
+        "common/fluxids/leak_click.py",
+        "import click\n",
+        "fluxids.leak_click -> click",
+    ),
     "wire-models-alone": (
         "daemon/fluxd/api/models.py",
         "from fluxd.api import port\n",
@@ -116,7 +121,7 @@ def lint_imports(tree: Path) -> subprocess.CompletedProcess[str]:
     env = {
         **os.environ,
         # Ahead of the editable install, so the copy is what gets analysed.
-        "PYTHONPATH": os.pathsep.join([str(tree / "daemon"), str(tree / "cli")]),
+        "PYTHONPATH": os.pathsep.join(str(tree / root) for root in ("daemon", "cli", "common")),
     }
     return subprocess.run(
         [str(LINT_IMPORTS), str(CONFIG), "--no-cache"],
@@ -131,7 +136,7 @@ def lint_imports(tree: Path) -> subprocess.CompletedProcess[str]:
 
 def copy_tree(destination: Path) -> Path:
     ignore = shutil.ignore_patterns("__pycache__", "*.pyc")
-    for package in ("daemon/fluxd", "cli/fluxctl"):
+    for package in ("daemon/fluxd", "cli/fluxctl", "common/fluxids"):
         shutil.copytree(ROOT / package, destination / package, ignore=ignore)
     return destination
 

@@ -7,7 +7,6 @@ the running tag, ``|`` the newer tags above it and blanks the older ones.
 
 from __future__ import annotations
 
-import re
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
@@ -16,6 +15,7 @@ import click
 from fluxctl.output import tabulate, to_json
 from fluxctl.params import Namespace
 from fluxctl.session import Session, pass_session
+from fluxids import parse_workload_id
 
 if TYPE_CHECKING:
     from fluxd.api.models import Container, ImageStatus
@@ -23,7 +23,6 @@ if TYPE_CHECKING:
 HEADER = ["WORKLOAD", "CONTAINER", "IMAGE", "CREATED"]
 ALL = "<all>"
 NO_IMAGE_DATA = "image data not available"
-_WORKLOAD_ID = re.compile(r"^(<cluster>|[a-zA-Z0-9_-]+):([a-zA-Z0-9_-]+)/([a-zA-Z0-9_.:-]+)$")
 
 
 @click.command("list-images")
@@ -84,14 +83,13 @@ def list_images(
 def workload_id(text: str, namespace: str) -> str:
     """``ns:kind/name``, taking the namespace from ``-n`` when it is not given."""
     qualified = text if ":" in text.split("/", 1)[0] else f"{namespace}:{text}"
-    match = _WORKLOAD_ID.match(qualified)
-    if match is None:
+    try:
+        return str(parse_workload_id(qualified))
+    except ValueError as exc:
         raise click.BadParameter(
-            f"{text!r} is not a workload ID ([<namespace>:]<kind>/<name>)",
+            f"{text!r} is not a workload ID ([<namespace>:]<kind>/<name>): {exc}",
             param_hint="'-w' / '--workload'",
-        )
-    ns, kind, name = match.groups()
-    return f"{ns}:{kind.lower()}/{name}"
+        ) from exc
 
 
 def image_rows(image: ImageStatus, limit: int) -> list[list[str]]:

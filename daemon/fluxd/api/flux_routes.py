@@ -21,9 +21,8 @@ from fluxd.api.port import ALL_WORKLOADS, DaemonPort
 from fluxd.errors import UserError
 from fluxd.git.urls import InvalidUrl, repo_key
 from fluxd.jobs import UpdateRequest
-from fluxd.manifests.ids import parse_workload_id
-from fluxd.names import NAMESPACE_HELP, is_dns_label
 from fluxd.writeback import Cause, parse_policy_updates, parse_release
+from fluxids import NAMESPACE_HELP, is_dns_label, parse_workload_id
 
 __all__ = [
     "CONTAINER_FIELDS",

@@ -9,7 +9,7 @@ The ``kubernetes`` client library is imported in this package (and in
 from fluxd.cluster.applying import FIELD_MANAGER, is_first_stage, rank_stages
 from fluxd.cluster.client import KubeClient
 from fluxd.cluster.discovery import Discovery, ResourceType
-from fluxd.cluster.drift import Drift, LiveMeta, has_drifted, object_id
+from fluxd.cluster.drift import Drift, LiveMeta, has_drifted
 from fluxd.cluster.dryrun import Preview
 from fluxd.cluster.gc import GcReport, spare_reason
 from fluxd.cluster.inventory import Inventory
@@ -66,7 +66,6 @@ __all__ = [
     "WorkloadStatus",
     "has_drifted",
     "is_first_stage",
-    "object_id",
     "rank_stages",
     "rollout_status",
     "spare_reason",

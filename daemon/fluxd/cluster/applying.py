@@ -22,13 +22,13 @@ other objects are applied regardless.
 from __future__ import annotations
 
 import logging
-import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from functools import partial
 from itertools import groupby
 from typing import Any
 
+from fluxd.clock import Clock, SystemClock
 from fluxd.cluster.client import APPLY_PATCH, JSON, METADATA, KubeClient, Response
 from fluxd.cluster.discovery import Discovery, ResourceType
 from fluxd.cluster.errors import IMMUTABLE_HELP, is_immutable, is_transient, status_message
@@ -48,15 +48,16 @@ Rank = Callable[[str], int]
 
 def is_first_stage(item: ApplyItem) -> bool:
     """Namespaces and CRDs go before everything else."""
-    if item.kind == "Namespace":
-        return item.api_version == "v1"
-    return item.kind == "CustomResourceDefinition" and item.api_version.startswith(CRD_GROUP)
+    ref = item.ref
+    if ref.kind == "Namespace":
+        return ref.api_version == "v1"
+    return ref.kind == "CustomResourceDefinition" and ref.api_version.startswith(CRD_GROUP)
 
 
 def rank_stages(items: Iterable[ApplyItem], rank: Rank) -> list[list[ApplyItem]]:
     """Group items by kind rank, lowest first; order within a rank is kept."""
-    ordered = sorted(items, key=lambda item: rank(item.kind))
-    return [list(group) for _, group in groupby(ordered, key=lambda item: rank(item.kind))]
+    ordered = sorted(items, key=lambda item: rank(item.ref.kind))
+    return [list(group) for _, group in groupby(ordered, key=lambda item: rank(item.ref.kind))]
 
 
 class Applier:
@@ -70,8 +71,10 @@ class Applier:
         concurrency: int = 16,
         force: bool = True,
         wait_timeout: float = 60.0,
+        clock: Clock | None = None,
     ) -> None:
         self._client = client
+        self._clock: Clock = clock or SystemClock()
         self._discovery = discovery
         self._concurrency = max(concurrency, 1)
         self._query = [("fieldManager", FIELD_MANAGER), ("force", "true" if force else "false")]
@@ -87,7 +90,7 @@ class Applier:
     ) -> list[ApplyOutcome]:
         """Apply ``items`` in stages; ``before_rest`` may add items after the CRD stage.
 
-        Past ``deadline`` (``time.monotonic()``) no more requests are sent: the
+        Past ``deadline`` (on the clock's ``monotonic()``) no more requests are sent: the
         objects left fail as transient, so the caller records what was applied
         and tries the rest again.
         """
@@ -105,20 +108,20 @@ class Applier:
             if before_rest is not None:
                 rest += before_rest()
             for stage in rank_stages(rest, rank):
-                began = time.monotonic()
+                began = self._clock.monotonic()
                 outcomes += (outcome for outcome, _ in pool.map(apply_in_time, stage))
                 log.debug(
                     "applied stage rank=%d objects=%d took=%.2fs",
-                    rank(stage[0].kind),
+                    rank(stage[0].ref.kind),
                     len(stage),
-                    time.monotonic() - began,
+                    self._clock.monotonic() - began,
                 )
         return outcomes
 
     def _apply_before(
         self, item: ApplyItem, *, deadline: float | None
     ) -> tuple[ApplyOutcome, Mapping[str, Any]]:
-        if deadline is not None and time.monotonic() > deadline:
+        if deadline is not None and self._clock.monotonic() > deadline:
             return _failed(item, OUT_OF_TIME, transient=True)
         return self._apply(item)
 
@@ -126,7 +129,7 @@ class Applier:
         """The outcome, and the live object the API server answered with ({} on failure)."""
         try:
             rtype = self._resource_type(item)
-            path = rtype.path(item.namespace, item.name)
+            path = rtype.path(item.ref.namespace, item.ref.name)
             response = self._patch(path, item)
             if response.ok:
                 return _applied(item, response)
@@ -142,19 +145,20 @@ class Applier:
             return _failed(item, exc.message)
 
     def _resource_type(self, item: ApplyItem) -> ResourceType:
-        rtype = self._discovery.lookup(item.api_version, item.kind)
+        ref = item.ref
+        rtype = self._discovery.lookup(ref.api_version, ref.kind)
         if rtype is None:
             raise ClusterError(
-                f"the API server does not serve kind {item.kind} in {item.api_version}"
+                f"the API server does not serve kind {ref.kind} in {ref.api_version}"
             )
-        if rtype.namespaced and not item.namespace:
-            raise ClusterError(f"{item.kind} is namespaced but the object has no namespace")
+        if rtype.namespaced and not ref.namespace:
+            raise ClusterError(f"{ref.kind} is namespaced but the object has no namespace")
         return rtype
 
     def _patch(self, path: str, item: ApplyItem) -> Response:
         # Only metadata comes back (a quarter of a Deployment's bytes to send
         # and decode), except for CRDs, whose status says if they are Established.
-        accept = JSON if item.kind == "CustomResourceDefinition" else METADATA
+        accept = JSON if item.ref.kind == "CustomResourceDefinition" else METADATA
         return self._client.request(
             "PATCH",
             path,
@@ -165,7 +169,7 @@ class Applier:
         )
 
     def _recreate(self, item: ApplyItem, path: str) -> tuple[ApplyOutcome, Mapping[str, Any]]:
-        log.info("recreating %s: an immutable field changed", item.id)
+        log.info("recreating %s: an immutable field changed", item.ref)
         gone = self._client.request("DELETE", path, query=[("propagationPolicy", "Background")])
         if not gone.ok and gone.status != 404:
             why = status_message(gone.body, gone.status, gone.reason)
@@ -181,13 +185,15 @@ class Applier:
         self, applied: Sequence[tuple[ApplyItem, ApplyOutcome, Mapping[str, Any]]]
     ) -> None:
         """Wait until new CRDs are Established and every applied CRD's kinds are served."""
-        names = [item.name for item, outcome, live in applied if _needs_wait(item, outcome, live)]
+        names = [
+            item.ref.name for item, outcome, live in applied if _needs_wait(item, outcome, live)
+        ]
         if names and not self._wait(lambda: all(self._settled(name) for name in names)):
             log.warning("CRDs not Established before the deadline: %s", ", ".join(names))
         kinds = [
             key
             for item, outcome, _ in applied
-            if item.kind == "CustomResourceDefinition" and outcome.applied
+            if item.ref.kind == "CustomResourceDefinition" and outcome.applied
             for key in _served_kinds(item.body)
         ]
         if kinds and not self._wait(lambda: self._served(kinds)):
@@ -210,11 +216,11 @@ class Applier:
         return _condition_true(live, "Established") or _condition_is(live, "NamesAccepted", "False")
 
     def _wait(self, done: Callable[[], bool]) -> bool:
-        deadline = time.monotonic() + self._wait_timeout
+        deadline = self._clock.monotonic() + self._wait_timeout
         while not done():
-            if time.monotonic() > deadline:
+            if self._clock.monotonic() > deadline:
                 return False
-            time.sleep(_POLL)
+            self._clock.sleep(_POLL)
         return True
 
 
@@ -223,12 +229,8 @@ def _applied(item: ApplyItem, response: Response) -> tuple[ApplyOutcome, Mapping
     meta = live.get("metadata") or {}
     generation = meta.get("generation")
     outcome = ApplyOutcome(
-        id=str(item.id),
+        ref=item.ref,
         source=str(item.source),
-        api_version=item.api_version,
-        kind=item.kind,
-        name=item.name,
-        namespace=item.namespace,
         result=Result.APPLIED,
         resource_version=str(meta.get("resourceVersion", "")),
         generation=int(generation) if generation is not None else None,
@@ -241,12 +243,8 @@ def _failed(
     item: ApplyItem, message: str, *, transient: bool = False
 ) -> tuple[ApplyOutcome, Mapping[str, Any]]:
     outcome = ApplyOutcome(
-        id=str(item.id),
+        ref=item.ref,
         source=str(item.source),
-        api_version=item.api_version,
-        kind=item.kind,
-        name=item.name,
-        namespace=item.namespace,
         result=Result.FAILED,
         error=message,
         transient=transient,
@@ -256,7 +254,7 @@ def _failed(
 
 def _needs_wait(item: ApplyItem, outcome: ApplyOutcome, live: Mapping[str, Any]) -> bool:
     """A CRD we applied whose answer did not already say it is Established."""
-    if item.kind != "CustomResourceDefinition" or not outcome.applied:
+    if item.ref.kind != "CustomResourceDefinition" or not outcome.applied:
         return False
     return not _condition_true(live, "Established")
 

@@ -14,12 +14,12 @@ it after it applied CustomResourceDefinitions.
 from __future__ import annotations
 
 import threading
-import time
 from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
+from fluxd.clock import Clock, SystemClock
 from fluxd.cluster.client import KubeClient
 from fluxd.cluster.paths import api_path
 
@@ -50,9 +50,15 @@ class Discovery:
     """A cached map from (apiVersion, kind) to ``ResourceType``; thread-safe."""
 
     def __init__(
-        self, client: KubeClient, *, min_refresh: float = 5.0, aggregated: bool = True
+        self,
+        client: KubeClient,
+        *,
+        min_refresh: float = 5.0,
+        aggregated: bool = True,
+        clock: Clock | None = None,
     ) -> None:
         self._client = client
+        self._clock: Clock = clock or SystemClock()
         self._min_refresh = min_refresh
         self._accept = _AGGREGATED if aggregated else "application/json"
         self._types: dict[Key, ResourceType] = {}
@@ -81,15 +87,15 @@ class Discovery:
         """Read discovery again now (after CRDs were applied, for instance)."""
         with self._lock:
             self._types = _read_all(self._client, self._accept)
-            self._loaded_at = time.monotonic()
+            self._loaded_at = self._clock.monotonic()
 
     def _refresh_if_stale(self) -> None:
         with self._lock:
             loaded = self._loaded_at
-            if loaded is not None and time.monotonic() - loaded < self._min_refresh:
+            if loaded is not None and self._clock.monotonic() - loaded < self._min_refresh:
                 return
             self._types = _read_all(self._client, self._accept)
-            self._loaded_at = time.monotonic()
+            self._loaded_at = self._clock.monotonic()
 
 
 def _read_all(client: KubeClient, accept: str) -> dict[Key, ResourceType]:

@@ -35,6 +35,7 @@ from fluxd.cluster.client import METADATA_LIST, KubeClient
 from fluxd.cluster.discovery import Discovery
 from fluxd.cluster.errors import api_error
 from fluxd.cluster.objects import GC_MARK_LABEL, InventoryEntry
+from fluxids import ObjectRef
 
 _PAGE = "2000"
 _LIST_WORKERS = 8
@@ -44,7 +45,7 @@ _LIST_WORKERS = 8
 class LiveMeta:
     """The metadata of one live object, as a metadata-only LIST returns it."""
 
-    id: str
+    ref: ObjectRef
     uid: str
     generation: int | None
     resource_version: str
@@ -62,11 +63,6 @@ class Drift:
     @property
     def ids(self) -> frozenset[str]:
         return self.changed | self.missing
-
-
-def object_id(namespace: str, kind: str, name: str) -> str:
-    """Flux v1's ``namespace:kind/name`` (kind lower-cased, ``<cluster>`` scope)."""
-    return f"{namespace or '<cluster>'}:{kind.lower()}/{name}"
 
 
 def has_drifted(recorded: InventoryEntry, live: LiveMeta) -> bool:
@@ -88,7 +84,7 @@ def detect_drift(
     missing: set[str] = set()
     groups = group_by_kind(entries)
 
-    def listed(key: tuple[str, str]) -> dict[str, LiveMeta]:
+    def listed(key: tuple[str, str]) -> dict[ObjectRef, LiveMeta]:
         return list_marked(client, discovery, key[0], key[1], namespaces=namespaces)
 
     # One LIST per kind, all at once: they are independent, and waiting for
@@ -98,7 +94,7 @@ def detect_drift(
     for key, group in groups.items():
         live = lives[key]
         for entry in group:
-            found = live.get(entry.id)
+            found = live.get(entry.ref)
             if found is None:
                 missing.add(entry.id)
             elif has_drifted(entry, found) or found.labels.get(GC_MARK_LABEL) != entry.mark:
@@ -109,7 +105,7 @@ def detect_drift(
 def group_by_kind(entries: Iterable[InventoryEntry]) -> dict[tuple[str, str], list[InventoryEntry]]:
     groups: dict[tuple[str, str], list[InventoryEntry]] = defaultdict(list)
     for entry in entries:
-        groups[(entry.api_version, entry.kind)].append(entry)
+        groups[(entry.ref.api_version, entry.ref.kind)].append(entry)
     return groups
 
 
@@ -120,8 +116,8 @@ def list_marked(
     kind: str,
     *,
     namespaces: Sequence[str] = (),
-) -> dict[str, LiveMeta]:
-    """Metadata of every object of a kind with our GC label, by id.
+) -> dict[ObjectRef, LiveMeta]:
+    """Metadata of every object of a kind with our GC label, by ref.
 
     With ``namespaces`` (fluxd limited by --k8s-allow-namespace) namespaced
     kinds are listed per namespace, since a cluster-wide LIST would be forbidden.
@@ -131,11 +127,11 @@ def list_marked(
     if rtype is None:
         return {}
     scopes = list(namespaces) if rtype.namespaced and namespaces else [""]
-    found: dict[str, LiveMeta] = {}
+    found: dict[ObjectRef, LiveMeta] = {}
     for namespace in scopes:
         for item in _pages(client, rtype.path(namespace), what=f"listing {kind} in {api_version}"):
-            meta = _live_meta(kind, item)
-            found[meta.id] = meta
+            meta = _live_meta(api_version, kind, item)
+            found[meta.ref] = meta
     return found
 
 
@@ -157,11 +153,11 @@ def _pages(client: KubeClient, path: str, *, what: str) -> Iterable[dict[str, An
             return
 
 
-def _live_meta(kind: str, item: Mapping[str, Any]) -> LiveMeta:
+def _live_meta(api_version: str, kind: str, item: Mapping[str, Any]) -> LiveMeta:
     meta = item.get("metadata") or {}
     generation = meta.get("generation")
     return LiveMeta(
-        id=object_id(str(meta.get("namespace") or ""), kind, str(meta["name"])),
+        ref=ObjectRef(str(meta.get("namespace") or ""), kind, str(meta["name"]), api_version),
         uid=str(meta.get("uid", "")),
         generation=int(generation) if generation is not None else None,
         resource_version=str(meta.get("resourceVersion", "")),

@@ -81,9 +81,10 @@ class DryRunner:
             return list(pool.map(one, items))
 
     def _preview_one(self, item: ApplyItem) -> Preview:
-        base = Preview(str(item.id), item.source, item.kind)
+        ref = item.ref
+        base = Preview(str(ref), item.source, ref.kind)
         try:
-            path = self._path(item.api_version, item.kind, item.namespace, item.name)
+            path = self._path(ref.api_version, ref.kind, ref.namespace, ref.name)
             live = self._get(path)
             response = self._client.request(
                 "PATCH", path, query=self._query, body=item.body, content_type=APPLY_PATCH
@@ -99,9 +100,10 @@ class DryRunner:
         return _with(base, error=status_message(response.body, response.status, response.reason))
 
     def _preview_gone(self, entry: InventoryEntry) -> Preview:
-        base = Preview(entry.id, "", entry.kind)
+        ref = entry.ref
+        base = Preview(entry.id, "", ref.kind)
         try:
-            path = self._path(entry.api_version, entry.kind, entry.namespace, entry.name)
+            path = self._path(ref.api_version, ref.kind, ref.namespace, ref.name)
             live = self._get(path)
         except (ClusterError, InvalidName) as exc:
             return _with(base, error=exc.message)

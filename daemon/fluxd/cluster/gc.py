@@ -71,9 +71,9 @@ def spare_reason(
     entry: InventoryEntry, live: LiveMeta, *, delete_namespaces: bool, delete_crds: bool
 ) -> str:
     """Why a garbage candidate must be kept ("" when it may be deleted)."""
-    protected = _PROTECTED.get(entry.kind)
+    protected = _PROTECTED.get(entry.ref.kind)
     allowed = {"Namespace": delete_namespaces, "CustomResourceDefinition": delete_crds}
-    if protected and not allowed[entry.kind]:
+    if protected and not allowed[entry.ref.kind]:
         return f"{protected} are never deleted unless allowed"
     if live.labels.get(GC_MARK_LABEL) != entry.mark:
         return "its gc mark is not ours"
@@ -134,7 +134,7 @@ def _sort_out(
         live = list_marked(client, discovery, api_version, kind, namespaces=namespaces)
         rtype = discovery.lookup(api_version, kind)
         for entry in group:
-            found = live.get(entry.id)
+            found = live.get(entry.ref)
             if found is None or rtype is None:
                 gone.append(entry.id)
             elif why := spare_reason(
@@ -142,7 +142,9 @@ def _sort_out(
             ):
                 spared.append((entry.id, why))
             else:
-                victims.append(_Victim(entry, found, rtype.path(entry.namespace, entry.name)))
+                victims.append(
+                    _Victim(entry, found, rtype.path(entry.ref.namespace, entry.ref.name))
+                )
     return victims, gone, spared
 
 
@@ -151,9 +153,9 @@ def _delete_all(
 ) -> tuple[list[str], list[tuple[str, str]]]:
     deleted: list[str] = []
     failed: list[tuple[str, str]] = []
-    ordered = sorted(victims, key=lambda v: -rank(v.entry.kind))
+    ordered = sorted(victims, key=lambda v: -rank(v.entry.ref.kind))
     with ThreadPoolExecutor(max(concurrency, 1), thread_name_prefix="gc") as pool:
-        for _, stage in groupby(ordered, key=lambda v: rank(v.entry.kind)):
+        for _, stage in groupby(ordered, key=lambda v: rank(v.entry.ref.kind)):
             for victim, error in pool.map(lambda v: (v, _delete(client, v)), list(stage)):
                 if error:
                     failed.append((victim.entry.id, error))

@@ -25,7 +25,7 @@ import json
 import logging
 import secrets
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field
 from typing import Any
 
 from fluxd.cluster.client import APPLY_PATCH, KubeClient
@@ -33,6 +33,7 @@ from fluxd.cluster.errors import api_error
 from fluxd.cluster.objects import InventoryEntry
 from fluxd.cluster.paths import api_path
 from fluxd.errors import ClusterError
+from fluxids import ObjectRef
 
 log = logging.getLogger(__name__)
 
@@ -47,7 +48,10 @@ _BY_SERIAL = "serial"
 #: Compressed bytes per ConfigMap; base64 grows them by 4/3, staying under 1 MiB.
 SHARD_BYTES = 700 * 1024
 _FORMAT = 1
-_FIELDS = tuple(f.name for f in fields(InventoryEntry))
+# An entry's row in the JSON: its ref spelled out, then what we recorded.
+# Inventories written before refs existed have the same rows.
+_REF_KEYS = ("id", "api_version", "kind", "name", "namespace")
+_RECORD_KEYS = ("mark", "checksum", "generation", "resource_version")
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,10 +83,7 @@ def encode(inventory: Inventory) -> bytes:
     """Compressed JSON of the inventory (stable order, so equal ones compare equal)."""
     # A dict per entry by hand: dataclasses.asdict deep-copies every value and
     # was most of a save's time at 5,000 entries.
-    rows = [
-        {name: getattr(inventory.entries[key], name) for name in _FIELDS}
-        for key in sorted(inventory.entries)
-    ]
+    rows = [_row(inventory.entries[key]) for key in sorted(inventory.entries)]
     text = json.dumps({"format": _FORMAT, "entries": rows}, separators=(",", ":"))
     return gzip.compress(text.encode(), compresslevel=6, mtime=0)
 
@@ -90,13 +91,35 @@ def encode(inventory: Inventory) -> bytes:
 def decode(data: bytes) -> Inventory:
     try:
         document = json.loads(gzip.decompress(data))
-        return Inventory.of(InventoryEntry(**row) for row in document["entries"])
+        return Inventory.of(_entry(row) for row in document["entries"])
     except (OSError, ValueError, KeyError, TypeError) as exc:
         raise ClusterError(
             f"the inventory is unreadable: {exc}",
             help="Delete the inventory ConfigMap; fluxd rebuilds it on the next sync, "
             "but cannot collect garbage for objects it no longer remembers.",
         ) from exc
+
+
+def _row(entry: InventoryEntry) -> dict[str, Any]:
+    ref = entry.ref
+    row: dict[str, Any] = {
+        "id": entry.id,
+        "api_version": ref.api_version,
+        "kind": ref.kind,
+        "name": ref.name,
+        "namespace": ref.namespace,
+    }
+    row.update((key, getattr(entry, key)) for key in _RECORD_KEYS)
+    return row
+
+
+def _entry(row: Mapping[str, Any]) -> InventoryEntry:
+    """The entry of one row; ``KeyError``/``TypeError`` when it is not one."""
+    unknown = set(row) - {*_REF_KEYS, *_RECORD_KEYS}
+    if unknown:
+        raise TypeError(f"unknown inventory fields {sorted(unknown)}")
+    ref = ObjectRef(row.get("namespace", ""), row["kind"], row["name"], row["api_version"])
+    return InventoryEntry(ref, **{key: row[key] for key in _RECORD_KEYS if key in row})
 
 
 def split(data: bytes, size: int = SHARD_BYTES) -> list[bytes]:

@@ -24,6 +24,7 @@ from fluxd.cluster.records import (
     EventTarget,
     EventType,
     SecretData,
+    SecretRequests,
     annotate_secret,
     read_secret,
     record_event,
@@ -35,18 +36,26 @@ from fluxd.settings import ClusterSettings, SyncSettings
 class Cluster:
     """The Kubernetes API as fluxd uses it."""
 
-    def __init__(self, client: KubeClient, cluster: ClusterSettings, sync: SyncSettings) -> None:
+    def __init__(
+        self,
+        client: KubeClient,
+        cluster: ClusterSettings,
+        sync: SyncSettings,
+        *,
+        clock: Clock | None = None,
+    ) -> None:
         check_settings(cluster)
         self.client = client
         self._settings = cluster
         self._sync = sync
-        self.discovery = Discovery(client)
+        self.discovery = Discovery(client, clock=clock)
         self._applier = Applier(
             client,
             self.discovery,
             concurrency=sync.concurrency,
             force=sync.force_conflicts,
             wait_timeout=sync.timeout,
+            clock=clock,
         )
         self._dry_runner = DryRunner(
             client, self.discovery, concurrency=sync.concurrency, force=sync.force_conflicts
@@ -65,10 +74,17 @@ class Cluster:
         client = KubeClient.from_settings(
             cluster, pool_size=sync.concurrency + 4, timeout=sync.timeout, clock=clock
         )
-        return cls(client, cluster, sync)
+        return cls(client, cluster, sync, clock=clock)
 
     def close(self) -> None:
         self.client.close()
+
+    def secret_requests(self) -> SecretRequests:
+        """Requests on fluxd's deploy-key Secret, for the key ring's store."""
+        settings = self._settings
+        return SecretRequests(
+            self.client.api_client, namespace=settings.namespace, name=settings.secret_name
+        )
 
     def ping(self) -> None:
         """Raise ``ClusterError`` unless the API server answers."""

@@ -1,8 +1,8 @@
 """The values the cluster layer takes and gives back.
 
-``ApplyItem`` is what the apply engine needs from a manifest; the sync
-engine's resources fit it as they are, so this package does not depend on
-how manifests are loaded. Everything returned is a frozen dataclass of plain
+``ApplyItem`` is what the apply engine needs from a manifest, so this
+package does not depend on how manifests are loaded. Every value names its
+object by one ``ObjectRef``. Everything returned is a frozen dataclass of plain
 values: no client objects and no ``Any`` leave ``fluxd.cluster``.
 """
 
@@ -12,6 +12,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any, Protocol
+
+from fluxids import ObjectRef
 
 GC_MARK_LABEL = "fluxcd.io/sync-gc-mark"
 CHECKSUM_ANNOTATION = "fluxcd.io/sync-checksum"
@@ -25,22 +27,8 @@ class ApplyItem(Protocol):
     """One object to apply. ``body`` is sent as it is, GC marks included."""
 
     @property
-    def id(self) -> object:
-        """Its ``str()`` is ``namespace:kind/name`` (``<cluster>`` when cluster-scoped)."""
-        ...
-
-    @property
-    def api_version(self) -> str: ...
-
-    @property
-    def kind(self) -> str: ...
-
-    @property
-    def name(self) -> str: ...
-
-    @property
-    def namespace(self) -> str:
-        """Empty for cluster-scoped objects."""
+    def ref(self) -> ObjectRef:
+        """Which object, with its apiVersion; namespace "" when cluster-scoped."""
         ...
 
     @property
@@ -56,11 +44,7 @@ class ApplyItem(Protocol):
 class ApplyObject:
     """A ready-made ``ApplyItem`` for callers that build bodies themselves."""
 
-    id: str
-    api_version: str
-    kind: str
-    name: str
-    namespace: str
+    ref: ObjectRef
     source: str
     body: Mapping[str, Any]
 
@@ -74,12 +58,8 @@ class Result(StrEnum):
 class ApplyOutcome:
     """What became of one object; after success, what the API server recorded."""
 
-    id: str
+    ref: ObjectRef
     source: str
-    api_version: str
-    kind: str
-    name: str
-    namespace: str
     result: Result
     error: str = ""
     resource_version: str = ""
@@ -87,6 +67,10 @@ class ApplyOutcome:
     uid: str = ""
     #: The failure may pass by itself (the API server was away or overloaded).
     transient: bool = False
+
+    @property
+    def id(self) -> str:
+        return str(self.ref)
 
     @property
     def applied(self) -> bool:
@@ -102,25 +86,21 @@ class InventoryEntry:
     ``resource_version`` come from the API server's answer to that apply.
     """
 
-    id: str
-    api_version: str
-    kind: str
-    name: str
-    namespace: str = ""
+    ref: ObjectRef
     mark: str = ""
     checksum: str = ""
     generation: int | None = None
     resource_version: str = ""
 
+    @property
+    def id(self) -> str:
+        return str(self.ref)
+
     @classmethod
     def from_outcome(cls, outcome: ApplyOutcome, *, mark: str, checksum: str) -> InventoryEntry:
         """The entry for an object just applied."""
         return cls(
-            id=outcome.id,
-            api_version=outcome.api_version,
-            kind=outcome.kind,
-            name=outcome.name,
-            namespace=outcome.namespace,
+            ref=outcome.ref,
             mark=mark,
             checksum=checksum,
             generation=outcome.generation,

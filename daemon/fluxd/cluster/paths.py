@@ -13,8 +13,8 @@ from __future__ import annotations
 from urllib.parse import quote
 
 from fluxd.errors import SettingsError, UserError
-from fluxd.names import NAMESPACE_HELP, is_dns_label, is_object_name
 from fluxd.settings import ClusterSettings
+from fluxids import NAMESPACE_HELP, is_dns_label, is_object_name
 
 __all__ = ["InvalidName", "api_path", "check_name", "check_namespace", "check_settings"]
 

@@ -18,6 +18,7 @@ from typing import Any
 from fluxd.cluster.client import MERGE_PATCH, STRATEGIC_MERGE_PATCH, KubeClient, Response
 from fluxd.cluster.paths import api_path
 from fluxd.errors import ClusterError
+from fluxids import ObjectRef
 
 SYNC_HWM_ANNOTATION = "flux.weave.works/sync-hwm"
 EVENT_SOURCE = "fluxd"
@@ -38,12 +39,9 @@ class EventType(StrEnum):
 
 @dataclass(frozen=True, slots=True)
 class EventTarget:
-    """The object an Event is about."""
+    """The object an Event is about (its ref must carry the apiVersion)."""
 
-    api_version: str
-    kind: str
-    name: str
-    namespace: str = ""
+    ref: ObjectRef
     uid: str = ""
 
 
@@ -110,17 +108,18 @@ def record_event(
 ) -> None:
     """Create a core/v1 Event about ``target`` from component fluxd."""
     # Events about cluster-scoped objects live in "default", as kubectl shows them.
-    namespace = target.namespace or "default"
+    ref = target.ref
+    namespace = ref.namespace or "default"
     now = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-    involved = {"apiVersion": target.api_version, "kind": target.kind, "name": target.name}
-    if target.namespace:
-        involved["namespace"] = target.namespace
+    involved = {"apiVersion": ref.api_version, "kind": ref.kind, "name": ref.name}
+    if ref.namespace:
+        involved["namespace"] = ref.namespace
     if target.uid:
         involved["uid"] = target.uid
     event = {
         "apiVersion": "v1",
         "kind": "Event",
-        "metadata": {"generateName": f"{target.name}.", "namespace": namespace},
+        "metadata": {"generateName": f"{ref.name}.", "namespace": namespace},
         "involvedObject": involved,
         "reason": reason,
         "message": message[:1024],

@@ -16,10 +16,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from fluxd.cluster.client import KubeClient
-from fluxd.cluster.drift import object_id
 from fluxd.cluster.errors import api_error
 from fluxd.cluster.paths import api_path, check_namespace
 from fluxd.cluster.rollout import Rollout, WorkloadStatus, rollout_status
+from fluxids import ObjectRef
 
 log = logging.getLogger(__name__)
 
@@ -59,16 +59,17 @@ class Container:
 class Workload:
     """One workload as the API shows it: containers, rollout, status, policies."""
 
-    id: str
-    kind: str
-    namespace: str
-    name: str
+    ref: ObjectRef
     status: WorkloadStatus
     rollout: Rollout
     containers: tuple[Container, ...] = ()
     labels: Mapping[str, str] = field(default_factory=dict)
     #: Flux policy annotations (``fluxcd.io/automated``, ``fluxcd.io/tag.<c>``...).
     policies: Mapping[str, str] = field(default_factory=dict)
+
+    @property
+    def id(self) -> str:
+        return str(self.ref)
 
 
 def list_workloads(
@@ -82,8 +83,8 @@ def list_workloads(
     for kind, api_version, plural in WORKLOAD_KINDS:
         for scope in list_scopes(namespace, allowed):
             path = api_path(api_version, plural, namespace=scope)
-            found += [to_workload(kind, obj) for obj in _list(client, kind, path)]
-    return sorted((w for w in found if not _is_addon(w)), key=lambda w: w.id)
+            found += [to_workload(kind, obj, api_version) for obj in _list(client, kind, path)]
+    return sorted((w for w in found if not _is_addon(w)), key=lambda w: w.ref.sort_key)
 
 
 def list_scopes(namespace: str | None, allowed: Sequence[str]) -> list[str]:
@@ -94,17 +95,14 @@ def list_scopes(namespace: str | None, allowed: Sequence[str]) -> list[str]:
     return list(allowed) or [""]
 
 
-def to_workload(kind: str, obj: Mapping[str, Any]) -> Workload:
+def to_workload(kind: str, obj: Mapping[str, Any], api_version: str = "") -> Workload:
     """A ``Workload`` from the API's JSON of one object."""
     meta = obj.get("metadata") or {}
     annotations = meta.get("annotations") or {}
     status, rollout = rollout_status(kind, obj)
     namespace = str(meta.get("namespace") or "")
     return Workload(
-        id=object_id(namespace, kind, str(meta.get("name", ""))),
-        kind=kind,
-        namespace=namespace,
-        name=str(meta.get("name", "")),
+        ref=ObjectRef(namespace, kind, str(meta.get("name", "")), api_version),
         status=status,
         rollout=rollout,
         containers=tuple(_containers(kind, obj)),
@@ -133,7 +131,7 @@ def _list(client: KubeClient, kind: str, path: str) -> list[Mapping[str, Any]]:
 
 
 def _is_addon(workload: Workload) -> bool:
-    if workload.namespace != "kube-system":
+    if workload.ref.namespace != "kube-system":
         return False
     labels = workload.labels
     return labels.get("kubernetes.io/cluster-service") == "true" or (
@@ -149,7 +147,7 @@ def export_workloads(client: KubeClient, *, allowed: Sequence[str] = ()) -> list
             for obj in _list(client, kind, api_path(api_version, plural, namespace=scope)):
                 if not _is_addon(to_workload(kind, obj)):
                     doc = exportable(kind, api_version, obj)
-                    docs.append((object_id(_namespace(doc), kind, _name(doc)), doc))
+                    docs.append((ObjectRef(_namespace(doc), kind, _name(doc)).sort_key, doc))
     return namespace_documents(allowed) + [doc for _, doc in sorted(docs, key=lambda d: d[0])]
 
 

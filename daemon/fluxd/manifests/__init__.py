@@ -2,12 +2,11 @@
 
 Pure: no git, no cluster. The caller hands in file contents with their blob
 ids and a way to ask whether a kind is namespaced; it gets back resources
-with Flux v1-compatible ids, checksums and marks, plus every problem found.
+with Flux v1-compatible ids (``fluxids.ObjectRef``), checksums and marks, plus every problem found.
 
     parsing    bytes -> checked documents; the parse cache (by blob id)
     yamlstream the documents of a YAML stream, composed within a budget
     limits     what one file may cost (size, documents, values, depth)
-    ids        ResourceId, "namespace:kind/name"
     resources  Resource, policies from annotations
     loading    load(): namespaces, CRD scope fallback, duplicates, unresolved kinds
     ordering   apply stages by kind rank; GC order
@@ -15,7 +14,6 @@ with Flux v1-compatible ids, checksums and marks, plus every problem found.
     planning   plan(): what to send given what was last applied
 """
 
-from fluxd.manifests.ids import CLUSTER_SCOPE, ResourceId
 from fluxd.manifests.loading import (
     LoadResult,
     ScopeResolver,
@@ -38,13 +36,11 @@ from fluxd.manifests.resources import Resource, policies_of
 
 __all__ = [
     "CHECKSUM_ANNOTATION",
-    "CLUSTER_SCOPE",
     "GC_MARK_LABEL",
     "LoadResult",
     "ParseCache",
     "Plan",
     "Resource",
-    "ResourceId",
     "ScopeResolver",
     "Unresolved",
     "apply_stages",

@@ -13,9 +13,9 @@ from dataclasses import dataclass, field
 
 from fluxd.errors import ManifestError
 from fluxd.manifests import parsing
-from fluxd.manifests.ids import ResourceId, group_of
 from fluxd.manifests.parsing import Document, ParseCache, ParsedFile
 from fluxd.manifests.resources import Resource, make_resource
+from fluxids import ObjectRef, group_of
 
 #: ``(api_version, kind) -> True`` when namespaced, ``False`` when
 #: cluster-scoped, ``None`` when the cluster does not know the kind.
@@ -63,7 +63,7 @@ class LoadResult:
     errors: list[ManifestError] = field(default_factory=list)
     unresolved: list[Unresolved] = field(default_factory=list)
     #: Ids defined more than once (none of their copies is in ``resources``).
-    duplicated: set[ResourceId] = field(default_factory=set)
+    duplicated: set[ObjectRef] = field(default_factory=set)
 
     @property
     def complete(self) -> bool:
@@ -230,9 +230,9 @@ def _place(
     loaded: Sequence[Resource],
 ) -> None:
     """Give each document its namespace and id; report duplicates and unknown kinds."""
-    first: dict[ResourceId, Resource] = {resource.id: resource for resource in loaded}
+    first: dict[ObjectRef, Resource] = {resource.ref: resource for resource in loaded}
     placed: list[Resource] = []
-    duplicated: set[ResourceId] = set()
+    duplicated: set[ObjectRef] = set()
     for path, doc in documents:
         data = doc.data
         namespaced = scope(data["apiVersion"], data["kind"])
@@ -241,20 +241,20 @@ def _place(
             continue
         namespace = (data["metadata"].get("namespace") or default_namespace) if namespaced else None
         resource = make_resource(doc, path, namespace=namespace)
-        if resource.id in first:
-            result.errors.append(_duplicate(first[resource.id], resource))
-            duplicated.add(resource.id)
+        if resource.ref in first:
+            result.errors.append(_duplicate(first[resource.ref], resource))
+            duplicated.add(resource.ref)
             continue
-        first[resource.id] = resource
+        first[resource.ref] = resource
         placed.append(resource)
     # Which copy is meant is anyone's guess, so none is applied.
-    result.resources.extend(r for r in placed if r.id not in duplicated)
+    result.resources.extend(r for r in placed if r.ref not in duplicated)
     result.duplicated |= duplicated
 
 
 def _duplicate(first: Resource, again: Resource) -> ManifestError:
     return ManifestError(
-        f"duplicate definition of '{again.id}' (in {first.source} and {again.source})",
+        f"duplicate definition of '{again.ref}' (in {first.source} and {again.source})",
         path=again.source,
         document=again.document,
         line=again.line,

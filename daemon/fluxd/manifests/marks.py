@@ -15,9 +15,9 @@ import urllib.parse
 from collections.abc import Sequence
 from typing import Any
 
-from fluxd.manifests.ids import ResourceId
 from fluxd.manifests.parsing import JsonDict
 from fluxd.manifests.resources import Resource
+from fluxids import ObjectRef
 
 GC_MARK_LABEL = "fluxcd.io/sync-gc-mark"
 CHECKSUM_ANNOTATION = "fluxcd.io/sync-checksum"
@@ -60,7 +60,7 @@ def sync_set_name(url: str, branch: str, paths: Sequence[str]) -> str:
     return _b64(hasher.digest())
 
 
-def gc_mark(set_name: str, resource_id: ResourceId | str) -> str:
+def gc_mark(set_name: str, resource_id: ObjectRef | str) -> str:
     """Value of the GC label: specific to the object, so a copied label marks nothing."""
     return _gc_mark(set_name, str(resource_id))
 
@@ -80,7 +80,7 @@ def with_marks(resource: Resource, set_name: str) -> JsonDict:
     body = _copy_tree(resource.body)
     metadata = body["metadata"]
     labels = dict(metadata.get("labels") or {})
-    labels[GC_MARK_LABEL] = gc_mark(set_name, resource.id)
+    labels[GC_MARK_LABEL] = gc_mark(set_name, resource.ref)
     annotations = dict(metadata.get("annotations") or {})
     annotations[CHECKSUM_ANNOTATION] = resource.checksum
     metadata["labels"] = labels

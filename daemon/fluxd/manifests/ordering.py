@@ -13,8 +13,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 from itertools import groupby
 
-from fluxd.manifests.ids import ResourceId
 from fluxd.manifests.resources import Resource
+from fluxids import ObjectRef
 
 _RANKS: dict[str, int] = {
     # What everything else lives in or is defined by.
@@ -61,7 +61,7 @@ def rank_of(kind: str) -> int:
 
 def _apply_key(resource: Resource) -> tuple[int, str, str]:
     # Rank, then name as Flux v1 did; the id breaks ties deterministically.
-    return rank_of(resource.kind), resource.name, str(resource.id)
+    return rank_of(resource.ref.kind), resource.ref.name, resource.ref.sort_key
 
 
 def in_apply_order(resources: Iterable[Resource]) -> list[Resource]:
@@ -72,9 +72,9 @@ def in_apply_order(resources: Iterable[Resource]) -> list[Resource]:
 def apply_stages(resources: Iterable[Resource]) -> list[list[Resource]]:
     """``resources`` grouped by rank; each stage may be applied concurrently."""
     ordered = in_apply_order(resources)
-    return [list(stage) for _, stage in groupby(ordered, key=lambda r: rank_of(r.kind))]
+    return [list(stage) for _, stage in groupby(ordered, key=lambda r: rank_of(r.ref.kind))]
 
 
-def in_gc_order(ids: Iterable[ResourceId]) -> list[ResourceId]:
-    """``ids`` sorted for deleting: the last stage first."""
-    return sorted(ids, key=lambda i: (-rank_of(i.kind), i.name, str(i)))
+def in_gc_order(refs: Iterable[ObjectRef]) -> list[ObjectRef]:
+    """``refs`` sorted for deleting: the last stage first."""
+    return sorted(refs, key=lambda r: (-rank_of(r.kind), r.name, r.sort_key))

@@ -17,9 +17,9 @@ import yaml
 
 from fluxd.errors import LimitError
 from fluxd.manifests import yamlstream
-from fluxd.manifests.ids import group_of
 from fluxd.manifests.limits import Budget, check_file_size
 from fluxd.settings import ManifestSettings
+from fluxids import group_of
 
 JsonDict = dict[str, Any]
 

@@ -10,9 +10,9 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-from fluxd.manifests.ids import ResourceId
 from fluxd.manifests.ordering import in_apply_order, in_gc_order
 from fluxd.manifests.resources import Resource
+from fluxids import ObjectRef
 
 
 @dataclass(frozen=True, slots=True)
@@ -20,7 +20,7 @@ class Plan:
     to_apply: tuple[Resource, ...]  # new, or changed in git; in apply order
     unchanged: tuple[Resource, ...]  # same checksum as last applied
     ignored: tuple[Resource, ...]  # annotated ignore: kept, but never sent
-    gone: tuple[ResourceId, ...]  # applied before, no longer in git; in GC order
+    gone: tuple[ObjectRef, ...]  # applied before, no longer in git; in GC order
 
 
 def plan(desired: Sequence[Resource], last_applied: Mapping[str, str]) -> Plan:
@@ -37,12 +37,12 @@ def plan(desired: Sequence[Resource], last_applied: Mapping[str, str]) -> Plan:
     for resource in desired:
         if resource.ignore:
             ignored.append(resource)
-        elif last_applied.get(str(resource.id)) == resource.checksum:
+        elif last_applied.get(str(resource.ref)) == resource.checksum:
             unchanged.append(resource)
         else:
             to_apply.append(resource)
-    present = {str(resource.id) for resource in desired}
-    gone = [ResourceId.parse(key) for key in last_applied if key not in present]
+    present = {str(resource.ref) for resource in desired}
+    gone = [ObjectRef.parse(key) for key in last_applied if key not in present]
     return Plan(
         to_apply=tuple(in_apply_order(to_apply)),
         unchanged=tuple(unchanged),

@@ -6,8 +6,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
 
-from fluxd.manifests.ids import ResourceId, group_of
 from fluxd.manifests.parsing import Document, JsonDict
+from fluxids import ObjectRef
 
 # Policy annotations: the current prefix wins over the legacy one when an
 # object carries both, whatever order they appear in.
@@ -24,11 +24,7 @@ IGNORE_POLICY = "ignore"
 class Resource:
     """One object to sync. ``body`` is shared with the parse cache: read it only."""
 
-    id: ResourceId
-    api_version: str
-    kind: str
-    name: str
-    namespace: str  # effective; "" for cluster-scoped objects
+    ref: ObjectRef  # in its effective namespace; "" for cluster-scoped objects
     source: str  # repo-relative path of the file
     document: int  # index of the YAML document in the file, 0-based
     line: int  # where that document starts, 1-based
@@ -39,7 +35,7 @@ class Resource:
     policies: Mapping[str, str]
 
     def __repr__(self) -> str:
-        return f"Resource({self.id}, source={self.source!r}, document={self.document})"
+        return f"Resource({self.ref}, source={self.source!r}, document={self.document})"
 
 
 def make_resource(document: Document, source: str, *, namespace: str | None) -> Resource:
@@ -49,13 +45,7 @@ def make_resource(document: Document, source: str, *, namespace: str | None) -> 
     policies = policies_of(metadata.get("annotations") or {})
     ignore = policies.get(IGNORE_POLICY)
     return Resource(
-        id=ResourceId(
-            namespace or "", data["kind"], metadata["name"], group_of(data["apiVersion"])
-        ),
-        api_version=data["apiVersion"],
-        kind=data["kind"],
-        name=metadata["name"],
-        namespace=namespace or "",
+        ref=ObjectRef(namespace or "", data["kind"], metadata["name"], data["apiVersion"]),
         source=source,
         document=document.index,
         line=document.line,

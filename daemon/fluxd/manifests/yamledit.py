@@ -23,7 +23,7 @@ from dataclasses import dataclass
 import yaml
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
-from fluxd.manifests.ids import ResourceId
+from fluxids import ObjectRef
 
 __all__ = ["EditError", "set_annotations", "set_container_image"]
 
@@ -40,7 +40,7 @@ class _Splice:
 
 
 def set_container_image(
-    text: str, workload: ResourceId, container: str, image: str, *, default_namespace: str
+    text: str, workload: ObjectRef, container: str, image: str, *, default_namespace: str
 ) -> str:
     """``text`` with the image of ``container`` of ``workload`` set to ``image``."""
     manifest = _the_manifest(text, workload, default_namespace)
@@ -56,7 +56,7 @@ def set_container_image(
 
 
 def set_annotations(
-    text: str, workload: ResourceId, changes: Mapping[str, str | None], *, default_namespace: str
+    text: str, workload: ObjectRef, changes: Mapping[str, str | None], *, default_namespace: str
 ) -> str:
     """``text`` with annotations set (a string) or removed (None) on ``workload``."""
     manifest = _the_manifest(text, workload, default_namespace)
@@ -88,7 +88,7 @@ _CONTAINER_PATHS = (
 )
 
 
-def _the_manifest(text: str, workload: ResourceId, default_namespace: str) -> MappingNode:
+def _the_manifest(text: str, workload: ObjectRef, default_namespace: str) -> MappingNode:
     try:
         found = [m for m in _manifests(text) if _is(m, workload, default_namespace)]
     except yaml.YAMLError as exc:
@@ -111,7 +111,7 @@ def _manifests(text: str) -> Iterator[MappingNode]:
             yield document
 
 
-def _is(manifest: MappingNode, workload: ResourceId, default_namespace: str) -> bool:
+def _is(manifest: MappingNode, workload: ObjectRef, default_namespace: str) -> bool:
     kind, name = _get(manifest, "kind"), _get_path(manifest, ("metadata", "name"))
     namespace = _get_path(manifest, ("metadata", "namespace"))
     ns = namespace.value if isinstance(namespace, ScalarNode) else default_namespace

@@ -26,6 +26,7 @@ import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
 
+from fluxd.clock import Clock, SystemClock
 from fluxd.cluster import (
     ApplyItem,
     ApplyObject,
@@ -100,8 +101,10 @@ class SyncEngine:
         sync: SyncSettings,
         cluster_settings: ClusterSettings,
         manifests: ManifestSettings | None = None,
+        clock: Clock | None = None,
     ) -> None:
         self._source = source
+        self._clock: Clock = clock or SystemClock()
         self._cluster = cluster
         self._marker = marker
         self._sync = sync
@@ -128,7 +131,8 @@ class SyncEngine:
 
     def run_pass(self, *, check_drift: bool = True) -> SyncResult:
         """One pass; without ``check_drift`` only what changed in git is sent."""
-        started, began = time.time(), time.monotonic()
+        # The wall clock only dates the pass; its deadline and duration are monotonic.
+        started, began = time.time(), self._clock.monotonic()
         revision = self._source.head()
         rewritten_from = self._rewritten_from(revision)
         try:
@@ -139,7 +143,7 @@ class SyncEngine:
             return SyncResult(
                 revision,
                 started,
-                time.monotonic() - began,
+                self._clock.monotonic() - began,
                 failures=(failure,),
                 gc_skipped="the manifests could not be read",
                 rewritten_from=rewritten_from,
@@ -173,7 +177,7 @@ class SyncEngine:
         the_plan = plan(desired, last)
         drift = self._drift(the_plan.unchanged, inventory) if the_pass.check_drift else Drift()
         drifted_ids = drift.ids  # a union, built once, not once per object
-        drifted = [r for r in the_plan.unchanged if str(r.id) in drifted_ids]
+        drifted = [r for r in the_plan.unchanged if str(r.ref) in drifted_ids]
         late: list[Resource] = []
         to_send = in_apply_order([*the_plan.to_apply, *drifted])
         outcomes = self._cluster.apply(
@@ -184,20 +188,20 @@ class SyncEngine:
             else None,
             deadline=the_pass.deadline,
         )
-        by_id = {str(r.id): r for r in [*to_send, *late]}
+        by_ref = {r.ref: r for r in [*to_send, *late]}
         updates = [
             InventoryEntry.from_outcome(
-                o, mark=gc_mark(self._set_name, o.id), checksum=by_id[o.id].checksum
+                o, mark=gc_mark(self._set_name, o.ref), checksum=by_ref[o.ref].checksum
             )
             for o in outcomes
             if o.applied
         ]
         failures.extend(
-            ResourceFailure(o.id, o.source, o.error, o.transient, by_id[o.id].line)
+            ResourceFailure(o.id, o.source, o.error, o.transient, by_ref[o.ref].line)
             for o in outcomes
             if not o.applied
         )
-        desired_ids = frozenset(str(r.id) for r in [*desired, *late])
+        desired_ids = frozenset(str(r.ref) for r in [*desired, *late])
         counts = (len(updates), len(the_plan.unchanged) - len(drifted), len(drifted))
         return self._finish(the_pass, inventory, updates, failures, desired_ids, counts)
 
@@ -238,7 +242,7 @@ class SyncEngine:
         counts: tuple[int, int, int],
     ) -> SyncResult:
         """Garbage-collect if it may, record the inventory, and say what the pass did."""
-        timed_out = time.monotonic() > the_pass.deadline
+        timed_out = self._clock.monotonic() > the_pass.deadline
         inventory_now = inventory.merged(updates)
         complete = not the_pass.loaded.errors and not any(f.id == "" for f in failures)
         finished = not timed_out and not any(f.transient for f in failures)
@@ -255,7 +259,7 @@ class SyncEngine:
         return SyncResult(
             revision=the_pass.revision,
             started_at=the_pass.started,
-            duration=time.monotonic() - the_pass.began,
+            duration=self._clock.monotonic() - the_pass.began,
             applied=applied,
             unchanged=unchanged,
             drifted=drifted,
@@ -268,27 +272,19 @@ class SyncEngine:
         )
 
     def _item(self, resource: Resource) -> ApplyObject:
-        return ApplyObject(
-            id=str(resource.id),
-            api_version=resource.api_version,
-            kind=resource.kind,
-            name=resource.name,
-            namespace=resource.namespace,
-            source=resource.source,
-            body=with_marks(resource, self._set_name),
-        )
+        return ApplyObject(resource.ref, resource.source, with_marks(resource, self._set_name))
 
     def _in_allowed_namespaces(self, resources: Sequence[Resource]) -> list[Resource]:
         if not self._allowed:
             return list(resources)
-        kept = [r for r in resources if not r.namespace or r.namespace in self._allowed]
+        kept = [r for r in resources if not r.ref.namespace or r.ref.namespace in self._allowed]
         if len(kept) != len(resources):
-            skipped = sorted(str(r.id) for r in resources if r not in kept)
+            skipped = sorted(str(r.ref) for r in resources if r not in kept)
             log.warning("event=skipped-namespaces reason=not-allowed ids=%s", ",".join(skipped))
         return kept
 
     def _drift(self, unchanged: Sequence[Resource], inventory: Inventory) -> Drift:
-        entries = [inventory.entries[str(r.id)] for r in unchanged]
+        entries = [inventory.entries[str(r.ref)] for r in unchanged]
         if not entries:
             return Drift()
         try:

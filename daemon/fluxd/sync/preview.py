@@ -126,7 +126,7 @@ class Previewer:
             for u in loaded.unresolved
         ]
         allowed = self._scope.allowed_namespaces
-        desired = [r for r in loaded.resources if not allowed or r.namespace in ("", *allowed)]
+        desired = [r for r in loaded.resources if not allowed or r.ref.namespace in ("", *allowed)]
         inventory = self._inventory()
         notes: list[str] = []
         to_check, unchanged = self._to_check(desired, inventory, notes)
@@ -153,7 +153,7 @@ class Previewer:
             if entry.mark == gc_mark(set_name, key)
         }
         the_plan = plan(desired, last)
-        entries = [inventory.entries[str(r.id)] for r in the_plan.unchanged]
+        entries = [inventory.entries[str(r.ref)] for r in the_plan.unchanged]
         drift = Drift()
         try:
             drift = self._cluster.detect_drift(entries) if entries else Drift()
@@ -161,7 +161,7 @@ class Previewer:
             notes.append(
                 f"changes made in the cluster are not shown: the drift check failed: {exc}"
             )
-        drifted = [r for r in the_plan.unchanged if str(r.id) in drift.ids]
+        drifted = [r for r in the_plan.unchanged if str(r.ref) in drift.ids]
         items = [_item(r, set_name) for r in [*the_plan.to_apply, *drifted]]
         return items, len(the_plan.unchanged) - len(drifted)
 
@@ -181,7 +181,7 @@ class Previewer:
         if not complete:
             notes.append("some manifests could not be loaded: a sync deletes nothing until fixed")
             return []
-        wanted = frozenset(str(r.id) for r in desired)
+        wanted = frozenset(str(r.ref) for r in desired)
         try:
             report = self._cluster.collect_garbage(inventory, wanted, rank=rank_of, dry_run=True)
         except FluxError as exc:
@@ -193,11 +193,7 @@ class Previewer:
 
 def _item(resource: Resource, set_name: str) -> ApplyItem:
     return ApplyObject(
-        id=str(resource.id),
-        api_version=resource.api_version,
-        kind=resource.kind,
-        name=resource.name,
-        namespace=resource.namespace,
+        ref=resource.ref,
         source=resource.source,
         body=marked(resource, set_name),
     )

@@ -12,9 +12,10 @@ from collections.abc import Mapping
 from typing import Any
 
 from fluxd.errors import UserError
-from fluxd.manifests import Resource, ResourceId
+from fluxd.manifests import Resource
 from fluxd.writeback.imagerefs import pattern_is_valid
 from fluxd.writeback.specs import Cause, PolicyChange
+from fluxids import ObjectRef
 
 __all__ = ["annotation_changes", "container_names", "policy_message"]
 
@@ -75,7 +76,7 @@ _REMOVE_EVENTS = {"automated": "Deautomated", "locked": "Unlocked"}
 _OTHER = "Updated policies"
 
 
-def policy_message(updates: Mapping[ResourceId, PolicyChange], cause: Cause) -> str:
+def policy_message(updates: Mapping[ObjectRef, PolicyChange], cause: Cause) -> str:
     """``Locked: ns:kind/name``; several kinds of change: a summary and a list."""
     events: dict[str, list[str]] = {}
     for workload, change in updates.items():

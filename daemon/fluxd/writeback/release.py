@@ -15,11 +15,12 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from fluxd.cluster import Workload
-from fluxd.manifests import Resource, ResourceId
+from fluxd.manifests import Resource
 from fluxd.writeback.imagerefs import ImageRef, tag_matches
 from fluxd.writeback.images import ImageSource
 from fluxd.writeback.results import ContainerUpdate, Reason, Results, Status, WorkloadResult
 from fluxd.writeback.specs import ALL_LATEST, ReleaseSpec
+from fluxids import ObjectRef
 
 __all__ = ["WORKLOAD_KINDS", "WorkloadUpdate", "plan_release", "release_message"]
 
@@ -30,20 +31,20 @@ _ALL_TAGS = "glob:*"
 
 @dataclass(frozen=True, slots=True)
 class WorkloadUpdate:
-    workload: ResourceId
+    workload: ObjectRef
     resource: Resource
     containers: tuple[ContainerUpdate, ...]
 
 
 def plan_release(
     spec: ReleaseSpec,
-    defined: Mapping[ResourceId, Resource],
-    running: Mapping[ResourceId, Workload],
+    defined: Mapping[ObjectRef, Resource],
+    running: Mapping[ObjectRef, Workload],
     images: ImageSource,
 ) -> tuple[list[WorkloadUpdate], Results]:
     results: Results = {}
-    named = set() if spec.all_workloads else {ResourceId.parse(w) for w in spec.workloads}
-    candidates: list[ResourceId] = []
+    named = set() if spec.all_workloads else {ObjectRef.parse(w) for w in spec.workloads}
+    candidates: list[ObjectRef] = []
     for workload in sorted(defined, key=str):
         if named and workload not in named:
             results[workload] = WorkloadResult(Status.IGNORED, Reason.NOT_INCLUDED)
@@ -70,10 +71,10 @@ def plan_release(
 
 def _post_filter(
     spec: ReleaseSpec,
-    workload: ResourceId,
-    defined: Mapping[ResourceId, Resource],
-    running: Mapping[ResourceId, Workload],
-    named: set[ResourceId],
+    workload: ObjectRef,
+    defined: Mapping[ObjectRef, Resource],
+    running: Mapping[ObjectRef, Workload],
+    named: set[ObjectRef],
     results: Results,
 ) -> bool:
     containers = running[workload].containers

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
-from fluxd.manifests.ids import ResourceId
+from fluxids import ObjectRef
 
 __all__ = [
     "ContainerUpdate",
@@ -56,7 +56,7 @@ class WorkloadResult:
     per_container: tuple[ContainerUpdate, ...] = ()
 
 
-Results = dict[ResourceId, WorkloadResult]
+Results = dict[ObjectRef, WorkloadResult]
 
 
 def results_wire(results: Results) -> dict[str, Any]:

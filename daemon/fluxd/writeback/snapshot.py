@@ -7,8 +7,9 @@ from typing import Any, Protocol
 
 from fluxd.errors import UserError
 from fluxd.git import Author
-from fluxd.manifests import ResourceId, ScopeResolver, load
+from fluxd.manifests import ScopeResolver, load
 from fluxd.writeback.release import WORKLOAD_KINDS
+from fluxids import ObjectRef
 
 __all__ = ["RepoPort", "Snapshot"]
 
@@ -45,10 +46,10 @@ class Snapshot:
                 help="Fix the file in git first; fluxd does not guess around a broken file.",
             )
         self.duplicated = loaded.duplicated
-        self.workloads = {r.id: r for r in loaded.resources if r.id.kind in WORKLOAD_KINDS}
-        self.by_path: dict[str, dict[ResourceId, dict[str, Any]]] = {}
+        self.workloads = {r.ref: r for r in loaded.resources if r.ref.kind in WORKLOAD_KINDS}
+        self.by_path: dict[str, dict[ObjectRef, dict[str, Any]]] = {}
         for resource in loaded.resources:
-            self.by_path.setdefault(resource.source, {})[resource.id] = dict(resource.body)
+            self.by_path.setdefault(resource.source, {})[resource.ref] = dict(resource.body)
 
     def text(self, path: str) -> str:
         return self._repo.read_blob(self._blobs[path]).decode("utf-8")

@@ -14,8 +14,8 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from fluxd.errors import UserError
-from fluxd.manifests.ids import ResourceId, parse_workload_id
 from fluxd.writeback.imagerefs import ImageRef
+from fluxids import ObjectRef, parse_workload_id
 
 __all__ = [
     "ALL_LATEST",
@@ -48,7 +48,7 @@ class ReleaseSpec:
     #: ``ALL_LATEST`` or an image ref with a tag.
     image: str
     kind: ReleaseKind = "execute"
-    excludes: tuple[ResourceId, ...] = ()
+    excludes: tuple[ObjectRef, ...] = ()
     force: bool = False
 
     @property
@@ -110,12 +110,12 @@ def parse_release(spec: object) -> ReleaseSpec:
     return ReleaseSpec(workloads, image, kind, excludes, force)
 
 
-def parse_policy_updates(spec: object) -> dict[ResourceId, PolicyChange]:
+def parse_policy_updates(spec: object) -> dict[ObjectRef, PolicyChange]:
     """PolicyUpdates; a policy set may be a map or (older clients) a list of names."""
     # An empty map is a job with nothing to do, as Flux v1 took it.
     if not isinstance(spec, dict):
         raise UserError("body field 'spec' must be an object of workload ids")
-    updates: dict[ResourceId, PolicyChange] = {}
+    updates: dict[ObjectRef, PolicyChange] = {}
     for key, change in spec.items():
         workload = _workload_id(key, "spec")
         if not isinstance(change, dict):
@@ -153,7 +153,7 @@ def _workload_spec(text: str) -> str:
     return text if text == ALL_WORKLOADS else str(_workload_id(text, "spec.ServiceSpecs"))
 
 
-def _workload_id(text: str, where: str) -> ResourceId:
+def _workload_id(text: str, where: str) -> ObjectRef:
     try:
         return parse_workload_id(text)
     except ValueError as exc:

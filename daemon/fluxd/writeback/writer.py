@@ -24,7 +24,7 @@ from typing import Any, Protocol
 from fluxd.cluster import Workload
 from fluxd.errors import FluxError, UserError
 from fluxd.git import Author, PushConflict
-from fluxd.manifests import Resource, ResourceId, ScopeResolver, load
+from fluxd.manifests import Resource, ScopeResolver, load
 from fluxd.manifests.yamledit import EditError, set_annotations
 from fluxd.writeback.conflicts import overlapping_change
 from fluxd.writeback.edits import images_in, set_annotations_in_body, set_images_in_body
@@ -37,6 +37,7 @@ from fluxd.writeback.release import (
 from fluxd.writeback.results import Reason, Results, Status, WorkloadResult
 from fluxd.writeback.snapshot import RepoPort, Snapshot
 from fluxd.writeback.specs import Cause, PolicyChange, ReleaseSpec
+from fluxids import ObjectRef
 
 __all__ = [
     "NO_CHANGES",
@@ -92,7 +93,7 @@ class _Change:
     #: repo path -> (text at the head, edited text)
     files: dict[str, tuple[str, str]] = field(default_factory=dict)
     #: repo path -> what its objects must read as after the edits
-    expected: dict[str, dict[ResourceId, dict[str, Any]]] = field(default_factory=dict)
+    expected: dict[str, dict[ObjectRef, dict[str, Any]]] = field(default_factory=dict)
 
 
 class GitWriter:
@@ -116,7 +117,7 @@ class GitWriter:
     def release(self, spec: ReleaseSpec, cause: Cause) -> Outcome:
         """Plan (no commit) or execute a release; ``FluxError`` when it fails."""
         self._check_writable()
-        running = {ResourceId.parse(w.id): w for w in self._cluster.list_workloads(None)}
+        running = {ObjectRef.parse(w.id): w for w in self._cluster.list_workloads(None)}
 
         def compute(snapshot: Snapshot) -> _Change:
             updates, results = plan_release(spec, snapshot.workloads, running, self._images)
@@ -136,7 +137,7 @@ class GitWriter:
         message = cause.message or release_message(spec)
         return self._run(compute, message, cause, commit=spec.kind == "execute", required=True)
 
-    def update_policies(self, updates: Mapping[ResourceId, PolicyChange], cause: Cause) -> Outcome:
+    def update_policies(self, updates: Mapping[ObjectRef, PolicyChange], cause: Cause) -> Outcome:
         """Add and remove policy annotations; no commit when nothing changed."""
         self._check_writable()
         namespace = self._settings.default_namespace
@@ -245,20 +246,20 @@ class GitWriter:
         try:
             edited = edit(current)
         except EditError as exc:
-            change.results[resource.id] = WorkloadResult(Status.FAILED, f"{path}: {exc}")
+            change.results[resource.ref] = WorkloadResult(Status.FAILED, f"{path}: {exc}")
             return
-        expect(expected[resource.id])
+        expect(expected[resource.ref])
         self._verify(path, edited, expected)
         change.files[path], change.expected[path] = (old, edited), expected
         if (
-            resource.id not in change.results
-            or change.results[resource.id].status is Status.SKIPPED
+            resource.ref not in change.results
+            or change.results[resource.ref].status is Status.SKIPPED
         ):
             status = Status.SKIPPED if edited == current else Status.SUCCESS
-            change.results.setdefault(resource.id, WorkloadResult(status))
+            change.results.setdefault(resource.ref, WorkloadResult(status))
 
     def _verify(
-        self, path: str, edited: str, expected: Mapping[ResourceId, Mapping[str, Any]]
+        self, path: str, edited: str, expected: Mapping[ObjectRef, Mapping[str, Any]]
     ) -> None:
         """Read the edited file back: its objects must be exactly the expected ones."""
         loaded = load(
@@ -267,7 +268,7 @@ class GitWriter:
             scope=self._scope,
             default_namespace=self._settings.default_namespace,
         )
-        found = {r.id: dict(r.body) for r in loaded.resources}
+        found = {r.ref: dict(r.body) for r in loaded.resources}
         if loaded.errors or found != expected:
             raise FluxError(
                 f"editing {path} would have changed more than asked; nothing was committed",
@@ -291,11 +292,11 @@ class JobFailed(FluxError):
         self.results = results
 
 
-def _named(spec: ReleaseSpec) -> set[ResourceId]:
-    return set() if spec.all_workloads else {ResourceId.parse(w) for w in spec.workloads}
+def _named(spec: ReleaseSpec) -> set[ObjectRef]:
+    return set() if spec.all_workloads else {ObjectRef.parse(w) for w in spec.workloads}
 
 
-def _duplicate(workload: ResourceId) -> WorkloadResult:
+def _duplicate(workload: ObjectRef) -> WorkloadResult:
     return WorkloadResult(
         Status.FAILED, f"duplicate definition of '{workload}' in the repository: not edited"
     )

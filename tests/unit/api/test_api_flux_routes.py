@@ -11,9 +11,9 @@ from pydantic import TypeAdapter
 from fluxd.api import models
 from fluxd.cluster import Rollout
 from fluxd.jobs import JobState
-from fluxd.manifests import ResourceId
 from fluxd.views import JobStatus, Remote, WorkloadView
 from fluxd.writeback import ContainerUpdate, Status, WorkloadResult
+from fluxids import ObjectRef
 from unit.api.fakes import (
     REVISION,
     images_from_wire,
@@ -245,7 +245,7 @@ def test_a_release_job_status_has_flux_v1s_shape(client, daemon):
         "Excludes": None,
         "Force": False,
     }
-    web, db = ResourceId.parse("default:deployment/web"), ResourceId.parse("default:deployment/db")
+    web, db = ObjectRef.parse("default:deployment/web"), ObjectRef.parse("default:deployment/db")
     daemon.jobs["r1"] = JobStatus(
         state=JobState.SUCCEEDED,
         revision=REVISION,

@@ -22,8 +22,8 @@ from hypothesis import strategies as st
 from prometheus_client import CollectorRegistry
 
 from fluxd.api.app import create_app
-from fluxd.manifests.ids import is_dns_label, parse_workload_id
 from fluxd.settings import ApiSettings
+from fluxids import is_dns_label, parse_workload_id
 from unit.api.fakes import FakeDaemon
 from unit.api.testclient import TestClient
 

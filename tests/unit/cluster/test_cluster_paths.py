@@ -12,8 +12,8 @@ from fluxd.cluster.discovery import ResourceType
 from fluxd.cluster.paths import InvalidName, api_path, check_settings
 from fluxd.cluster.workloads import list_scopes
 from fluxd.errors import SettingsError, UserError
-from fluxd.manifests.ids import is_dns_label, parse_workload_id
 from fluxd.settings import ClusterSettings
+from fluxids import is_dns_label, parse_workload_id
 
 TRAVERSALS = [
     "x/../../../../../api/v1/secrets?",

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 import pytest
 
@@ -16,11 +16,12 @@ from fluxd.cluster import (
     rank_stages,
     spare_reason,
 )
-from fluxd.cluster.applying import _needs_wait, _served_kinds
-from fluxd.cluster.client import RateLimiter
-from fluxd.cluster.discovery import _from_aggregated
+from fluxd.cluster.applying import Applier, _needs_wait, _served_kinds
+from fluxd.cluster.client import KubeClient, RateLimiter
+from fluxd.cluster.discovery import Discovery, _from_aggregated
 from fluxd.cluster.inventory import Inventory, decode, encode, split
 from fluxd.cluster.objects import ApplyOutcome, Result
+from fluxids import ObjectRef
 from unit.sync.fakeclock import FakeClock
 
 RANKS = {"Namespace": 0, "ServiceAccount": 1, "ConfigMap": 2, "Deployment": 3}
@@ -31,9 +32,7 @@ def rank(kind: str) -> int:
 
 
 def obj(kind: str, name: str, api_version: str = "v1", body: Any = None) -> ApplyObject:
-    return ApplyObject(
-        f"demo:{kind.lower()}/{name}", api_version, kind, name, "demo", "f.yaml", body or {}
-    )
+    return ApplyObject(ObjectRef("demo", kind, name, api_version), "f.yaml", body or {})
 
 
 def test_namespaces_and_crds_go_first_whatever_their_rank() -> None:
@@ -52,7 +51,7 @@ def test_stages_follow_rank_and_keep_order_within_a_rank() -> None:
         obj("ServiceAccount", "sa"),
     ]
     stages = rank_stages(items, rank)
-    assert [[i.name for i in stage] for stage in stages] == [["sa"], ["a", "b"], ["web"], ["w"]]
+    assert [[i.ref.name for i in stage] for stage in stages] == [["sa"], ["a", "b"], ["web"], ["w"]]
 
 
 def test_no_items_no_stages() -> None:
@@ -77,15 +76,7 @@ def test_a_crd_waits_for_its_served_versions_only() -> None:
 
 def outcome(applied: bool) -> ApplyOutcome:
     result = Result.APPLIED if applied else Result.FAILED
-    return ApplyOutcome(
-        "<cluster>:customresourcedefinition/x",
-        "f",
-        "v",
-        "CustomResourceDefinition",
-        "x",
-        "",
-        result,
-    )
+    return ApplyOutcome(ObjectRef("", "CustomResourceDefinition", "x", "v"), "f", result)
 
 
 def test_only_applied_crds_not_yet_established_are_waited_for() -> None:
@@ -154,15 +145,13 @@ def test_resource_paths() -> None:
 
 
 def entry(kind: str = "Deployment", generation: int | None = 2, rv: str = "100") -> InventoryEntry:
-    return InventoryEntry(
-        f"demo:{kind.lower()}/x", "apps/v1", kind, "x", "demo", "sha256.m", "c1", generation, rv
-    )
+    return InventoryEntry(ObjectRef("demo", kind, "x", "apps/v1"), "sha256.m", "c1", generation, rv)
 
 
 def live(
     generation: int | None = 2, rv: str = "100", labels: dict[str, str] | None = None
 ) -> LiveMeta:
-    return LiveMeta("demo:deployment/x", "uid-1", generation, rv, labels or {})
+    return LiveMeta(ObjectRef("demo", "Deployment", "x"), "uid-1", generation, rv, labels or {})
 
 
 def test_status_updates_alone_are_not_drift() -> None:
@@ -188,7 +177,9 @@ def test_gc_deletes_only_marked_unignored_objects() -> None:
     other = {"fluxcd.io/sync-gc-mark": "sha256.other"}
     assert "not ours" in spare_reason(entry(), live(labels=other), **flags)
     for value in ("true", "sync_only"):
-        ignored = LiveMeta("demo:deployment/x", "u", 2, "1", MARK, {"fluxcd.io/ignore": value})
+        ignored = LiveMeta(
+            ObjectRef("demo", "Deployment", "x"), "u", 2, "1", MARK, {"fluxcd.io/ignore": value}
+        )
         assert "fluxcd.io/ignore" in spare_reason(entry(), ignored, **flags)
 
 
@@ -261,3 +252,12 @@ def test_retry_after_is_read_and_capped() -> None:
     assert _retry_after(None) == 1.0
     assert _retry_after("3600") == 5.0
     assert _retry_after("Wed, 21 Oct 2015 07:28:00 GMT") == 1.0
+
+
+def test_waiting_for_crds_gives_up_at_the_deadline_on_the_given_clock() -> None:
+    clock = FakeClock()
+    client, discovery = cast(KubeClient, None), cast(Discovery, None)  # not reached by _wait
+    applier = Applier(client, discovery, wait_timeout=1.0, clock=clock)
+    assert not applier._wait(lambda: False)
+    assert 1.0 < sum(clock.sleeps) <= 1.2  # polled every 0.1 s of fake time, nothing slept
+    assert applier._wait(lambda: True)

@@ -15,8 +15,11 @@ from fluxd.cluster.workloads import exportable, to_workload
 from fluxd.daemon import Daemon
 from fluxd.errors import GitError, IdentityError, MissingError, UserError
 from fluxd.identity import PublicKeyInfo
+from fluxd.jobs import JobRunner
 from fluxd.metrics import Metrics
+from fluxd.passes import SyncPasses
 from fluxd.settings import Settings
+from fluxd.sync.loop import LoopTimings, SyncLoop
 from fluxd.sync.results import ResourceFailure, SyncResult
 
 HEAD = "a" * 40
@@ -100,17 +103,38 @@ class FakeCluster:
         self.events.append(reason)
 
 
+def wire(
+    engine: FakeEngine,
+    *,
+    mirror: FakeMirror | None = None,
+    cluster: FakeCluster | None = None,
+    keyring: Any = None,
+    registry: CollectorRegistry | None = None,
+) -> tuple[Daemon, SyncPasses]:
+    """The daemon and its passes, wired as fluxd.runner wires them."""
+    settings, mirror, cluster = Settings(), mirror or FakeMirror(), cluster or FakeCluster()
+    metrics = Metrics(registry or CollectorRegistry())
+    passes = SyncPasses(
+        engine, events=cluster, metrics=metrics, namespace=settings.cluster.namespace
+    )
+    timings = LoopTimings(settings.git.poll_interval, settings.sync.interval)
+    loop = SyncLoop(mirror, passes.run, timings)
+    jobs = JobRunner(loop, None, lambda: None if mirror.ready else mirror.error)
+    daemon = Daemon(
+        settings,
+        mirror=mirror,
+        passes=passes,
+        loop=loop,
+        keyring=keyring,
+        cluster=cluster,
+        jobs=jobs,
+    )
+    return daemon, passes
+
+
 def make(applied: str | None = None, keyring: Any = None) -> tuple[Daemon, FakeMirror, FakeEngine]:
     mirror, engine = FakeMirror(), FakeEngine(applied)
-    daemon = Daemon(
-        Settings(),
-        mirror=mirror,
-        engine=engine,  # type: ignore[arg-type]
-        keyring=keyring,
-        cluster=FakeCluster(),
-        metrics=Metrics(CollectorRegistry()),
-    )
-    return daemon, mirror, engine
+    return wire(engine, mirror=mirror, keyring=keyring)[0], mirror, engine
 
 
 async def _jobs_finished() -> None:
@@ -213,11 +237,12 @@ def test_a_ref_that_is_no_commit_id_or_an_unknown_one_is_a_user_error() -> None:
 
 def test_per_resource_failures_of_the_pass_that_applied_a_revision_are_served() -> None:
     async def scenario() -> Any:
-        daemon, _, engine = make()
+        engine = FakeEngine(None)
         engine.result = SyncResult(
             HEAD, 0.0, 0.2, failures=(ResourceFailure("ns:deployment/web", "web.yaml", "boom"),)
         )
-        await daemon.run_pass()
+        daemon, passes = wire(engine)
+        await passes.run()
         return daemon.sync_errors(HEAD[:7])
 
     errors = asyncio.run(scenario())

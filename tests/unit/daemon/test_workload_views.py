@@ -4,14 +4,12 @@ from __future__ import annotations
 
 from fluxd.cluster import Container, Rollout, Workload, WorkloadStatus
 from fluxd.workload_views import workload_images, workload_view
+from fluxids import ObjectRef
 
 
 def web(**annotations: str) -> Workload:
     return Workload(
-        id="apps:deployment/web",
-        kind="Deployment",
-        namespace="apps",
-        name="web",
+        ref=ObjectRef("apps", "Deployment", "web", "apps/v1"),
         status=WorkloadStatus.READY,
         rollout=Rollout(desired=3, updated=3, ready=3, available=3),
         containers=(Container("nginx", "nginx:1.17.7"), Container("log", "busybox:1")),

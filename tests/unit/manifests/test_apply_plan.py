@@ -37,25 +37,25 @@ def test_new_and_changed_objects_are_applied_and_unchanged_ones_are_not(
     load_texts: LoadTexts,
 ) -> None:
     desired = load_texts(FILES).resources
-    by_name = {r.name: r for r in desired}
+    by_name = {r.ref.name: r for r in desired}
     last_applied = {
         "default:deployment/web": by_name["web"].checksum,
         "default:configmap/settings": "an older checksum",
     }
     result = plan(desired, last_applied)
-    assert [str(r.id) for r in result.to_apply] == [
+    assert [str(r.ref) for r in result.to_apply] == [
         "<cluster>:namespace/demo",
         "default:configmap/settings",
     ]
-    assert [r.name for r in result.unchanged] == ["web"]
+    assert [r.ref.name for r in result.unchanged] == ["web"]
     assert result.gone == ()
 
 
 def test_ignored_objects_are_neither_applied_nor_collected(load_texts: LoadTexts) -> None:
     desired = load_texts(FILES).resources
     result = plan(desired, {"default:secret/hands-off": "whatever"})
-    assert [r.name for r in result.ignored] == ["hands-off"]
-    assert "hands-off" not in [r.name for r in result.to_apply]
+    assert [r.ref.name for r in result.ignored] == ["hands-off"]
+    assert "hands-off" not in [r.ref.name for r in result.to_apply]
     assert result.gone == ()
 
 

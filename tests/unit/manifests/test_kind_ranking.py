@@ -9,12 +9,12 @@ import pytest
 from fluxd.manifests import (
     LoadResult,
     Resource,
-    ResourceId,
     apply_stages,
     in_apply_order,
     in_gc_order,
     rank_of,
 )
+from fluxids import ObjectRef
 
 LoadTexts = Callable[..., LoadResult]
 
@@ -59,7 +59,7 @@ def test_rank_ignores_the_case_of_the_kind_as_ids_lower_case_it() -> None:
 
 
 def _kinds_and_names(resources: Iterable[Resource]) -> list[tuple[str, str]]:
-    return [(resource.kind, resource.name) for resource in resources]
+    return [(resource.ref.kind, resource.ref.name) for resource in resources]
 
 
 MIXED = """\
@@ -107,10 +107,10 @@ def test_namespaces_and_crds_form_the_first_stage(load_texts: LoadTexts) -> None
 
 def test_garbage_is_collected_in_the_reverse_order_of_ranks() -> None:
     ids = [
-        ResourceId.parse("<cluster>:namespace/demo"),
-        ResourceId.parse("demo:configmap/settings"),
-        ResourceId.parse("demo:widget/w"),
-        ResourceId.parse("demo:deployment/web"),
+        ObjectRef.parse("<cluster>:namespace/demo"),
+        ObjectRef.parse("demo:configmap/settings"),
+        ObjectRef.parse("demo:widget/w"),
+        ObjectRef.parse("demo:deployment/web"),
     ]
     assert [str(i) for i in in_gc_order(ids)] == [
         "demo:widget/w",

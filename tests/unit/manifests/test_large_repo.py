@@ -31,7 +31,7 @@ def test_five_thousand_documents_in_many_files_load_and_a_second_load_parses_not
 
     assert len(first.resources) == 5000
     assert first.complete
-    assert len({str(r.id) for r in first.resources}) == 5000
+    assert len({str(r.ref) for r in first.resources}) == 5000
     assert cache.misses == 100
     assert cache.hits == 100
     assert len(second.resources) == 5000

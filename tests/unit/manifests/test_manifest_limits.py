@@ -266,7 +266,7 @@ def test_a_file_over_a_limit_fails_alone_and_keeps_garbage_collection_off() -> N
         default_namespace="default",
         cache=ParseCache(ManifestSettings()),
     )
-    assert [str(r.id) for r in result.resources] == ["default:configmap/good"]
+    assert [str(r.ref) for r in result.resources] == ["default:configmap/good"]
     assert len(result.errors) == 1
     error = result.errors[0]
     assert isinstance(error, ManifestError)
@@ -292,7 +292,7 @@ def test_a_reader_that_refuses_a_file_makes_that_file_fail_alone() -> None:
         scope=builtin_scope,
         default_namespace="default",
     )
-    assert [str(r.id) for r in result.resources] == ["default:configmap/good"]
+    assert [str(r.ref) for r in result.resources] == ["default:configmap/good"]
     assert [str(e) for e in result.errors] == [
         "big.yaml: file too large: 30.0 MiB is over the limit of 4Mi (--manifest-max-file-size)"
     ]

@@ -12,7 +12,7 @@ LoadTexts = Callable[..., LoadResult]
 
 
 def _ids(result: LoadResult) -> list[str]:
-    return [str(resource.id) for resource in result.resources]
+    return [str(resource.ref) for resource in result.resources]
 
 
 def _only_error(result: LoadResult) -> ManifestError:

@@ -13,13 +13,13 @@ from fluxd.manifests import (
     CHECKSUM_ANNOTATION,
     GC_MARK_LABEL,
     LoadResult,
-    ResourceId,
     checksum_of,
     gc_mark,
     safe_url,
     sync_set_name,
     with_marks,
 )
+from fluxids import ObjectRef
 
 LoadTexts = Callable[..., LoadResult]
 
@@ -29,7 +29,7 @@ def _b64url_no_pad(data: bytes) -> str:
 
 
 def test_the_gc_mark_is_sha256_of_set_name_and_id_in_unpadded_base64url() -> None:
-    resource_id = ResourceId("default", "Deployment", "nginx")
+    resource_id = ObjectRef("default", "Deployment", "nginx")
     expected = "sha256." + _b64url_no_pad(hashlib.sha256(b"c2V0default:deployment/nginx").digest())
     assert gc_mark("c2V0", resource_id) == expected
     # the same value from sha256sum | base64 in a shell, so the test does not
@@ -39,7 +39,7 @@ def test_the_gc_mark_is_sha256_of_set_name_and_id_in_unpadded_base64url() -> Non
 
 def test_the_gc_mark_of_a_cluster_scoped_object_hashes_its_cluster_id() -> None:
     digest = hashlib.sha256(b"set<cluster>:namespace/demo").digest()
-    assert gc_mark("set", ResourceId("", "Namespace", "demo")) == "sha256." + _b64url_no_pad(digest)
+    assert gc_mark("set", ObjectRef("", "Namespace", "demo")) == "sha256." + _b64url_no_pad(digest)
 
 
 def test_the_sync_set_name_hashes_safe_url_branch_and_paths_in_order() -> None:
@@ -121,7 +121,7 @@ def test_with_marks_adds_the_gc_label_and_checksum_annotation_next_to_the_users(
     assert body["metadata"] == {
         "name": "c",
         "namespace": "default",
-        "labels": {"app": "web", GC_MARK_LABEL: gc_mark("set", resource.id)},
+        "labels": {"app": "web", GC_MARK_LABEL: gc_mark("set", resource.ref)},
         "annotations": {"note": "hi", CHECKSUM_ANNOTATION: resource.checksum},
     }
 

@@ -68,7 +68,7 @@ def test_only_the_changed_blob_is_parsed_on_the_next_load(
         files, {"a.yaml": "a1", "b.yaml": "b2"}, scope=scope, default_namespace="x", cache=cache
     )
     assert parses == [DOC % b"a", DOC % b"b", DOC % b"b2"]
-    assert [r.name for r in result.resources] == ["a", "b2"]
+    assert [r.ref.name for r in result.resources] == ["a", "b2"]
 
 
 def test_a_blob_at_two_paths_is_parsed_once_and_errors_name_each_path(
@@ -129,7 +129,7 @@ def test_an_unchanged_load_gives_the_same_objects_in_lists_of_its_own(
 
     second = load({"a.yaml": DOC % b"a"}, blobs, scope=scope, default_namespace="d", cache=cache)
 
-    assert [str(r.id) for r in second.resources] == ["d:configmap/a"]  # ...is not seen here
+    assert [str(r.ref) for r in second.resources] == ["d:configmap/a"]  # ...is not seen here
 
 
 def test_a_kind_the_cluster_now_scopes_differently_is_placed_again() -> None:
@@ -144,8 +144,8 @@ def test_a_kind_the_cluster_now_scopes_differently_is_placed_again() -> None:
     namespaced[("v1", "ConfigMap")] = False
     after = load(files, blobs, scope=scope, default_namespace="d", cache=cache)
 
-    assert [str(r.id) for r in before.resources] == ["d:configmap/a"]
-    assert [str(r.id) for r in after.resources] == ["<cluster>:configmap/a"]
+    assert [str(r.ref) for r in before.resources] == ["d:configmap/a"]
+    assert [str(r.ref) for r in after.resources] == ["<cluster>:configmap/a"]
 
 
 def test_a_load_with_unknown_kinds_is_placed_again_next_time() -> None:

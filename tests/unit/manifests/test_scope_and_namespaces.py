@@ -35,8 +35,8 @@ def _crd(scope: str) -> str:
 
 def test_a_namespaced_object_without_namespace_gets_the_default_one(load_texts: LoadTexts) -> None:
     resource = load_texts({"c.yaml": CONFIG}, default_namespace="apps").resources[0]
-    assert str(resource.id) == "apps:configmap/settings"
-    assert resource.namespace == "apps"
+    assert str(resource.ref) == "apps:configmap/settings"
+    assert resource.ref.namespace == "apps"
     assert resource.body["metadata"]["namespace"] == "apps"
 
 
@@ -44,13 +44,13 @@ def test_an_empty_default_namespace_falls_back_to_default_as_flux_v1_did(
     load_texts: LoadTexts,
 ) -> None:
     resource = load_texts({"c.yaml": CONFIG}, default_namespace="").resources[0]
-    assert str(resource.id) == "default:configmap/settings"
+    assert str(resource.ref) == "default:configmap/settings"
 
 
 def test_a_namespace_written_in_git_is_kept(load_texts: LoadTexts) -> None:
     text = CONFIG.replace("{name: settings}", "{name: settings, namespace: team}")
     resource = load_texts({"c.yaml": text}, default_namespace="apps").resources[0]
-    assert str(resource.id) == "team:configmap/settings"
+    assert str(resource.ref) == "team:configmap/settings"
 
 
 def test_a_cluster_scoped_object_loses_its_namespace_and_has_a_cluster_id(
@@ -59,10 +59,10 @@ def test_a_cluster_scoped_object_loses_its_namespace_and_has_a_cluster_id(
     text = "apiVersion: rbac.authorization.k8s.io/v1\nkind: ClusterRole\n"
     text += "metadata: {name: reader, namespace: ignored}\n"
     resource = load_texts({"r.yaml": text}).resources[0]
-    assert str(resource.id) == "<cluster>:clusterrole/reader"
-    assert resource.namespace == ""
+    assert str(resource.ref) == "<cluster>:clusterrole/reader"
+    assert resource.ref.namespace == ""
     assert "namespace" not in resource.body["metadata"]
-    assert resource.id.group == "rbac.authorization.k8s.io"
+    assert resource.ref.group == "rbac.authorization.k8s.io"
 
 
 def test_placing_an_object_does_not_change_the_parsed_document(load_texts: LoadTexts) -> None:
@@ -76,7 +76,7 @@ def test_placing_an_object_does_not_change_the_parsed_document(load_texts: LoadT
 
 def test_a_kind_of_unknown_scope_is_kept_aside_with_a_clear_problem(load_texts: LoadTexts) -> None:
     result = load_texts({"w.yaml": WIDGET, "c.yaml": CONFIG})
-    assert [str(r.id) for r in result.resources] == ["default:configmap/settings"]
+    assert [str(r.ref) for r in result.resources] == ["default:configmap/settings"]
     assert result.errors == []
     assert not result.complete
     [unresolved] = result.unresolved
@@ -97,7 +97,7 @@ def test_an_unresolved_object_is_placed_once_its_kind_is_known(
     second = resolve_unresolved(
         first.unresolved, scope=after_crds_applied, default_namespace="default"
     )
-    assert [str(r.id) for r in second.resources] == ["team:widget/w"]
+    assert [str(r.ref) for r in second.resources] == ["team:widget/w"]
     assert second.complete
 
 
@@ -125,7 +125,7 @@ def test_a_retry_reports_a_duplicate_of_what_was_loaded_before(load_texts: LoadT
 def test_a_crd_in_the_repo_tells_the_scope_of_its_namespaced_kind(load_texts: LoadTexts) -> None:
     text = WIDGET.replace(", namespace: team", "")
     result = load_texts({"crd.yaml": _crd("Namespaced"), "w.yaml": text})
-    assert [str(r.id) for r in result.resources] == [
+    assert [str(r.ref) for r in result.resources] == [
         "<cluster>:customresourcedefinition/widgets.example.com",
         "default:widget/w",
     ]
@@ -136,7 +136,7 @@ def test_a_crd_in_the_repo_tells_the_scope_of_its_cluster_scoped_kind(
     load_texts: LoadTexts,
 ) -> None:
     result = load_texts({"crd.yaml": _crd("Cluster"), "w.yaml": WIDGET})
-    assert "<cluster>:widget/w" in [str(r.id) for r in result.resources]
+    assert "<cluster>:widget/w" in [str(r.ref) for r in result.resources]
 
 
 def test_the_cluster_answer_wins_over_a_crd_in_the_repo(load_texts: LoadTexts) -> None:
@@ -144,7 +144,7 @@ def test_the_cluster_answer_wins_over_a_crd_in_the_repo(load_texts: LoadTexts) -
         return kind == "Widget"
 
     result = load_texts({"crd.yaml": _crd("Cluster"), "w.yaml": WIDGET}, scope=cluster)
-    assert "team:widget/w" in [str(r.id) for r in result.resources]
+    assert "team:widget/w" in [str(r.ref) for r in result.resources]
 
 
 def test_a_crd_of_another_group_does_not_decide_the_scope(load_texts: LoadTexts) -> None:

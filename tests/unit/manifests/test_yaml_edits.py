@@ -6,10 +6,10 @@ import difflib
 
 import pytest
 
-from fluxd.manifests.ids import ResourceId
 from fluxd.manifests.yamledit import EditError, set_annotations, set_container_image
+from fluxids import ObjectRef
 
-WEB = ResourceId("default", "deployment", "web")
+WEB = ObjectRef("default", "deployment", "web")
 
 HAND_WRITTEN = """\
 # The web tier.   (comment kept)
@@ -91,7 +91,7 @@ def test_cronjob_container_is_under_the_job_template():
         "    spec:\n      template:\n        spec:\n          containers:\n"
         "          - name: tick\n            image: busybox:1.30\n"
     )
-    tick = ResourceId("jobs", "cronjob", "tick")
+    tick = ObjectRef("jobs", "cronjob", "tick")
     after = set_container_image(text, tick, "tick", "busybox:1.31", default_namespace="default")
     assert after == text.replace("1.30", "1.31")
 
@@ -167,7 +167,7 @@ def test_a_missing_container_is_named():
 
 
 def test_namespace_defaults_to_the_given_one():
-    other = ResourceId("prod", "deployment", "web")
+    other = ObjectRef("prod", "deployment", "web")
     with pytest.raises(EditError, match="not defined"):
         set_container_image(HAND_WRITTEN, other, "web", "x:1", default_namespace="default")
     after = set_container_image(HAND_WRITTEN, other, "web", "x:1", default_namespace="prod")

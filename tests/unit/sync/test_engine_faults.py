@@ -69,18 +69,14 @@ class FlakyCluster:
         before_rest: Callable[[], Sequence[ApplyItem]] | None = None,
         deadline: float | None = None,
     ) -> list[ApplyOutcome]:
-        self.sent += [item.name for item in items]
+        self.sent += [item.ref.name for item in items]
         return [self._outcome(item) for item in items]
 
     def _outcome(self, item: ApplyItem) -> ApplyOutcome:
-        refused = item.name in self.refuse
+        refused = item.ref.name in self.refuse
         return ApplyOutcome(
-            id=str(item.id),
+            ref=item.ref,
             source=str(item.source),
-            api_version=item.api_version,
-            kind=item.kind,
-            name=item.name,
-            namespace=item.namespace,
             result=Result.FAILED if refused else Result.APPLIED,
             error="connection refused" if refused else "",
             transient=refused,

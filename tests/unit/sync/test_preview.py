@@ -9,6 +9,7 @@ from fluxd.cluster import ApplyItem, Drift, GcReport, Inventory, InventoryEntry,
 from fluxd.manifests import gc_mark
 from fluxd.sync.changes import Action
 from fluxd.sync.preview import Previewer, Scope, blob_id
+from fluxids import ObjectRef
 
 SET = "set"
 
@@ -39,12 +40,12 @@ class FakeCluster:
         return Drift(changed=frozenset(e.id for e in entries if e.id in self.drifted))
 
     def preview_apply(self, items: Sequence[ApplyItem]) -> list[Preview]:
-        self.previewed += [str(i.id) for i in items]
-        return [Preview(str(i.id), i.source, i.kind, {"a": 1}, {"a": 2}) for i in items]
+        self.previewed += [str(i.ref) for i in items]
+        return [Preview(str(i.ref), i.source, i.ref.kind, {"a": 1}, {"a": 2}) for i in items]
 
     def preview_delete(self, entries: Sequence[InventoryEntry]) -> list[Preview]:
         self.deleted_asked += [e.id for e in entries]
-        return [Preview(e.id, "", e.kind, {"a": 1}, None) for e in entries]
+        return [Preview(e.id, "", e.ref.kind, {"a": 1}, None) for e in entries]
 
     def collect_garbage(
         self,
@@ -64,14 +65,10 @@ def _inventory() -> Inventory:
     checksums = {}
     previewer = Previewer(_NoSource(), FakeCluster(), Scope(SET, "demo"), Inventory)
     for resource in previewer._load(FILES, {p: blob_id(c) for p, c in FILES.items()}).resources:
-        checksums[resource.name] = resource.checksum
+        checksums[resource.ref.name] = resource.checksum
     entries = [
         InventoryEntry(
-            f"demo:configmap/{name}",
-            "v1",
-            "ConfigMap",
-            name,
-            "demo",
+            ObjectRef("demo", "ConfigMap", name, "v1"),
             mark=gc_mark(SET, f"demo:configmap/{name}"),
             checksum=checksums.get(name, "old"),
         )
@@ -79,11 +76,7 @@ def _inventory() -> Inventory:
     ]
     entries.append(
         InventoryEntry(
-            "demo:configmap/edited",
-            "v1",
-            "ConfigMap",
-            "edited",
-            "demo",
+            ObjectRef("demo", "ConfigMap", "edited", "v1"),
             mark=gc_mark(SET, "demo:configmap/edited"),
             checksum="before-the-edit",
         )

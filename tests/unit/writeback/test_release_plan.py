@@ -5,10 +5,11 @@ from __future__ import annotations
 import pytest
 
 from fluxd.cluster import Container, Rollout, Workload, WorkloadStatus
-from fluxd.manifests import Resource, ResourceId, load
+from fluxd.manifests import Resource, load
 from fluxd.writeback import ALL_LATEST, NoImageData, ReleaseSpec, Status
 from fluxd.writeback.imagerefs import ImageRef, tag_matches
 from fluxd.writeback.release import plan_release, release_message
+from fluxids import ObjectRef
 
 MANIFEST = """\
 kind: Deployment
@@ -25,22 +26,19 @@ spec:
 """
 
 
-def defined(**workloads: tuple[str, str]) -> dict[ResourceId, Resource]:
+def defined(**workloads: tuple[str, str]) -> dict[ObjectRef, Resource]:
     files = {
         f"{name}.yaml": MANIFEST.format(name=name, image=image, annotations=notes or "{}").encode()
         for name, (image, notes) in workloads.items()
     }
     loaded = load(files, {}, scope=lambda a, k: True, default_namespace="default")
-    return {r.id: r for r in loaded.resources}
+    return {r.ref: r for r in loaded.resources}
 
 
-def running(**images: str) -> dict[ResourceId, Workload]:
+def running(**images: str) -> dict[ObjectRef, Workload]:
     return {
-        ResourceId("default", "deployment", name): Workload(
-            f"default:deployment/{name}",
-            "Deployment",
-            "default",
-            name,
+        ObjectRef("default", "deployment", name): Workload(
+            ObjectRef("default", "Deployment", name, "apps/v1"),
             WorkloadStatus.READY,
             Rollout(),
             (Container("main", image),),
@@ -91,7 +89,7 @@ def test_force_on_a_named_workload_overrides_the_lock_and_the_tag_filter() -> No
 
 def test_excludes_and_an_up_to_date_image() -> None:
     spec = ReleaseSpec(
-        ("<all>",), "nginx:1.14.2", excludes=(ResourceId.parse("default:deployment/frozen"),)
+        ("<all>",), "nginx:1.14.2", excludes=(ObjectRef.parse("default:deployment/frozen"),)
     )
     found = outcome(spec, REPO, CLUSTER)
     assert found["default:deployment/frozen"] == ("ignored", "excluded")

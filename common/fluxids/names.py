@@ -1,7 +1,7 @@
 """The API server's rules for namespaces and object names.
 
-Both fluxd.manifests (ids read from requests) and fluxd.cluster (API paths)
-hold values to these rules; they live here so neither has to import the other.
+fluxd holds ids from requests and API paths to them, and fluxctl holds its
+``--namespace`` to them before asking; one copy keeps the two in step.
 """
 
 from __future__ import annotations

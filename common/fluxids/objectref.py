@@ -3,7 +3,8 @@
 The string form is part of the wire contract (fluxctl prints and accepts it)
 and it is hashed into the garbage-collection mark, so it must match Flux v1
 byte for byte: the kind is lower-cased and cluster-scoped objects use the
-pseudo-namespace ``<cluster>``.
+pseudo-namespace ``<cluster>``. This module is the one place that reads and
+writes that notation.
 """
 
 from __future__ import annotations
@@ -12,9 +13,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Self
 
-# Re-exported: ids from requests are held to the same rules as API paths.
-from fluxd.names import is_dns_label as is_dns_label
-from fluxd.names import is_object_name as is_object_name
+from fluxids.names import is_dns_label, is_object_name
 
 CLUSTER_SCOPE = "<cluster>"
 
@@ -23,6 +22,8 @@ CLUSTER_SCOPE = "<cluster>"
 # and every id we print must parse back. Neither ':' in a namespace nor '/'
 # in a name is possible, so the split stays unambiguous.
 _ID_PATTERN = re.compile(r"(<cluster>|[a-zA-Z0-9_-]+):([a-zA-Z0-9_-]+)/([^/\s]+)")
+# A kind as the API server spells one, for ids from requests.
+_KIND = re.compile(r"[A-Za-z][A-Za-z0-9]{0,62}")
 
 
 def group_of(api_version: str) -> str:
@@ -31,32 +32,54 @@ def group_of(api_version: str) -> str:
     return group if slash else ""
 
 
-@dataclass(frozen=True, slots=True)
-class ResourceId:
+@dataclass(frozen=True, slots=True, eq=False)
+class ObjectRef:
     """Who an object is; ``namespace`` is "" for cluster-scoped objects.
 
-    ``group`` rides along for the cluster layer but takes no part in
-    equality: Flux v1's string form has no group, and two objects that print
-    the same would share one GC mark and one inventory entry, so they are
-    the same object as far as syncing goes.
+    ``kind`` keeps the spelling it was given ("Deployment" from a manifest,
+    "deployment" from a parsed id) because API paths and discovery need the
+    real one. ``api_version`` rides along for the cluster layer ("" when the
+    ref was parsed from an id). Equality and hashing go by the printed id
+    alone: Flux v1's string form has neither group nor case, and two objects
+    that print the same share one GC mark and one inventory entry, so they
+    are the same object as far as syncing goes.
     """
 
     namespace: str
     kind: str
     name: str
-    group: str = field(default="", compare=False)
+    api_version: str = ""
+    # The printed id, made once: refs are compared, hashed and printed far
+    # more often than they are built.
+    _text: str = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
-        # Normalise once so that ids built from a manifest ("Deployment") and
-        # ids parsed from the API ("deployment") compare equal.
-        object.__setattr__(self, "kind", self.kind.lower())
+        text = f"{self.namespace or CLUSTER_SCOPE}:{self.kind.lower()}/{self.name}"
+        object.__setattr__(self, "_text", text)
 
     @property
     def cluster_scoped(self) -> bool:
         return not self.namespace
 
+    @property
+    def group(self) -> str:
+        return group_of(self.api_version)
+
+    @property
+    def sort_key(self) -> str:
+        """Orders refs as their ids sort, the order fluxctl and the API list them in."""
+        return self._text
+
     def __str__(self) -> str:
-        return f"{self.namespace or CLUSTER_SCOPE}:{self.kind}/{self.name}"
+        return self._text
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, ObjectRef):
+            return NotImplemented
+        return self._text == other._text
+
+    def __hash__(self) -> int:
+        return hash(self._text)
 
     @classmethod
     def parse(cls, text: str) -> Self:
@@ -65,7 +88,7 @@ class ResourceId:
         if match is None:
             raise ValueError(f"invalid resource id {text!r}: expected namespace:kind/name")
         namespace, kind, name = match.groups()
-        return cls("" if namespace == CLUSTER_SCOPE else namespace, kind, name)
+        return cls("" if namespace == CLUSTER_SCOPE else namespace, kind.lower(), name)
 
 
 # --- ids from outside (the HTTP API, fluxctl) ---------------------------------------
@@ -74,10 +97,8 @@ class ResourceId:
 # up in Kubernetes API paths: each part is held to the API server's own rule
 # for it, not just to the shape of the notation.
 
-_KIND = re.compile(r"[A-Za-z][A-Za-z0-9]{0,62}")
 
-
-def parse_workload_id(text: str) -> ResourceId:
+def parse_workload_id(text: str) -> ObjectRef:
     """``namespace:kind/name``, or Flux v1's ``namespace/name`` for a Deployment.
 
     Raises ``ValueError`` naming the part at fault.
@@ -97,4 +118,4 @@ def parse_workload_id(text: str) -> ResourceId:
         raise ValueError(f"kind {kind[:100]!r} is not a Kubernetes kind")
     if not is_object_name(name):
         raise ValueError(f"name {name[:100]!r} is not a valid object name")
-    return ResourceId("" if namespace == CLUSTER_SCOPE else namespace, kind, name)
+    return ObjectRef("" if namespace == CLUSTER_SCOPE else namespace, kind.lower(), name)
