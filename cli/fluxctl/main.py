@@ -9,6 +9,10 @@ import click
 from fluxctl.commands.completion import completion
 from fluxctl.commands.identity import identity
 from fluxctl.commands.images import list_images
+from fluxctl.commands.install import install
+from fluxctl.commands.policy import automate, deautomate, lock, policy, unlock
+from fluxctl.commands.release import release
+from fluxctl.commands.save import save
 from fluxctl.commands.sync import sync
 from fluxctl.commands.version import version
 from fluxctl.commands.workloads import list_workloads
@@ -64,8 +68,25 @@ def cli(ctx: click.Context, /, **flags: Any) -> None:
 
 cli.params.extend(group_options())
 
-for _command in (identity, sync, list_workloads, list_images, version, completion):
-    # version and completion never talk to fluxd, but take the flags as Flux
+_COMMANDS = (
+    identity,
+    sync,
+    list_workloads,
+    list_images,
+    release,
+    automate,
+    deautomate,
+    lock,
+    unlock,
+    policy,
+    save,
+    install,
+    version,
+    completion,
+)
+
+for _command in _COMMANDS:
+    # version, completion and install never talk to fluxd, but take the flags as Flux
     # v1's did (`fluxctl version --k8s-fwd-ns flux` is not a usage error).
     _command.params.extend(command_options())
     cli.add_command(_command)
