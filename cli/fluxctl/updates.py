@@ -11,7 +11,6 @@ v1's: the table on stdout, progress on stderr.
 from __future__ import annotations
 
 import re
-import subprocess
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -89,6 +88,10 @@ def git_author() -> str:
 
 
 def _git_config(key: str) -> str:
+    # Imported here: only a command that sends a change runs git, and
+    # start-up (--help, shell completion) should not pay for subprocess.
+    import subprocess
+
     try:
         out = subprocess.run(
             ["git", "config", "--get", "--null", key],

@@ -122,7 +122,10 @@ FULL = pytest.mark.conformance_full
 
 COMMITTING = [
     ("automate", "-w", NGINX),
-    ("lock", "-w", WEB, "-m", "hold on: load test", "--user", "Ops <ops@example.com>"),
+    pytest.param(
+        ("lock", "-w", WEB, "-m", "hold on: load test", "--user", "Ops <ops@example.com>"),
+        marks=FULL,
+    ),
     pytest.param(("lock", "-n", "{target}", "-w", "deployment/web"), marks=FULL),
     ("policy", "-w", WEB, "--tag-all", "1.*", "--tag", "logger=semver:~1", "--automate"),
     pytest.param(
