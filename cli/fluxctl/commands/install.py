@@ -189,6 +189,18 @@ def install(
       fluxctl install --git-url 'git@github.com:<your username>/flux-get-started' \\
         --git-email=<your_git_email> --namespace=flux | kubectl apply -f -
     """
+    _check(git_url, git_email, manifest_generation)
+    paths = [p.strip() for v in git_paths + old_git_paths for p in v.split(",") if p.strip()]
+    values = InstallValues(
+        git_url=git_url.strip(), git_email=git_email.strip(),
+        namespace=namespace or context_namespace("")[0], git_branch=git_branch,
+        git_paths=paths, git_label=git_label, git_user=git_user, git_readonly=git_readonly,
+        security_context=add_security_context,
+    )  # fmt: skip
+    write(rendered(values), output_dir)
+
+
+def _check(git_url: str, git_email: str, manifest_generation: bool) -> None:
     if not git_url.strip():
         raise click.UsageError("please supply a valid --git-url argument")
     if not git_email.strip():
@@ -198,19 +210,6 @@ def install(
             "--manifest-generation: fluxd does not support .flux.yaml manifest generation; "
             "render the manifests (e.g. kustomize build) in CI and commit the output"
         )
-    paths = [p.strip() for v in git_paths + old_git_paths for p in v.split(",") if p.strip()]
-    values = InstallValues(
-        git_url=git_url.strip(),
-        git_email=git_email.strip(),
-        namespace=namespace or context_namespace("")[0],
-        git_branch=git_branch,
-        git_paths=paths,
-        git_label=git_label,
-        git_user=git_user,
-        git_readonly=git_readonly,
-        security_context=add_security_context,
-    )
-    write(rendered(values), output_dir)
 
 
 def write(manifests: list[tuple[str, str]], output_dir: str) -> None:

@@ -204,24 +204,29 @@ def release(
     flags.excludes = split_list(flag_values["excludes"])
     check_flags(flags)
     spec = release_spec(flags, namespace or session.default_namespace())
-    who = cause(message, user)
-    from fluxd.api.models import Cause, UpdateSpec  # with the client, not at start-up
-
     plan = spec["Kind"] == "plan"
     progress("Submitting dry-run release ..." if plan else "Submitting release ...")
+    submit(session, flags, spec, cause(message, user), verbosity)
+
+
+def submit(
+    session: Session, flags: ReleaseFlags, spec: dict[str, Any], who: dict[str, str],
+    verbosity: int,
+) -> None:  # fmt: skip
+    """Send the release (and, with --interactive, the picked updates); wait as Flux v1 did."""
+    from fluxd.api.models import Cause, UpdateSpec  # with the client, not at start-up
+
     client = session.client()
     deadline = Deadline(session.timeout)
     job_id = client.update_manifests(UpdateSpec(type="image", cause=Cause(**who), spec=spec))
-    result = await_job(client, job_id, deadline) if flags.interactive else None
     apply = not flags.dry_run
-    if result is not None:
-        picked = choose_updates(result, verbosity, force=flags.force)
+    if flags.interactive:
+        picked = choose_updates(await_job(client, job_id, deadline), verbosity, force=flags.force)
         if picked is None:
             return
         progress("Submitting selected release ...")
-        job_id = client.update_manifests(
-            UpdateSpec(type="containers", cause=Cause(**who), spec=picked)
-        )
+        selected = UpdateSpec(type="containers", cause=Cause(**who), spec=picked)
+        job_id = client.update_manifests(selected)
         apply = True
     done = await_update(client, job_id, apply=apply, verbosity=verbosity, deadline=deadline)
     if flags.watch:
