@@ -167,7 +167,7 @@ def test_lock_records_who_locked_and_why(
 NOT_COMMITTING = [
     pytest.param(("deautomate", "-w", NGINX), marks=FULL),
     pytest.param(("unlock", "-w", WEB, "-v"), marks=FULL),
-    ("lock", "-w", "{target}:deployment/no-such-workload"),
+    pytest.param(("lock", "-w", "{target}:deployment/no-such-workload"), marks=FULL),
     ("release", "--all", "--update-all-images", "--dry-run", "-vv"),
     pytest.param(("release", "--all", "--update-all-images", "--dry-run"), marks=FULL),
     pytest.param(
@@ -260,7 +260,7 @@ IN_LOCKED_STATE = [
     ("unlock", "-w", NGINX),
     pytest.param(("deautomate", "-w", NGINX), marks=FULL),
     pytest.param(("policy", "-w", NGINX, "--unlock", "--deautomate", "-m", "thaw"), marks=FULL),
-    ("release", "--workload", NGINX, "--update-all-images", "-v"),
+    pytest.param(("release", "--workload", NGINX, "--update-all-images", "-v"), marks=FULL),
     pytest.param(
         ("release", "--workload", NGINX, "--update-image", "nginx:1.16.1", "--dry-run", "-v"),
         marks=FULL,
