@@ -5,7 +5,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: help install system-deps testbed-binaries fluxv1-binaries image-deps image lock check lint fmt typecheck test test-fast reliability demo demo-down bench clean
+.PHONY: help install system-deps testbed-binaries fluxv1-binaries image-deps image lock check lint fmt typecheck test test-fast reliability conformance-full demo demo-down bench clean
 
 help:
 	@echo "make demo       run the seed walkthrough on a local cluster (builds Kubernetes on first run)"
@@ -59,6 +59,10 @@ test: $(STAMP) system-deps testbed-binaries fluxv1-binaries image check
 
 test-fast: $(STAMP)
 	$(PY) -m pytest tests/unit
+
+# Every case of the write commands' conformance with Flux v1 (a part runs in `make test`).
+conformance-full: $(STAMP) system-deps testbed-binaries fluxv1-binaries
+	$(PY) -m pytest tests/conformance -m conformance_full
 
 # The heavy fault scenarios (the quick ones run with `make test`); see docs/reliability.md.
 reliability: $(STAMP) system-deps testbed-binaries fluxv1-binaries

@@ -7,6 +7,8 @@ wire models and ``CliError``s.
 
 from __future__ import annotations
 
+import base64
+import binascii
 import json
 import logging
 from collections.abc import Callable, Iterator
@@ -132,6 +134,19 @@ class FluxClient:
     def list_workloads(self, namespace: str) -> list[ControllerStatus]:
         params = {"namespace": namespace}
         return self._call(_WORKLOADS, "GET", "/v6/services", params=params) or []
+
+    def list_workloads_by_id(self, ids: list[str]) -> list[ControllerStatus]:
+        """``GET /v11/services?services=a,b``: these workloads (all, when ``ids`` is empty)."""
+        params = {"namespace": "", "services": ",".join(ids)}
+        return self._call(_WORKLOADS, "GET", "/v11/services", params=params) or []
+
+    def export(self) -> bytes:
+        """``GET /v6/export``: the cluster's workloads as multi-document YAML."""
+        encoded = self._call(_STRING, "GET", "/v6/export")
+        try:
+            return base64.b64decode(encoded, validate=True)
+        except binascii.Error as exc:
+            raise CliError(f"unexpected answer from fluxd for /v6/export: {exc}") from exc
 
     def list_images(self, service: str, namespace: str) -> list[ImageStatus]:
         params = {"service": service, "containerFields": "", "namespace": namespace}

@@ -10,6 +10,10 @@ from fluxctl.commands.completion import completion
 from fluxctl.commands.diff import diff
 from fluxctl.commands.identity import identity
 from fluxctl.commands.images import list_images
+from fluxctl.commands.install import install
+from fluxctl.commands.policy import automate, deautomate, lock, policy, unlock
+from fluxctl.commands.release import release
+from fluxctl.commands.save import save
 from fluxctl.commands.status import open_page, status
 from fluxctl.commands.sync import sync
 from fluxctl.commands.version import version
@@ -66,7 +70,7 @@ def cli(ctx: click.Context, /, **flags: Any) -> None:
 
 cli.params.extend(group_options())
 
-for _command in (
+_COMMANDS = (
     identity,
     sync,
     diff,
@@ -74,10 +78,20 @@ for _command in (
     open_page,
     list_workloads,
     list_images,
+    release,
+    automate,
+    deautomate,
+    lock,
+    unlock,
+    policy,
+    save,
+    install,
     version,
     completion,
-):
-    # version and completion never talk to fluxd, but take the flags as Flux
+)
+
+for _command in _COMMANDS:
+    # version, completion and install never talk to fluxd, but take the flags as Flux
     # v1's did (`fluxctl version --k8s-fwd-ns flux` is not a usage error).
     _command.params.extend(command_options())
     cli.add_command(_command)

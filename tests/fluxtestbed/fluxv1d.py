@@ -21,6 +21,7 @@ from __future__ import annotations
 import json
 import os
 import subprocess
+import sys
 import tempfile
 import urllib.error
 import urllib.request
@@ -116,6 +117,18 @@ def _home(cluster: Cluster, workdir: Path, keygen: Path, known_hosts: Sequence[s
     return home
 
 
+def _kubeyaml_dir(workdir: Path) -> Path:
+    """A directory holding ``kubeyaml``, which Flux v1's fluxd runs to edit manifests."""
+    bin_dir = workdir / "bin"
+    bin_dir.mkdir()
+    script = bin_dir / "kubeyaml"
+    script.write_text(
+        f'#!/bin/sh\nexec {sys.executable} {HERE / "kubeyaml.py"} "$@"\n', encoding="utf-8"
+    )
+    script.chmod(0o755)
+    return bin_dir
+
+
 def _argv(
     cluster: Cluster, *, git_url: str, target: str, port: int, workdir: Path, extra: Sequence[str]
 ) -> list[str]:
@@ -174,6 +187,7 @@ def start_fluxv1d(
     )  # fmt: skip
     env = {
         "HOME": str(_home(cluster, workdir, keygen, git.known_hosts_lines())),
+        "PATH": f"{_kubeyaml_dir(workdir)}{os.pathsep}{os.environ.get('PATH', '')}",
         "FLUXV1_NAMESPACE": namespace,
         "CHECKPOINT_DISABLE": "1",  # never ask the internet for a newer version
     }

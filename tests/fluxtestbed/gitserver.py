@@ -275,8 +275,15 @@ class GitServer:
     def _give_to_git_user(self, path: Path) -> None:
         # Root's writes (via these helpers) must not lock the git user out.
         assert self._user is not None
-        for p in [path, *path.rglob("*")]:
-            os.lchown(p, self._user.pw_uid, self._user.pw_gid)
+        uid, gid = self._user.pw_uid, self._user.pw_gid
+        os.lchown(path, uid, gid)
+        # A push may be under way (a daemon moving its sync tag): its
+        # temporary object directories come and go while this walks, so a
+        # vanished path is skipped (os.walk ignores unreadable directories).
+        for root, dirs, files in os.walk(path):
+            for name in dirs + files:
+                with contextlib.suppress(FileNotFoundError):
+                    os.lchown(os.path.join(root, name), uid, gid)
 
 
 # Public keys only, no PAM, one user. StrictModes is off: the temp dir is under the

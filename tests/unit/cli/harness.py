@@ -25,7 +25,9 @@ class Fluxctl:
 
     env: dict[str, str | None]
 
-    def __call__(self, *args: str, env: dict[str, str | None] | None = None) -> Result:
+    def __call__(
+        self, *args: str, env: dict[str, str | None] | None = None, input: str | None = None
+    ) -> Result:
         runner = CliRunner()
         merged = {**self.env, **(env or {})}
-        return runner.invoke(cli, list(args), env=merged, prog_name="fluxctl")
+        return runner.invoke(cli, list(args), env=merged, prog_name="fluxctl", input=input)

@@ -135,7 +135,7 @@ def test_a_kubeconfig_without_the_context_asked_for_is_reported(
 
 
 def test_an_unknown_command_is_a_usage_error(fluxctl: Fluxctl) -> None:
-    result = fluxctl("release")
+    result = fluxctl("deploy")
 
     assert result.exit_code == 2
-    assert "No such command 'release'" in result.stderr
+    assert "No such command 'deploy'" in result.stderr
