@@ -8,16 +8,19 @@ import logging
 import re
 from collections import OrderedDict
 from collections.abc import Sequence
-from typing import Any, Protocol
+from typing import Any, Protocol, cast, get_args
 
 from fluxd import __version__
 from fluxd.clock import Clock
 from fluxd.cluster import EventTarget, EventType, Workload
 from fluxd.errors import FluxError, GitError, IdentityError, MissingError, UserError
 from fluxd.identity import PublicKeyInfo
+from fluxd.image_scan import ImageLoops
+from fluxd.image_views import workload_images
 from fluxd.jobs import JobRing, JobState
 from fluxd.manifests.yamlstream import dump_documents
 from fluxd.metrics import Metrics
+from fluxd.registry import ImageCache
 from fluxd.settings import Settings
 from fluxd.sync.engine import SyncEngine
 from fluxd.sync.loop import LoopTimings, SyncLoop
@@ -33,7 +36,7 @@ from fluxd.views import (
     WorkloadImages,
     WorkloadView,
 )
-from fluxd.workload_views import workload_images, workload_view
+from fluxd.workload_views import workload_view
 
 log = logging.getLogger(__name__)
 
@@ -97,8 +100,13 @@ class Daemon:
         cluster: ClusterView,
         metrics: Metrics,
         clock: Clock | None = None,
+        images: ImageCache | None = None,
+        image_loops: ImageLoops | None = None,
     ) -> None:
         self._settings = settings
+        #: What the registry scan found (None: scanning is off).
+        self._images = images
+        self.image_loops = image_loops
         self._mirror = mirror
         self._engine = engine
         self._keyring = keyring
@@ -222,6 +230,12 @@ class Daemon:
         log.info("event=notified url=%s branch=%s", url, branch)
         self.loop.ask_for_fetch()
 
+    def notify_image_change(self, name: str) -> None:
+        """A registry said ``name`` was pushed: scan soon (as Flux v1 bumped its priority)."""
+        log.info("event=notified-image image=%s scanning=%s", name, self.image_loops is not None)
+        if self.image_loops is not None:
+            self.image_loops.scan.ask()
+
     def start_sync_job(self) -> str:
         job = self._jobs.new({"type": "sync"})
         task = asyncio.get_running_loop().create_task(self._run_sync_job(job.id))
@@ -336,17 +350,8 @@ class Daemon:
 
     def _git_status(self) -> GitStatus:
         status = str(self._mirror.status)
-        allowed: tuple[GitStatus, ...] = (
-            "unconfigured",
-            "new",
-            "cloned",
-            "ready",
-            "unreachable",
-        )
-        for value in allowed:
-            if status == value:
-                return value
-        return "new"
+        known = {value: value for value in get_args(GitStatus)}
+        return cast(GitStatus, known.get(status, "new"))
 
     def list_workloads(self, namespace: str, ids: Sequence[str]) -> list[WorkloadView]:
         workloads = self._cluster.list_workloads(namespace or None)
@@ -372,7 +377,7 @@ class Daemon:
         workloads = self._cluster.list_workloads(namespace or None)
         if spec and spec != ALL_WORKLOADS:
             workloads = [w for w in workloads if w.id == spec]
-        return [workload_images(w) for w in workloads]
+        return [workload_images(w, self._images) for w in workloads]
 
     def export(self) -> str:
         return dump_documents(self._cluster.export_workloads())

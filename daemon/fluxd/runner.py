@@ -17,6 +17,7 @@ from pathlib import Path
 import uvicorn
 
 from fluxd.api.app import create_app, make_webhook_app
+from fluxd.automation import AutomationLoop
 from fluxd.clock import SystemClock
 from fluxd.cluster import Cluster, SecretRequests
 from fluxd.daemon import Daemon
@@ -24,7 +25,9 @@ from fluxd.errors import FluxError
 from fluxd.flags import split_address
 from fluxd.git import GitMirror
 from fluxd.identity import KeyRing, KubeSecretStore
-from fluxd.metrics import CollectorRegistry, Metrics, make_metrics_app
+from fluxd.image_scan import ImageLoops, ImageScanLoop
+from fluxd.metrics import CollectorRegistry, Metrics, RegistryMetrics, make_metrics_app
+from fluxd.registry import Scanner
 from fluxd.settings import Settings, SyncState
 from fluxd.sync.engine import SyncEngine
 from fluxd.sync.marker import GitTagMarker, SecretMarker, SyncMarker
@@ -78,6 +81,32 @@ def _start_keyring(settings: Settings, cluster: Cluster) -> KeyRing:
     return keyring
 
 
+def _image_loops(
+    settings: Settings, cluster: Cluster, clock: SystemClock, registry: CollectorRegistry
+) -> ImageLoops | None:
+    """The registry scan and the automation check, unless scanning is off."""
+    if settings.registry.disable_scanning:
+        return None
+    scanner = Scanner(settings.registry, clock=clock, observer=RegistryMetrics(registry))
+    # No release port yet: automation finds and logs the updates it would
+    # commit; committing them needs the write-back jobs.
+    automation = AutomationLoop(
+        workloads=lambda: cluster.list_workloads(None),
+        cache=scanner.cache,
+        release=None,
+        interval=settings.registry.automation_interval,
+        clock=clock,
+    )
+    scan = ImageScanLoop(
+        settings.registry,
+        cluster=cluster,
+        scanner=scanner,
+        clock=clock,
+        on_new_tags=automation.poke,
+    )
+    return ImageLoops(scan, automation)
+
+
 def build(settings: Settings, workdir: Path) -> tuple[Daemon, list[_Server], Cluster, KeyRing]:
     # One clock for every wait (sync loop, API client throttling and 429s).
     clock = SystemClock()
@@ -106,6 +135,7 @@ def build(settings: Settings, workdir: Path) -> tuple[Daemon, list[_Server], Clu
     )
     registry = CollectorRegistry()
     metrics = Metrics(registry)
+    images = _image_loops(settings, cluster, clock, registry)
     daemon = Daemon(
         settings,
         mirror=mirror,
@@ -114,6 +144,8 @@ def build(settings: Settings, workdir: Path) -> tuple[Daemon, list[_Server], Clu
         cluster=cluster,
         metrics=metrics,
         clock=clock,
+        images=images.scan.scanner.cache if images else None,
+        image_loops=images,
     )
     api = settings.api
     servers = [_server(create_app(daemon, settings=api, registry=registry), api.listen, "--listen")]
@@ -150,12 +182,16 @@ async def run(settings: Settings) -> None:
         try:
             async with asyncio.TaskGroup() as group:
                 tasks = [group.create_task(s.serve()) for s in servers]
+                loops = daemon.image_loops
+                if loops is not None:
+                    tasks.append(group.create_task(loops.run()))
                 tasks.append(group.create_task(daemon.loop.run()))
                 await stop.wait()
                 log.info("event=stopping")
                 for server in servers:
                     server.should_exit = True
-                tasks[-1].cancel()
+                for task in tasks[len(servers) :]:
+                    task.cancel()  # the loops; the servers stop on should_exit
         finally:
             keyring.close()
             await asyncio.to_thread(cluster.close)

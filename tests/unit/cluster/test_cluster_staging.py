@@ -17,10 +17,10 @@ from fluxd.cluster import (
     spare_reason,
 )
 from fluxd.cluster.applying import _needs_wait, _served_kinds
-from fluxd.cluster.client import RateLimiter
 from fluxd.cluster.discovery import _from_aggregated
 from fluxd.cluster.inventory import Inventory, decode, encode, split
 from fluxd.cluster.objects import ApplyOutcome, Result
+from fluxd.ratelimit import RateLimiter
 from unit.sync.fakeclock import FakeClock
 
 RANKS = {"Namespace": 0, "ServiceAccount": 1, "ConfigMap": 2, "Deployment": 3}
