@@ -99,7 +99,7 @@ class ImageScanLoop:
         """Every image the workloads run, with the credentials to pull it (blocking)."""
         shared = self._docker_config()
         secrets: dict[tuple[str, str], HostCredentials] = {}
-        found: list[ScanTarget] = []
+        found: dict[str, ScanTarget] = {}
         for workload in self._cluster.list_workloads(None):
             credentials = {**shared, **self._workload_credentials(workload, secrets)}
             for container in workload.containers:
@@ -107,8 +107,12 @@ class ImageScanLoop:
                     image = parse_image(container.image).image
                 except FluxError:
                     continue  # list-images shows this container's error
-                found.append(ScanTarget(image, credentials.get(image.host)))
-        return found
+                # One scan per repository, with the credentials of any workload
+                # that has some for its host: one that lacks them does not hide it.
+                known = found.get(image.name)
+                if known is None or known.credentials is None:
+                    found[image.name] = ScanTarget(image, credentials.get(image.host))
+        return list(found.values())
 
     def _workload_credentials(
         self, workload: Workload, cache: dict[tuple[str, str], HostCredentials]
