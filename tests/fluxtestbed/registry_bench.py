@@ -82,9 +82,8 @@ def main() -> None:
     print(
         f"second scan (+1 tag)   {second[0]:.2f}s, {second[1]} requests, {second[2]} tags fetched"
     )
-    print(
-        f"RSS growth, 1st scan   {rss_after - rss_before:.1f} MiB ({rss_before:.0f} -> {rss_after:.0f})"
-    )
+    grown = rss_after - rss_before
+    print(f"RSS growth, 1st scan   {grown:.1f} MiB ({rss_before:.0f} -> {rss_after:.0f})")
     print(f"peak RSS of process    {peak_mib:.0f} MiB (includes the pushing client)")
 
 
