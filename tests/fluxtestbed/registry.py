@@ -14,6 +14,7 @@ shows errors per image and resumes once it is healed.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import ssl
@@ -210,7 +211,7 @@ def running_registry(workdir: Path) -> Iterator[Registry]:
         for port in ports.values():
             wait_until(
                 f"the registry on port {port}",
-                lambda port=port: _answers(port, ca.cert_path),
+                functools.partial(_answers, port, ca.cert_path),
                 timeout=30,
                 watch=registry.processes,
             )
