@@ -84,9 +84,8 @@ def main() -> None:
         scanner.close()
     peak_mib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(f"images x tags          {opts.images} x {opts.tags} (pushed in {pushed:.0f}s)")
-    print(
-        f"registry rps / burst   {opts.rps:g} / {opts.burst} ({'htpasswd' if opts.auth else 'anonymous'})"
-    )
+    kind = "htpasswd" if opts.auth else "anonymous"
+    print(f"registry rps / burst   {opts.rps:g} / {opts.burst} ({kind})")
     print(f"first scan             {first[0]:.1f}s, {first[1]} requests, {first[2]} tags fetched")
     print(
         f"second scan (+1 tag)   {second[0]:.2f}s, {second[1]} requests, {second[2]} tags fetched"
