@@ -6,12 +6,15 @@
   session) and ``git_repo`` (a fresh bare repo per test).
 - ``fluxtestbed.fluxv1_fixtures``: ``fluxv1`` (Flux v1's own fluxctl and
   fluxd, built once from the Go module).
+- ``fluxtestbed.registry_fixtures``: ``registry`` (the distribution image
+  registry with TLS and htpasswd, plus an anonymous read-only one).
 """
 
 pytest_plugins = [
     "fluxtestbed.kube_fixtures",
     "fluxtestbed.git_fixtures",
     "fluxtestbed.fluxv1_fixtures",
+    "fluxtestbed.registry_fixtures",
 ]
 
 

@@ -8,15 +8,18 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Sequence
-from typing import Any, Protocol
+from typing import Any, Protocol, cast, get_args
 
 from fluxd import __version__
 from fluxd.cluster import EventTarget, EventType, Workload
 from fluxd.errors import GitError, IdentityError, MissingError, UserError
 from fluxd.identity import PublicKeyInfo
+from fluxd.image_scan import ImageLoops
+from fluxd.image_views import workload_images
 from fluxd.jobs import JobRunner, UpdateRequest
 from fluxd.manifests.yamlstream import dump_documents
 from fluxd.passes import SyncPasses
+from fluxd.registry import ImageCache
 from fluxd.settings import Settings
 from fluxd.sync.results import SyncResult
 from fluxd.views import (
@@ -30,7 +33,7 @@ from fluxd.views import (
     WorkloadImages,
     WorkloadView,
 )
-from fluxd.workload_views import workload_images, workload_view
+from fluxd.workload_views import workload_view
 
 log = logging.getLogger(__name__)
 
@@ -101,8 +104,13 @@ class Daemon:
         keyring: KeyRingView | None,
         cluster: ClusterView,
         jobs: JobRunner,
+        images: ImageCache | None = None,
+        image_loops: ImageLoops | None = None,
     ) -> None:
         self._settings = settings
+        #: What the registry scan found (None: scanning is off).
+        self._images = images
+        self.image_loops = image_loops
         self._mirror = mirror
         self._passes = passes
         self._loop = loop
@@ -138,6 +146,12 @@ class Daemon:
     def notify_git_change(self, url: str, branch: str) -> None:
         log.info("event=notified url=%s branch=%s", url, branch)
         self._loop.ask_for_fetch()
+
+    def notify_image_change(self, name: str) -> None:
+        """A registry said ``name`` was pushed: scan soon (as Flux v1 bumped its priority)."""
+        log.info("event=notified-image image=%s scanning=%s", name, self.image_loops is not None)
+        if self.image_loops is not None:
+            self.image_loops.scan.ask()
 
     def start_sync_job(self) -> str:
         return self.jobs.start_sync()
@@ -236,17 +250,8 @@ class Daemon:
 
     def _git_status(self) -> GitStatus:
         status = str(self._mirror.status)
-        allowed: tuple[GitStatus, ...] = (
-            "unconfigured",
-            "new",
-            "cloned",
-            "ready",
-            "unreachable",
-        )
-        for value in allowed:
-            if status == value:
-                return value
-        return "new"
+        known = {value: value for value in get_args(GitStatus)}
+        return cast(GitStatus, known.get(status, "new"))
 
     def list_workloads(self, namespace: str, ids: Sequence[str]) -> list[WorkloadView]:
         workloads = self._cluster.list_workloads(namespace or None)
@@ -273,7 +278,7 @@ class Daemon:
         workloads = self._cluster.list_workloads(namespace or None)
         if spec and spec != ALL_WORKLOADS:
             workloads = [w for w in workloads if w.id == spec]
-        return [workload_images(w) for w in workloads]
+        return [workload_images(w, self._images) for w in workloads]
 
     def export(self) -> str:
         return dump_documents(self._cluster.export_workloads())

@@ -157,3 +157,32 @@ class ClusterError(ServerError):
         self.status = status
         #: The API server was unreachable, overloaded or failing: trying again soon may work.
         self.transient = transient
+
+
+class RegistryError(ServerError):
+    """An image registry refused, failed or did not answer; shown per image."""
+
+    default_help = (
+        "fluxd retries the registry later. Check the image name, that the registry "
+        "is reachable from fluxd, and the imagePullSecrets of the workload (or "
+        "--docker-config) for its credentials."
+    )
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        status: int | None = None,
+        retry_after: float | None = None,
+        help: str | None = None,
+    ) -> None:
+        super().__init__(message, help=help)
+        #: The HTTP status the registry answered (None: no answer).
+        self.status = status
+        #: Seconds the registry asked us to wait (a 429's Retry-After).
+        self.retry_after = retry_after
+
+    @property
+    def throttled(self) -> bool:
+        """Worth backing off for: a 429, a 5xx, or no answer at all."""
+        return self.status is None or self.status == 429 or self.status >= 500

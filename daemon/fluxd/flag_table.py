@@ -13,6 +13,7 @@ from pathlib import Path
 from fluxd import flag_values as v
 from fluxd.errors import SettingsError
 from fluxd.flag_values import Flag
+from fluxd.image_flags import REGISTRY_FLAGS
 from fluxd.settings import LogFormat, SyncState
 
 #: Where Kubernetes mounts the pod's namespace; fluxd's namespace when not given.
@@ -318,37 +319,30 @@ GROUPS: tuple[tuple[str | None, tuple[Flag, ...]], ...] = (
     (MANIFESTS, _MANIFESTS),
     ("ssh", _SSH),
     ("api", _API),
+    ("registry", REGISTRY_FLAGS),
 )
 
 FLAGS: tuple[Flag, ...] = tuple(flag for _, flags in GROUPS for flag in flags)
 
 #: Flux v1 flags we accept so old manifests keep working, but that do nothing
-#: here (image scanning and memcached are not part of this daemon).
+#: here (the image cache is in memory, so memcached has no part; cloud
+#: registries' own logins are not read).
 IGNORED_FLAGS = (
     "memcached-hostname",
     "memcached-port",
     "memcached-service",
     "memcached-timeout",
-    "registry-disable-scanning",
-    "registry-poll-interval",
-    "automation-interval",
     "k8s-in-cluster",
     "kubernetes-kubectl",
     "k8s-verbosity",
     "k8s-unsafe-exclude-resource",
-    "registry-rps",
-    "registry-burst",
     "registry-trace",
-    "registry-insecure-host",
-    "registry-exclude-image",
-    "registry-include-image",
     "registry-use-labels",
     "registry-ecr-region",
     "registry-ecr-include-id",
     "registry-ecr-exclude-id",
     "registry-require",
     "registry-cache-expiry",
-    "docker-config",
     "rpc-timeout",
 )
 

@@ -159,6 +159,10 @@ def show_byte_size(value: Any) -> str:
     return format_byte_size(int(value))
 
 
+def show_list(value: Any) -> str:
+    return ",".join(str(v) for v in value)
+
+
 def show_percentage(value: Any) -> str:
     return f"{float(value) * 100:g}%"
 

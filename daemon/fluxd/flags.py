@@ -24,6 +24,7 @@ from fluxd.settings import (
     ClusterSettings,
     GitSettings,
     ManifestSettings,
+    RegistrySettings,
     Settings,
     SshSettings,
     SyncSettings,
@@ -39,6 +40,7 @@ _GROUP_TYPES: Mapping[str, type[Any]] = {
     "cluster": ClusterSettings,
     "api": ApiSettings,
     "manifests": ManifestSettings,
+    "registry": RegistrySettings,
 }
 
 
@@ -65,9 +67,8 @@ def _add(container: argparse._ActionsContainer, flag: Flag, defaults: Settings) 
         options["choices"] = list(flag.choices)
     container.add_argument(*names, **options)
     if flag.hidden_alias:
-        container.add_argument(
-            flag.hidden_alias, dest=flag.dest, default=None, help=argparse.SUPPRESS
-        )
+        hidden = {k: v for k, v in options.items() if k != "help"}
+        container.add_argument(flag.hidden_alias, **hidden, help=argparse.SUPPRESS)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -23,6 +23,7 @@ __all__ = [
     "SYNC_BUCKETS",
     "CollectorRegistry",
     "Metrics",
+    "RegistryMetrics",
     "RequestMetrics",
     "make_metrics_app",
     "render",
@@ -121,6 +122,42 @@ def _safety_metrics(registry: CollectorRegistry) -> tuple[Gauge, Counter, Counte
         registry=registry,
     )
     return blocked, rewrites, retries
+
+
+class RegistryMetrics:
+    """The registry scan (``fluxd.registry.ScanObserver``): Flux v1's fetch histogram,
+    and gauges and counters in place of its memcached request metrics."""
+
+    def __init__(self, registry: CollectorRegistry) -> None:
+        self.fetch_duration = Histogram(
+            "flux_registry_fetch_duration_seconds",
+            "Duration of image metadata fetches (kind=tags|metadata), in seconds.",
+            ["kind", "success"],
+            registry=registry,
+        )
+        self.repositories = Gauge(
+            "flux_cache_repositories", "Repositories in the image cache.", registry=registry
+        )
+        self.images = Gauge(
+            "flux_cache_images", "Tags with metadata in the image cache.", registry=registry
+        )
+        self.lookups = Counter(
+            "flux_cache_requests",
+            "Tag metadata looked up in the cache: found (hit) or fetched (miss).",
+            ["result"],
+            registry=registry,
+        )
+
+    def observe_fetch(self, kind: str, seconds: float, success: bool) -> None:
+        self.fetch_duration.labels(kind, _flag(success)).observe(seconds)
+
+    def observe_cache(self, repositories: int, images: int, hits: int, misses: int) -> None:
+        self.repositories.set(repositories)
+        self.images.set(images)
+        if hits:
+            self.lookups.labels("hit").inc(hits)
+        if misses:
+            self.lookups.labels("miss").inc(misses)
 
 
 class RequestMetrics:

@@ -18,6 +18,7 @@ from pathlib import Path
 import uvicorn
 
 from fluxd.api.app import create_app, make_webhook_app
+from fluxd.automation import AutomationLoop
 from fluxd.clock import Clock, SystemClock
 from fluxd.cluster import Cluster
 from fluxd.daemon import Daemon
@@ -25,9 +26,11 @@ from fluxd.errors import FluxError
 from fluxd.flags import split_address
 from fluxd.git import GitMirror
 from fluxd.identity import KeyRing, KubeSecretStore
+from fluxd.image_scan import ImageLoops, ImageScanLoop
 from fluxd.jobs import JobRunner
-from fluxd.metrics import CollectorRegistry, Metrics, make_metrics_app
+from fluxd.metrics import CollectorRegistry, Metrics, RegistryMetrics, make_metrics_app
 from fluxd.passes import SyncPasses
+from fluxd.registry import Scanner
 from fluxd.settings import Settings, SyncState
 from fluxd.status_service import StatusService
 from fluxd.sync.engine import SyncEngine
@@ -76,6 +79,32 @@ def _start_keyring(settings: Settings, cluster: Cluster) -> KeyRing:
         # fluxd keeps serving: `fluxctl identity` and the git status say what is wrong.
         log.error("event=identity-unusable error=%r help=%r", str(exc), exc.help)
     return keyring
+
+
+def _image_loops(
+    settings: Settings, cluster: Cluster, clock: SystemClock, registry: CollectorRegistry
+) -> ImageLoops | None:
+    """The registry scan and the automation check, unless scanning is off."""
+    if settings.registry.disable_scanning:
+        return None
+    scanner = Scanner(settings.registry, clock=clock, observer=RegistryMetrics(registry))
+    # No release port yet: automation finds and logs the updates it would
+    # commit; committing them needs the write-back jobs.
+    automation = AutomationLoop(
+        workloads=lambda: cluster.list_workloads(None),
+        cache=scanner.cache,
+        release=None,
+        interval=settings.registry.automation_interval,
+        clock=clock,
+    )
+    scan = ImageScanLoop(
+        settings.registry,
+        cluster=cluster,
+        scanner=scanner,
+        clock=clock,
+        on_new_tags=automation.poke,
+    )
+    return ImageLoops(scan, automation)
 
 
 def _writer(settings: Settings, mirror: GitMirror, cluster: Cluster) -> GitWriter | None:
@@ -159,6 +188,8 @@ class Parts:
     servers: list[_Server]
     cluster: Cluster
     keyring: KeyRing
+    #: The registry scan and automation (None with --registry-disable-scanning).
+    images: ImageLoops | None = None
 
 
 def build(settings: Settings, workdir: Path) -> Parts:
@@ -182,6 +213,7 @@ def build(settings: Settings, workdir: Path) -> Parts:
     jobs = JobRunner(
         loop, _writer(settings, mirror, cluster), lambda: None if mirror.ready else mirror.error
     )
+    images = _image_loops(settings, cluster, clock, registry)
     daemon = Daemon(
         settings,
         mirror=mirror,
@@ -190,11 +222,14 @@ def build(settings: Settings, workdir: Path) -> Parts:
         keyring=keyring,
         cluster=cluster,
         jobs=jobs,
+        images=images.scan.scanner.cache if images else None,
+        image_loops=images,
     )
     status = StatusService(
         settings, daemon=daemon, mirror=mirror, cluster=cluster, inventory=engine.inventory
     )
-    return Parts(daemon, loop, _servers(settings, daemon, status, registry), cluster, keyring)
+    servers = _servers(settings, daemon, status, registry)
+    return Parts(daemon, loop, servers, cluster, keyring, images)
 
 
 async def run(settings: Settings) -> None:
@@ -218,12 +253,15 @@ async def run(settings: Settings) -> None:
         try:
             async with asyncio.TaskGroup() as group:
                 tasks = [group.create_task(s.serve()) for s in servers]
+                if parts.images is not None:
+                    tasks.append(group.create_task(parts.images.run()))
                 tasks.append(group.create_task(parts.loop.run()))
                 await stop.wait()
                 log.info("event=stopping")
                 for server in servers:
                     server.should_exit = True
-                tasks[-1].cancel()
+                for task in tasks[len(servers) :]:
+                    task.cancel()  # the loops; the servers stop on should_exit
         finally:
             parts.keyring.close()
             await asyncio.to_thread(parts.cluster.close)

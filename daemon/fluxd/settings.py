@@ -143,6 +143,32 @@ class ManifestSettings:
 
 
 @dataclass(frozen=True, slots=True)
+class RegistrySettings:
+    """Image scanning and automation (Flux v1's registry flags)."""
+
+    disable_scanning: bool = False
+    #: How often automated workloads are checked for newer images.
+    automation_interval: float = 300.0
+    #: How often the registries are asked for new tags (Flux v1 asked every minute).
+    scan_interval: float = 60.0
+    #: Requests per second to one registry host, and how many may go at once.
+    rps: float = 50.0
+    burst: int = 10
+    #: Images (globs over the name) never scanned; Flux v1's default.
+    exclude_images: tuple[str, ...] = ("k8s.gcr.io/*",)
+    #: When set, only images matching one of these globs are scanned.
+    include_images: tuple[str, ...] = ()
+    #: Hosts reached without TLS verification (and over plain HTTP if TLS fails).
+    insecure_hosts: tuple[str, ...] = ()
+    #: A Docker config.json with credentials for every workload.
+    docker_config: Path | None = None
+    #: Limit of one request to a registry.
+    timeout: float = 10.0
+    #: Longest wait before asking a registry again that answered 429, 5xx or nothing.
+    max_backoff: float = 600.0
+
+
+@dataclass(frozen=True, slots=True)
 class Settings:
     git: GitSettings = field(default_factory=GitSettings)
     ssh: SshSettings = field(default_factory=SshSettings)
@@ -150,5 +176,6 @@ class Settings:
     cluster: ClusterSettings = field(default_factory=ClusterSettings)
     api: ApiSettings = field(default_factory=ApiSettings)
     manifests: ManifestSettings = field(default_factory=ManifestSettings)
+    registry: RegistrySettings = field(default_factory=RegistrySettings)
     log_format: LogFormat = LogFormat.FMT
     regenerate_key: bool = False

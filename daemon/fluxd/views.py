@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Literal
 
 from fluxd.cluster import Container, Rollout
@@ -21,9 +22,11 @@ __all__ = [
     "ALL_WORKLOADS",
     "Action",
     "CommitView",
+    "ContainerImages",
     "DiffReport",
     "GitConfig",
     "GitStatus",
+    "ImageDetail",
     "JobStatus",
     "ObjectChange",
     "ReadOnlyReason",
@@ -119,11 +122,39 @@ class WorkloadView:
 
 
 @dataclass(frozen=True, slots=True)
+class ImageDetail:
+    """One image (``name:tag``) with what the registry says of it, when known."""
+
+    ref: str
+    digest: str = ""
+    image_id: str = ""
+    labels: Mapping[str, str] = field(default_factory=dict)
+    created: datetime | None = None
+    fetched: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ContainerImages:
+    """A container's image and the registry's images of that repository."""
+
+    name: str
+    current: ImageDetail
+    #: Every tag, ordered as the container's filter orders them (None: no data).
+    available: tuple[ImageDetail, ...] | None = None
+    #: Why there is no data, or why the last scan failed ("" when it went through).
+    error: str = ""
+    latest_filtered: ImageDetail | None = None
+    new_available: int = 0
+    filtered: int = 0
+    new_filtered: int = 0
+
+
+@dataclass(frozen=True, slots=True)
 class WorkloadImages:
-    """A workload's current images: this daemon does not scan registries."""
+    """A workload's containers, each with the images its registry offers."""
 
     id: str
-    containers: tuple[Container, ...] = ()
+    containers: tuple[ContainerImages, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

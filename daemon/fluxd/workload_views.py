@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fluxd.cluster import Workload
 from fluxd.manifests import policies_of
-from fluxd.views import ReadOnlyReason, WorkloadImages, WorkloadView
+from fluxd.views import ReadOnlyReason, WorkloadView
 
 
 def workload_view(
@@ -38,8 +38,3 @@ def workload_view(
         locked=policies.get("locked") == "true",
         ignore=policies.get("ignore") in ("true", "sync_only"),
     )
-
-
-def workload_images(workload: Workload) -> WorkloadImages:
-    """Current images only: this daemon does not scan registries."""
-    return WorkloadImages(id=workload.id, containers=workload.containers)

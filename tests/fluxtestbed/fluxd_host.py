@@ -34,6 +34,9 @@ from fluxtestbed.procs import Process, TestbedError, free_port, log_tail, start,
 
 ROOT = Path(__file__).resolve().parents[2]
 DEPLOY = ROOT / "deploy"
+#: The test bed reaches nothing but loopback: fluxd scans only registries on
+#: 127.0.0.1 (the test bed's), never Docker Hub for the demo's nginx.
+LOOPBACK_ONLY = ("--registry-include-image=127.0.0.1:*",)
 DEPLOY_FILES = ("flux-ns.yaml", "flux-account.yaml", "flux-secret.yaml", "flux-deployment.yaml")
 
 
@@ -49,7 +52,7 @@ def deploy_documents(
         if doc["kind"] == "Deployment":
             container = doc["spec"]["template"]["spec"]["containers"][0]
             args = [a for a in container["args"] if not a.startswith("--git-url=")]
-            container["args"] = [f"--git-url={git_url}", *args, *extra_args]
+            container["args"] = [f"--git-url={git_url}", *args, *LOOPBACK_ONLY, *extra_args]
     return docs
 
 

@@ -98,12 +98,32 @@ def test_environment_variables_set_flags_and_the_command_line_wins() -> None:
 
 
 def test_flux_v1_flags_without_meaning_here_are_accepted_with_a_warning() -> None:
-    settings, warnings = parse(["--memcached-service=", "--registry-rps=200"], env={})
+    settings, warnings = parse(["--memcached-service=", "--registry-trace=true"], env={})
     assert warnings == [
         "flag --memcached-service is accepted for compatibility and ignored",
-        "flag --registry-rps is accepted for compatibility and ignored",
+        "flag --registry-trace is accepted for compatibility and ignored",
     ]
     assert settings.git.url == ""
+
+
+def test_flux_v1_registry_flags_set_the_scanning() -> None:
+    settings, warnings = parse(
+        [
+            "--registry-rps=200",
+            "--registry-burst=20",
+            "--registry-poll-interval=2m",
+            "--registry-exclude-image=quay.io/*,k8s.gcr.io/*",
+            "--registry-insecure-host=127.0.0.1:5000",
+            "--docker-config=/etc/docker/config.json",
+        ],
+        env={},
+    )
+    registry = settings.registry
+    assert warnings == []
+    assert (registry.rps, registry.burst, registry.automation_interval) == (200, 20, 120)
+    assert registry.exclude_images == ("quay.io/*", "k8s.gcr.io/*")
+    assert registry.insecure_hosts == ("127.0.0.1:5000",)
+    assert registry.docker_config == Path("/etc/docker/config.json")
 
 
 @pytest.mark.parametrize("flag", ["--manifest-generation", "--sops=true", "--connect=wss://x"])

@@ -86,6 +86,11 @@ VIOLATIONS: dict[str, tuple[str, str, str]] = {
         "import yaml\n",
         "fluxctl.leak_yaml -> yaml",
     ),
+    "httpx": (
+        "daemon/fluxd/sync/leak_httpx.py",
+        "import httpx\n",
+        "fluxd.sync.leak_httpx -> httpx",
+    ),
     "fluxctl-without-fluxd": (
         "cli/fluxctl/leak_fluxd.py",
         "from fluxd import errors\n",

@@ -12,7 +12,9 @@ from fluxd.api import models
 from fluxd.cluster import Container, Rollout
 from fluxd.identity import PublicKeyInfo
 from fluxd.views import (
+    ContainerImages,
     GitConfig,
+    ImageDetail,
     JobStatus,
     ReadyStatus,
     Remote,
@@ -122,7 +124,45 @@ def controller_status(view: WorkloadView) -> models.ControllerStatus:
 
 
 def image_status(images: WorkloadImages) -> models.ImageStatus:
-    return models.ImageStatus(ID=images.id, Containers=_containers(images.containers))
+    containers = [_container_images(c) for c in images.containers]
+    return models.ImageStatus(ID=images.id, Containers=containers)
+
+
+def _container_images(container: ContainerImages) -> models.Container:
+    available = container.available
+    return models.Container(
+        Name=container.name,
+        Current=_image_info(container.current),
+        LatestFiltered=_image_info(container.latest_filtered)
+        if container.latest_filtered
+        else None,
+        Available=[_image_info(d) for d in available] if available is not None else None,
+        AvailableError=container.error or None,
+        AvailableImagesCount=len(available) if available is not None else None,
+        NewAvailableImagesCount=container.new_available,
+        FilteredImagesCount=container.filtered,
+        NewFilteredImagesCount=container.new_filtered,
+    )
+
+
+def _image_info(detail: ImageDetail) -> models.ImageInfo:
+    return models.ImageInfo(
+        ID=detail.ref,
+        Digest=detail.digest or None,
+        ImageID=detail.image_id or None,
+        Labels=dict(detail.labels) or None,
+        CreatedAt=_rfc3339_nano(detail.created),
+        LastFetched=_rfc3339_nano(detail.fetched),
+    )
+
+
+def _rfc3339_nano(moment: dt.datetime | None) -> str | None:
+    """Go's RFC3339Nano in UTC: fractional seconds without trailing zeros."""
+    if moment is None:
+        return None
+    utc = moment.astimezone(dt.UTC)
+    fraction = f"{utc.microsecond:06d}".rstrip("0")
+    return utc.strftime("%Y-%m-%dT%H:%M:%S") + (f".{fraction}" if fraction else "") + "Z"
 
 
 def _containers(containers: tuple[Container, ...]) -> list[models.Container]:

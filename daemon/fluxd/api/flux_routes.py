@@ -96,7 +96,7 @@ def _add_meta(router: APIRouter, daemon: DaemonPort) -> None:
         if change.Kind == "git":
             _notify_git(daemon, change.Source)
         else:
-            log.info("image notification ignored: fluxd does not automate images")
+            daemon.notify_image_change(_image_name(change.Source.get("Name")))
         return Response(status_code=202)
 
     async def export() -> str:
@@ -153,6 +153,13 @@ def _add_listings(router: APIRouter, daemon: DaemonPort) -> None:
         service: str = "", containerFields: str = "", namespace: str = ""
     ) -> list[dict[str, Any]] | None:
         return await _images(daemon, service, containerFields, namespace) or None
+
+
+def _image_name(name: object) -> str:
+    # Flux v1 sent the name as {"Domain": ..., "Image": ...}; a plain string is taken too.
+    if isinstance(name, dict):
+        return "/".join(str(name[k]) for k in ("Domain", "Image") if name.get(k))
+    return str(name or "")
 
 
 async def _images(

@@ -59,6 +59,10 @@ class DaemonPort(Protocol):
         """
         ...
 
+    def notify_image_change(self, name: str) -> None:
+        """A registry says ``name`` was pushed: scan soon (quick)."""
+        ...
+
     def start_sync_job(self) -> str:
         """Queue "fetch and report the branch head"; return the job ID (quick)."""
         ...

@@ -15,7 +15,6 @@ config loader's) becomes a ``ClusterError`` in this module and nowhere else.
 from __future__ import annotations
 
 import os
-import threading
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -32,6 +31,7 @@ from fluxd import wirejson
 from fluxd.clock import Clock, SystemClock
 from fluxd.cluster.errors import api_error, transport_error
 from fluxd.errors import ClusterError
+from fluxd.ratelimit import RateLimiter
 from fluxd.settings import ClusterSettings
 
 JSON = "application/json"
@@ -77,37 +77,6 @@ class Response:
         if not isinstance(decoded, dict):
             raise ClusterError(f"the API server sent a {type(decoded).__name__}, not an object")
         return decoded
-
-
-class RateLimiter:
-    """A token bucket shared by all threads: ``qps`` per second, ``burst`` at once.
-
-    The Python client has no client-side throttling of its own; without one a
-    large apply would hit the API server's priority-and-fairness limits and be
-    answered with 429s instead of being smoothed here. ``qps <= 0`` disables it.
-    """
-
-    def __init__(self, qps: float, burst: int, clock: Clock | None = None) -> None:
-        self._clock: Clock = clock or SystemClock()
-        self._qps = qps
-        self._burst = float(max(burst, 1))
-        self._tokens = self._burst
-        self._stamp = self._clock.monotonic()
-        self._lock = threading.Lock()
-
-    def take(self) -> None:
-        if self._qps <= 0:
-            return
-        with self._lock:
-            now = self._clock.monotonic()
-            self._tokens = min(self._burst, self._tokens + (now - self._stamp) * self._qps)
-            self._stamp = now
-            # Reserve the token now and sleep off the debt outside the lock,
-            # so waiting threads are served in arrival order.
-            self._tokens -= 1.0
-            wait = -self._tokens / self._qps if self._tokens < 0 else 0.0
-        if wait > 0:
-            self._clock.sleep(wait)
 
 
 class KubeClient:

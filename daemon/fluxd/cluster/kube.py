@@ -28,6 +28,7 @@ from fluxd.cluster.records import (
     annotate_secret,
     read_secret,
     record_event,
+    service_account_pull_secrets,
 )
 from fluxd.cluster.workloads import Workload, export_workloads, list_workloads
 from fluxd.settings import ClusterSettings, SyncSettings
@@ -172,6 +173,10 @@ class Cluster:
 
     def read_secret(self, name: str, namespace: str | None = None) -> SecretData:
         return read_secret(self.client, namespace or self._settings.namespace, name)
+
+    def pull_secrets_of(self, namespace: str, service_account: str) -> list[str]:
+        """The imagePullSecrets of a ServiceAccount."""
+        return service_account_pull_secrets(self.client, namespace, service_account)
 
     def annotate_secret(
         self, name: str, annotations: Mapping[str, str | None], namespace: str | None = None

@@ -16,6 +16,7 @@ from enum import StrEnum
 from typing import Any
 
 from fluxd.cluster.client import MERGE_PATCH, STRATEGIC_MERGE_PATCH, KubeClient, Response
+from fluxd.cluster.errors import api_error
 from fluxd.cluster.paths import api_path
 from fluxd.errors import ClusterError
 from fluxids import ObjectRef
@@ -83,6 +84,18 @@ def read_secret(client: KubeClient, namespace: str, name: str) -> SecretData:
         raise ClusterError(f"Secret {namespace}/{name} holds data that is not base64") from exc
     annotations = (secret.get("metadata") or {}).get("annotations") or {}
     return SecretData(data, {str(k): str(v) for k, v in annotations.items()})
+
+
+def service_account_pull_secrets(client: KubeClient, namespace: str, name: str) -> list[str]:
+    """The imagePullSecrets a ServiceAccount lends its pods ([] when it has none or is gone)."""
+    path = api_path("v1", "serviceaccounts", namespace=namespace, name=name)
+    response = client.request("GET", path)
+    if response.status == 404:
+        return []
+    if not response.ok:
+        raise api_error(response.status, response.body, what=f"reading ServiceAccount {name}")
+    entries = response.json().get("imagePullSecrets") or ()
+    return [str(e["name"]) for e in entries if isinstance(e, Mapping) and e.get("name")]
 
 
 def annotate_secret(

@@ -66,6 +66,10 @@ class Workload:
     labels: Mapping[str, str] = field(default_factory=dict)
     #: Flux policy annotations (``fluxcd.io/automated``, ``fluxcd.io/tag.<c>``...).
     policies: Mapping[str, str] = field(default_factory=dict)
+    #: The pod template's imagePullSecrets, and its ServiceAccount (whose
+    #: pull secrets count too): where registry credentials come from.
+    pull_secrets: tuple[str, ...] = ()
+    service_account: str = "default"
 
     @property
     def id(self) -> str:
@@ -108,14 +112,26 @@ def to_workload(kind: str, obj: Mapping[str, Any], api_version: str = "") -> Wor
         containers=tuple(_containers(kind, obj)),
         labels=dict(meta.get("labels") or {}),
         policies={k: str(v) for k, v in annotations.items() if k.startswith(POLICY_PREFIXES)},
+        pull_secrets=_pull_secrets(_pod_spec(kind, obj)),
+        service_account=str(_pod_spec(kind, obj).get("serviceAccountName") or "default"),
     )
 
 
-def _containers(kind: str, obj: Mapping[str, Any]) -> Iterable[Container]:
+def _pod_spec(kind: str, obj: Mapping[str, Any]) -> Mapping[str, Any]:
     spec = obj.get("spec") or {}
     if kind == "CronJob":
         spec = ((spec.get("jobTemplate") or {}).get("spec")) or {}
     pod = (spec.get("template") or {}).get("spec") or {}
+    return pod if isinstance(pod, Mapping) else {}
+
+
+def _pull_secrets(pod: Mapping[str, Any]) -> tuple[str, ...]:
+    entries = pod.get("imagePullSecrets") or ()
+    return tuple(str(e["name"]) for e in entries if isinstance(e, Mapping) and e.get("name"))
+
+
+def _containers(kind: str, obj: Mapping[str, Any]) -> Iterable[Container]:
+    pod = _pod_spec(kind, obj)
     for entry in [*(pod.get("initContainers") or ()), *(pod.get("containers") or ())]:
         yield Container(str(entry.get("name", "")), str(entry.get("image", "")))
 

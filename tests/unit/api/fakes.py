@@ -5,16 +5,20 @@ from __future__ import annotations
 import threading
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 from fluxd.cluster import Container, Rollout
 from fluxd.errors import MissingError, UserError
 from fluxd.identity import Fingerprint, PublicKeyInfo
 from fluxd.jobs import JobState, UpdateRequest
+from fluxd.registry.manifests import parse_time
 from fluxd.sync.results import ResourceFailure
 from fluxd.views import (
+    ContainerImages,
     GitConfig,
     GitStatus,
+    ImageDetail,
     JobStatus,
     ReadyStatus,
     Remote,
@@ -79,6 +83,9 @@ class FakeDaemon:
 
     def notify_git_change(self, url: str, branch: str) -> None:
         self.notified.append((url, branch))
+
+    def notify_image_change(self, name: str) -> None:
+        self.notified.append(("image", name))
 
     def start_sync_job(self) -> str:
         job_id = f"job-{len(self.jobs) + 1}"
@@ -188,7 +195,37 @@ def workload_from_wire(recorded: dict[str, Any]) -> WorkloadView:
 
 def images_from_wire(recorded: dict[str, Any]) -> WorkloadImages:
     return WorkloadImages(
-        id=recorded["ID"], containers=containers_from_wire(recorded["Containers"])
+        id=recorded["ID"],
+        containers=tuple(_container_images(c) for c in recorded["Containers"] or []),
+    )
+
+
+def _container_images(recorded: dict[str, Any]) -> ContainerImages:
+    available = recorded.get("Available")
+    latest = recorded.get("LatestFiltered") or {}
+    return ContainerImages(
+        name=recorded["Name"],
+        current=_detail(recorded["Current"]),
+        available=tuple(_detail(i) for i in available) if available is not None else None,
+        error=recorded.get("AvailableError", ""),
+        latest_filtered=_detail(latest) if latest.get("ID") else None,
+        new_available=recorded.get("NewAvailableImagesCount", 0),
+        filtered=recorded.get("FilteredImagesCount", 0),
+        new_filtered=recorded.get("NewFilteredImagesCount", 0),
+    )
+
+
+def _detail(info: dict[str, Any]) -> ImageDetail:
+    def when(key: str) -> datetime | None:
+        return parse_time(info[key]) if info.get(key) else None
+
+    return ImageDetail(
+        ref=info["ID"],
+        digest=info.get("Digest", ""),
+        image_id=info.get("ImageID", ""),
+        labels=info.get("Labels") or {},
+        created=when("CreatedAt"),
+        fetched=when("LastFetched"),
     )
 
 

@@ -212,10 +212,11 @@ def test_notify_for_another_branch_of_our_repo_is_accepted_but_ignored(client, d
     assert daemon.notified == []
 
 
-def test_notify_image_change_is_accepted_and_ignored(client, daemon):
-    response = client.post(f"{API}/v11/notify", json=fixture("notify-image-request.json"))
+def test_notify_image_change_asks_for_a_scan(client, daemon):
+    request = fixture("notify-image-request.json")
+    response = client.post(f"{API}/v11/notify", json=request)
     assert response.status_code == 202
-    assert daemon.notified == []
+    assert daemon.notified == [("image", "docker.io/library/nginx")]
 
 
 @pytest.mark.parametrize("method", ["GET", "HEAD"])

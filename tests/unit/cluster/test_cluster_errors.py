@@ -142,6 +142,7 @@ def test_no_foreign_exception_escapes_a_public_method(not_tls: int) -> None:
         "list_workloads": cluster.list_workloads,
         "export_workloads": cluster.export_workloads,
         "read_secret": lambda: cluster.read_secret("flux-git-deploy"),
+        "pull_secrets_of": lambda: cluster.pull_secrets_of("demo", "default"),
         "annotate_secret": lambda: cluster.annotate_secret("flux-git-deploy", {"a": "b"}),
         "record_event": lambda: cluster.record_event(EventTarget(ref), reason="Sync", message="m"),
         "namespace_annotations": lambda: cluster.namespace_annotations("flux"),

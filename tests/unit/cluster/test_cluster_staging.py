@@ -17,10 +17,11 @@ from fluxd.cluster import (
     spare_reason,
 )
 from fluxd.cluster.applying import Applier, _needs_wait, _served_kinds
-from fluxd.cluster.client import KubeClient, RateLimiter
+from fluxd.cluster.client import KubeClient
 from fluxd.cluster.discovery import Discovery, _from_aggregated
 from fluxd.cluster.inventory import Inventory, decode, encode, split
 from fluxd.cluster.objects import ApplyOutcome, Result
+from fluxd.ratelimit import RateLimiter
 from fluxids import ObjectRef
 from unit.sync.fakeclock import FakeClock
 
