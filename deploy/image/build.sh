@@ -22,6 +22,7 @@ cd "$root"
 key="$( {
   echo "$base"
   sha256sum deploy/Dockerfile .dockerignore deploy/image/requirements.txt \
+    deploy/flux-account.yaml deploy/flux-secret.yaml deploy/flux-deployment.yaml \
     deploy/image/trim.sh deploy/image/check_libs.py pyproject.toml README.md
   find daemon cli common -type f ! -path '*/__pycache__/*' ! -name '*.pyc' -print0 | sort -z | xargs -0 sha256sum
 } | sha256sum | cut -c1-16)"
