@@ -5,7 +5,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: help install system-deps testbed-binaries fluxv1-binaries image-deps image lock check lint fmt typecheck test test-fast reliability demo demo-down bench clean
+.PHONY: help install system-deps testbed-binaries fluxv1-binaries bench-binaries image-deps image lock check lint fmt typecheck test test-fast reliability demo demo-down bench clean
 
 help:
 	@echo "make demo       run the seed walkthrough on a local cluster (builds Kubernetes on first run)"
@@ -39,6 +39,13 @@ testbed-binaries:
 fluxv1-binaries:
 	bash tests/fluxtestbed/build-fluxv1.sh >/dev/null
 
+# The bench's peers and its ceiling client: Flux v2's kustomize-controller
+# (with the source.toolkit.fluxcd.io CRDs) and a small Go replay client,
+# built once with the machine's Go and cached like the binaries above.
+bench-binaries: fluxv1-binaries
+	bash tests/fluxtestbed/build-fluxv2.sh >/dev/null
+	bash tests/fluxtestbed/build-ceiling.sh >/dev/null
+
 lint: $(STAMP)
 	$(VENV)/bin/ruff check daemon cli tests
 	$(VENV)/bin/ruff format --check daemon cli tests
@@ -54,7 +61,7 @@ typecheck: $(STAMP)
 
 check: lint typecheck
 
-test: $(STAMP) system-deps testbed-binaries fluxv1-binaries image check
+test: $(STAMP) system-deps testbed-binaries fluxv1-binaries bench-binaries image check
 	$(PY) -m pytest
 
 test-fast: $(STAMP)
@@ -70,7 +77,7 @@ demo: $(STAMP) system-deps testbed-binaries image
 demo-down: $(STAMP)
 	PYTHONPATH=tests $(PY) -m fluxtestbed down
 
-bench: $(STAMP) system-deps testbed-binaries
+bench: $(STAMP) system-deps testbed-binaries bench-binaries
 	PYTHONPATH=tests $(PY) -m fluxtestbed.bench $(BENCH_ARGS)
 
 # podman (with runc) and mmdebstrap, for the image. Needs root (or sudo).
