@@ -24,7 +24,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, default=DOCS, help="where to write the results")
     parser.add_argument("--sizes", default="", help="comma list of N (default 5000; 20000 too)")
     parser.add_argument("--tools", default="", help=f"comma list of {','.join(TOOLS)}")
-    parser.add_argument("--pushes", type=int, default=0, help="push-to-live samples (20)")
+    parser.add_argument(
+        "--pushes",
+        type=int,
+        default=0,
+        help="push-to-live samples of every tool (default: 20 ours, 3 Flux v1, 5 Flux v2)",
+    )
     parser.add_argument(
         "--render",
         type=Path,
@@ -40,13 +45,23 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     plan = Plan()
     if args.smoke:
-        plan = replace(plan, sizes=(50,), pushes=2, fluxv1_pushes=2, ceiling_reps=1, smoke=True)
+        plan = replace(
+            plan,
+            sizes=(50,),
+            pushes=2,
+            fluxv1_pushes=2,
+            fluxv2_pushes=2,
+            ceiling_reps=1,
+            smoke=True,
+        )
     if args.sizes:
         plan = replace(plan, sizes=tuple(int(x) for x in args.sizes.split(",")))
     if args.tools:
         plan = replace(plan, tools=tuple(args.tools.split(",")))
     if args.pushes:
-        plan = replace(plan, pushes=args.pushes, fluxv1_pushes=min(plan.fluxv1_pushes, args.pushes))
+        plan = replace(
+            plan, pushes=args.pushes, fluxv1_pushes=args.pushes, fluxv2_pushes=args.pushes
+        )
     command = invocation(argv)
     results = run(plan)
     results["meta"]["command"] = command

@@ -111,7 +111,11 @@ class FluxV2:
         env = {"KUBECONFIG": str(kube.client_kubeconfig(USER)), "RUNTIME_NAMESPACE": namespace}
         process = start("kustomize-controller", argv, logdir=workdir, env=env)
         peer = cls(kube, git, api, repo, namespace, process, ArtifactServer.start())
-        peer._create_objects()
+        try:
+            peer._create_objects()
+        except BaseException:
+            peer.stop()
+            raise
         return peer
 
     def _create_objects(self) -> None:

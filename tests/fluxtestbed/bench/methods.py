@@ -61,7 +61,8 @@ def method_lines(meta: dict[str, Any]) -> list[str]:
         "`prune: true`, interval 1h. First sync: from publishing the artifact to `Ready=True` "
         "at that revision. No-op: the `reconcile.fluxcd.io/requestedAt` annotation, until "
         "handled and Ready. Push to live: publish + that annotation; its git fetch is not "
-        "in any figure, and its peak RSS is kustomize-controller's alone (no "
+        f"in any figure; {meta.get('fluxv2_pushes', '?')} samples. Its peak RSS is "
+        "kustomize-controller's alone (no "
         "source-controller runs).",
         "- **Honest ceiling**: one more fluxd first sync, of a fresh copy of the repo, is "
         "recorded through a plain-HTTP recorder on 127.0.0.1 (tests/fluxtestbed/bench/"
@@ -73,7 +74,8 @@ def method_lines(meta: dict[str, Any]) -> list[str]:
         "run tag so it creates fresh objects of the same size. The ceiling is the best "
         f"median; if fluxd's throughput is above it by more than {TOLERANCE:.0%}, the "
         "ceiling is reported invalid instead of a ratio.",
-        "- Push to live: one ConfigMap value changed and pushed; the clock starts when the "
+        f"- Push to live ({meta.get('pushes', '?')} samples for ours): one ConfigMap value "
+        "changed and pushed; the clock starts when the "
         "push has landed (Flux v2: when its artifact is published); live when a GET of the "
         "ConfigMap (every 20 ms) shows it. p95 is nearest-rank.",
         "- Memory: VmHWM of the tool's process at the end of its run. CPU: utime+stime "

@@ -6,6 +6,7 @@ Each runs with a kubeconfig user of its own (``bench-fluxv1``,
 
 from __future__ import annotations
 
+import base64
 import os
 import re
 import subprocess
@@ -18,7 +19,7 @@ from typing import Any
 
 from fluxtestbed.bench.objects import RepoSet
 from fluxtestbed.fluxv1 import find_fluxv1_binaries
-from fluxtestbed.fluxv1d import FluxV1Daemon, start_fluxv1d
+from fluxtestbed.fluxv1d import SECRET_NAME, FluxV1Daemon, start_fluxv1d
 from fluxtestbed.gitserver import GitServer
 from fluxtestbed.kube import Cluster
 from fluxtestbed.procs import TestbedError, start, wait_until
@@ -27,7 +28,10 @@ FLUXV1_USER = "bench-fluxv1"
 KUBECTL_USER = "bench-kubectl"
 #: As ours runs: garbage collection on, no timer-driven fetch or pass while measuring.
 FLUXV1_FLAGS = ("--sync-garbage-collection", "--git-poll-interval=1h", "--sync-interval=1h")
-_SYNC_METRIC = re.compile(r"^flux_daemon_sync_duration_seconds_(sum|count)\{[^}]*\} (\S+)", re.M)
+# Successful passes only: one that found no clone yet is counted too, with success="false".
+_SYNC_METRIC = re.compile(
+    r'^flux_daemon_sync_duration_seconds_(sum|count)\{[^}]*success="true"[^}]*\} (\S+)', re.M
+)
 
 
 @dataclass
@@ -53,25 +57,42 @@ class FluxV1:
             extra_args=FLUXV1_FLAGS,
             kubeconfig=kube.client_kubeconfig(FLUXV1_USER),
         )
-        status, body = daemon.call("GET", "/v6/identity.pub")
-        if status != 200:
-            raise TestbedError(f"Flux v1's identity: {status} {body}")
-        git.authorize(str(body["key"]).strip())
         peer = cls(kube, git, repo, daemon)
-        peer.wait_cloned()
+        try:
+            peer.accept_key()
+        except BaseException:
+            daemon.stop()
+            raise
         return peer
 
-    def wait_cloned(self, timeout: float = 120) -> None:
-        """Until a ``fluxctl sync`` succeeds: its first clone waits for the key's authorization."""
-        deadline = time.monotonic() + timeout
-        while True:
-            try:
-                self.sync(timeout=60)
-                return
-            except TestbedError:
-                if time.monotonic() > deadline:
-                    raise
-                time.sleep(1.0)
+    def accept_key(self, timeout: float = 120) -> None:
+        """Let its first clone fail, accept its key, then wait until its mirror is ready.
+
+        Its key is the one in the identity Secret only after that first attempt.
+        """
+        config = ("POST", "/v9/git-repo-config", False)
+        wait_until(
+            "Flux v1 to try its first clone",
+            lambda: bool(self.daemon.call(*config)[1]["errors"]),
+            timeout=60,
+            watch=[self.daemon.process],
+        )
+        status, body = self.daemon.call("GET", "/v6/identity.pub")
+        if status != 200:
+            raise TestbedError(f"Flux v1's identity: {status} {body}")
+        self.git.authorize(str(body["key"]).strip())
+        notify = {"Kind": "git", "Source": {"URL": self.git.ssh_url(self.repo), "Branch": "master"}}
+
+        def ready() -> bool:
+            if self.daemon.call(*config)[1]["status"] == "ready":
+                return True
+            self.daemon.call("POST", "/v11/notify", notify)
+            return False
+
+        wait_until(
+            "Flux v1's git mirror", ready, timeout=timeout, interval=1, watch=[self.daemon.process]
+        )
+        self.sync(timeout=300)
 
     @property
     def pid(self) -> int:
@@ -92,7 +113,7 @@ class FluxV1:
         return out
 
     def sync_metric(self) -> tuple[float, int]:
-        """(sum of seconds, count) of Flux v1's sync passes so far, from its metrics."""
+        """(sum of seconds, count) of Flux v1's successful sync passes, from its metrics."""
         port = next(
             a.rsplit(":", 1)[1] for a in self._argv() if str(a).startswith("--listen-metrics=")
         )
@@ -106,6 +127,7 @@ class FluxV1:
     def restart(self) -> None:
         """Same flags, key and HOME: the first thing it does is a full pass (nothing new)."""
         argv = self._argv()
+        self._mount_identity()
         self.daemon.process.stop()
         home = self.daemon.workdir / "home"
         env = {"HOME": str(home), "FLUXV1_NAMESPACE": self.daemon.namespace,
@@ -117,6 +139,20 @@ class FluxV1:
             timeout=60,
             watch=[self.daemon.process],
         )
+
+    def _mount_identity(self) -> None:
+        """The identity Secret where a pod has it mounted: else a restart makes a new key."""
+        out = self.kube.kubectl(
+            "get", "secret", SECRET_NAME, "-n", self.daemon.namespace,
+            "-o", "jsonpath={.data.identity}",
+        )  # fmt: skip
+        mount = next(
+            Path(a.split("=", 1)[1])
+            for a in self._argv()
+            if a.startswith("--k8s-secret-volume-mount-path=")
+        )
+        (mount / "identity").write_bytes(base64.b64decode(out.stdout))
+        (mount / "identity").chmod(0o600)
 
     def wait_passes(self, count: int, timeout: float = 1800) -> None:
         deadline = time.monotonic() + timeout
