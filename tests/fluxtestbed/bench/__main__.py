@@ -19,7 +19,9 @@ DOCS = Path(__file__).resolve().parents[3] / "docs"
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m fluxtestbed.bench", description=__doc__)
     parser.add_argument(
-        "--smoke", action="store_true", help="N=50, every tool once, 2 pushes, 1 ceiling rep"
+        "--smoke",
+        action="store_true",
+        help="N=50, every tool once, 2 pushes of ours, 1 of each peer, 1 ceiling rep",
     )
     parser.add_argument("--out", type=Path, default=DOCS, help="where to write the results")
     parser.add_argument("--sizes", default="", help="comma list of N (default 5000; 20000 too)")
@@ -49,8 +51,8 @@ def main(argv: list[str] | None = None) -> int:
             plan,
             sizes=(50,),
             pushes=2,
-            fluxv1_pushes=2,
-            fluxv2_pushes=2,
+            fluxv1_pushes=1,
+            fluxv2_pushes=1,
             ceiling_reps=1,
             smoke=True,
         )
