@@ -19,6 +19,7 @@ from typing import Any
 from fluxtestbed.audit import AuditLog
 from fluxtestbed.bench.api import AdminApi
 from fluxtestbed.bench.objects import RepoSet, with_probe
+from fluxtestbed.bench.pushing import WorkClone
 from fluxtestbed.fluxd_host import HostFluxd, fluxctl, start_host_fluxd
 from fluxtestbed.gitserver import GitServer
 from fluxtestbed.kube import Cluster
@@ -276,11 +277,12 @@ class Session:
     def push_live(self, repo: RepoSet, mode: str, count: int) -> list[dict[str, float]]:
         """``count`` one-ConfigMap pushes; seconds until each change is visible."""
         probe = repo.probe()
+        clone = WorkClone.of(self.git, self.repo)
         samples = []
         for i in range(count):
             value = f"{mode}-{i}-{time.time_ns()}"
             before = len(self.passes())
-            head = self.git.push_files(self.repo, with_probe(repo, value), f"probe {value}")
+            head = clone.push(with_probe(repo, value), f"probe {value}")
             began = time.monotonic()
             if mode == "webhook":
                 self.notify(head)

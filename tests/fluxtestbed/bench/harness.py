@@ -180,7 +180,8 @@ def _brief(row: dict[str, Any]) -> str:
 def ceiling_case(plan: Plan, bed: Bed, endpoint: Endpoint, tag: str, n: int) -> dict[str, Any]:
     """Record one fluxd pass of a fresh repo, then replay it at every concurrency."""
     captag = f"{tag}cap"
-    repo = generate(captag, n)
+    # Runs send at most ceiling_limit objects: recording more would only cost time.
+    repo = generate(captag, min(n, plan.ceiling_limit))
     out = Path(tempfile.mkdtemp(prefix="bench-capture-")) / "requests.jsonl"
     with recording(endpoint, out.with_name("all.jsonl")) as kubeconfig:
         session = Session.start(

@@ -64,7 +64,8 @@ def method_lines(meta: dict[str, Any]) -> list[str]:
         f"in any figure; {meta.get('fluxv2_pushes', '?')} samples. Its peak RSS is "
         "kustomize-controller's alone (no "
         "source-controller runs).",
-        "- **Honest ceiling**: one more fluxd first sync, of a fresh copy of the repo, is "
+        "- **Honest ceiling**: one more fluxd first sync, of a fresh repo of the same mix "
+        "(at most 1,000 objects), is "
         "recorded through a plain-HTTP recorder on 127.0.0.1 (tests/fluxtestbed/bench/"
         "capture.py), which forwards to the API server and writes each server-side-apply "
         "PATCH (path, query, headers, body) to a file. A Go program (tests/fluxtestbed/"

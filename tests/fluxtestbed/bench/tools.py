@@ -23,6 +23,7 @@ from fluxtestbed.bench.fluxv2 import USER as FLUXV2_USER
 from fluxtestbed.bench.fluxv2 import FluxV2
 from fluxtestbed.bench.objects import RepoSet, with_probe
 from fluxtestbed.bench.peers import FLUXV1_USER, KUBECTL_USER, FluxV1, kubectl_apply
+from fluxtestbed.bench.pushing import WorkClone
 from fluxtestbed.gitserver import GitServer
 from fluxtestbed.kube import Cluster
 from fluxtestbed.procs import TestbedError
@@ -169,9 +170,10 @@ def _fluxv1_noop(bed: Bed, peer: FluxV1) -> dict[str, Any]:
 
 def _fluxv1_push_live(bed: Bed, peer: FluxV1, repo: RepoSet, pushes: int) -> dict[str, Any]:
     samples = []
+    clone = WorkClone.of(bed.git, peer.repo)
     for i in range(pushes):
         value = f"v1-{i}-{time.time_ns()}"
-        bed.git.push_files(peer.repo, with_probe(repo, value), f"probe {value}")
+        clone.push(with_probe(repo, value), f"probe {value}")
         began = time.monotonic()
         peer.sync()
         samples.append(_until_live(bed, repo, value, began, "Flux v1"))
@@ -214,9 +216,10 @@ def measure_fluxv2(bed: Bed, repo: RepoSet, pushes: int) -> dict[str, Any]:
 
 def _fluxv2_push_live(bed: Bed, peer: FluxV2, repo: RepoSet, pushes: int) -> dict[str, Any]:
     samples = []
+    clone = WorkClone.of(bed.git, peer.repo)
     for i in range(pushes):
         value = f"v2-{i}-{time.time_ns()}"
-        head = bed.git.push_files(peer.repo, with_probe(repo, value), f"probe {value}")
+        head = clone.push(with_probe(repo, value), f"probe {value}")
         began = peer.publish(head)
         peer.request_reconcile()
         samples.append(_until_live(bed, repo, value, began, "Flux v2"))
