@@ -9,6 +9,7 @@ import shlex
 import sys
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 from fluxtestbed.bench.harness import TOOLS, Plan, run
 from fluxtestbed.bench.report import render, targets
@@ -65,10 +66,13 @@ def main(argv: list[str] | None = None) -> int:
             plan, pushes=args.pushes, fluxv1_pushes=args.pushes, fluxv2_pushes=args.pushes
         )
     command = invocation(argv)
-    results = run(plan)
-    results["meta"]["command"] = command
-    results["targets"] = targets(results)
-    write(results, args.out, command)
+
+    def progress(results: dict[str, Any]) -> None:
+        results["meta"]["command"] = command
+        results["targets"] = targets(results)
+        write(results, args.out, command)
+
+    run(plan, progress)
     return 0
 
 

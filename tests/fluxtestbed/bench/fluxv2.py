@@ -14,6 +14,7 @@ published.
 from __future__ import annotations
 
 import hashlib
+import os
 import subprocess
 import tempfile
 import threading
@@ -45,7 +46,11 @@ NAME = "bench"
 def fluxv2_dir() -> Path:
     """Where build-fluxv2.sh put kustomize-controller (bin/) and the CRDs (crds/)."""
     out = subprocess.run(
-        ["bash", str(HERE / "build-fluxv2.sh")], capture_output=True, text=True, check=False
+        ["bash", str(HERE / "build-fluxv2.sh")],
+        capture_output=True,
+        text=True,
+        check=False,
+        env={**os.environ, "FLUXV2_NO_WAIT": "1"},
     )
     if out.returncode != 0:
         raise TestbedError(f"building Flux v2's kustomize-controller failed:\n{out.stderr[-3000:]}")

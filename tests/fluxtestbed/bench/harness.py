@@ -17,7 +17,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -40,6 +40,7 @@ from fluxtestbed.gitserver import GitServer
 from fluxtestbed.kube import Cluster, start_cluster
 from fluxtestbed.procs import TestbedError
 
+#: In this order; the ceiling is measured right after fluxd.
 TOOLS = ("fluxd", "kubectl", "fluxv1", "fluxv2")
 
 
@@ -64,8 +65,15 @@ def say(text: str) -> None:
     print(f"[bench {time.strftime('%H:%M:%S')}] {text}", flush=True)
 
 
-def run(plan: Plan, *, kube: Cluster | None = None, git: GitServer | None = None) -> dict[str, Any]:
-    """Run every case of ``plan``; return the raw results (JSON-ready)."""
+Progress = Callable[[dict[str, Any]], None]
+
+
+def run(plan: Plan, progress: Progress = lambda _: None) -> dict[str, Any]:
+    """Run every case of ``plan``; return the raw results (JSON-ready).
+
+    ``progress`` gets the results so far after every tool, so an interrupted
+    run still leaves what it measured.
+    """
     began = time.time()
     results: dict[str, Any] = {"meta": machine(), "cases": []}
     results["meta"].update(
@@ -83,20 +91,24 @@ def run(plan: Plan, *, kube: Cluster | None = None, git: GitServer | None = None
             "fluxd_rate_limit": fluxd_rate_limit(),
         }
     )
-    with _git_server(git) as server:
+
+    def step() -> None:
+        results["meta"]["finished"] = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+        results["meta"]["duration_s"] = round(time.time() - began, 1)
+        progress(results)
+
+    with _git_server() as server:
         for n in plan.sizes:
-            with _cluster(kube, n) as cluster:
-                results["cases"].append(run_case(plan, cluster, server, n))
-    results["meta"]["finished"] = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
-    results["meta"]["duration_s"] = round(time.time() - began, 1)
+            with _cluster(n) as cluster:
+                case: dict[str, Any] = {"n": n, "tools": {}}
+                results["cases"].append(case)
+                run_case(plan, cluster, server, case, step)
+    step()
     return results
 
 
 @contextmanager
-def _git_server(git: GitServer | None) -> Iterator[GitServer]:
-    if git is not None:
-        yield git
-        return
+def _git_server() -> Iterator[GitServer]:
     server = GitServer().start()
     try:
         yield server
@@ -105,10 +117,7 @@ def _git_server(git: GitServer | None) -> Iterator[GitServer]:
 
 
 @contextmanager
-def _cluster(kube: Cluster | None, n: int) -> Iterator[Cluster]:
-    if kube is not None:
-        yield kube
-        return
+def _cluster(n: int) -> Iterator[Cluster]:
     say(f"N={n}: starting a fresh control plane")
     cluster = start_cluster(Path(tempfile.mkdtemp(prefix=f"fluxpy-bench-{n}-")))
     try:
@@ -117,42 +126,50 @@ def _cluster(kube: Cluster | None, n: int) -> Iterator[Cluster]:
         cluster.stop()
 
 
-def run_case(plan: Plan, kube: Cluster, git: GitServer, n: int) -> dict[str, Any]:
+def run_case(
+    plan: Plan, kube: Cluster, git: GitServer, case: dict[str, Any], step: Callable[[], None]
+) -> None:
+    """Every tool of ``plan`` at ``case["n"]``, the ceiling right after fluxd."""
     audit = kube.audit
     if audit is None:
         raise TestbedError("the bench needs a test-bed cluster of its own (for its audit log)")
+    n = int(case["n"])
     endpoint = Endpoint.from_kubeconfig(kube.kubeconfig)
     bed = Bed(kube, git, AdminApi(endpoint), audit)
     tag = f"b{os.getpid() % 1000:03d}n{n}"
     sample = generate(tag, n)
-    case: dict[str, Any] = {
-        "n": n,
-        "namespaces": namespace_count(n),
-        "objects_with_namespaces": len(sample.all),
-        "kinds": sample.kinds(),
-        "tools": {},
-    }
+    case.update(namespaces=namespace_count(n), objects_with_namespaces=len(sample.all))
+    case["kinds"] = sample.kinds()
     try:
         for tool in plan.tools:
-            say(f"N={n}: {tool}")
-            repo = generate(f"{tag}{tool[:2]}{tool[-1]}", n)
-            try:
-                case["tools"][tool] = _measure(plan, bed, tool, repo)
-            except (TestbedError, subprocess.SubprocessError) as exc:
-                # One peer that cannot run must not lose the others' figures.
-                case.setdefault("errors", {})[tool] = str(exc)[:3000]
-                say(f"N={n}: {tool} FAILED: {str(exc)[:3000]}")
-                continue
-            say(f"N={n}: {tool} " + _brief(case["tools"][tool]))
-        case["ceiling"] = ceiling_case(plan, bed, endpoint, tag, n)
+            _run_tool(plan, bed, case, tool, generate(f"{tag}{tool[:2]}{tool[-1]}", n))
+            if tool == "fluxd":
+                case["ceiling"] = ceiling_case(plan, bed, endpoint, tag, n)
+                _verdict(case)
+            step()
     finally:
         bed.api.close()
+
+
+def _run_tool(plan: Plan, bed: Bed, case: dict[str, Any], tool: str, repo: Any) -> None:
+    n = case["n"]
+    say(f"N={n}: {tool}")
+    try:
+        case["tools"][tool] = _measure(plan, bed, tool, repo)
+    except (TestbedError, subprocess.SubprocessError) as exc:
+        # One peer that cannot run must not lose the others' figures.
+        case.setdefault("errors", {})[tool] = str(exc)[:3000]
+        say(f"N={n}: {tool} FAILED: {str(exc)[:3000]}")
+        return
+    say(f"N={n}: {tool} " + _brief(case["tools"][tool]))
+
+
+def _verdict(case: dict[str, Any]) -> None:
     fluxd = case["tools"].get("fluxd")
     if fluxd:
         rate = fluxd["first_sync"]["expected"] / max(fluxd["first_sync"]["took_s"], 1e-6)
         case["fluxd_per_second"] = round(rate, 1)
         case["ceiling"]["verdict"] = ceiling.verdict(rate, case["ceiling"]["best_per_second"])
-    return case
 
 
 def _measure(plan: Plan, bed: Bed, tool: str, repo: Any) -> dict[str, Any]:
