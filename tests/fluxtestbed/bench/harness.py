@@ -144,8 +144,12 @@ def run_case(
         for tool in plan.tools:
             _run_tool(plan, bed, case, tool, generate(f"{tag}{tool[:2]}{tool[-1]}", n))
             if tool == "fluxd":
-                case["ceiling"] = ceiling_case(plan, bed, endpoint, tag, n)
-                _verdict(case)
+                try:
+                    case["ceiling"] = ceiling_case(plan, bed, endpoint, tag, n)
+                    _verdict(case)
+                except (TestbedError, subprocess.SubprocessError) as exc:
+                    case.setdefault("errors", {})["ceiling"] = str(exc)[:3000]
+                    say(f"N={n}: ceiling FAILED: {str(exc)[:3000]}")
             step()
     finally:
         bed.api.close()

@@ -124,7 +124,7 @@ def side_by_side(case: dict[str, Any]) -> list[str]:
         if name in case["tools"] or name in errors:
             lines.append(_tool_row(name, case["tools"].get(name)))
     ceil = case.get("ceiling")
-    if ceil:
+    if ceil and ceil["best_per_second"] > 0:
         verdict = ceil.get("verdict") or {}
         ratio = verdict.get("why") or f"fluxd at {verdict.get('fraction', 0):.2f} × the ceiling"
         lines.append(
