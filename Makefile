@@ -5,7 +5,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: help install system-deps testbed-binaries fluxv1-binaries registry-binary image-deps image lock check lint fmt typecheck test test-fast reliability conformance-full demo demo-down bench bench-registry clean
+.PHONY: help install system-deps testbed-binaries fluxv1-binaries registry-binary bench-binaries image-deps image lock check lint fmt typecheck test test-fast reliability conformance-full demo demo-down bench bench-registry clean
 
 help:
 	@echo "make demo       run the seed walkthrough on a local cluster (builds Kubernetes on first run)"
@@ -44,6 +44,13 @@ fluxv1-binaries:
 registry-binary:
 	bash tests/fluxtestbed/build-registry.sh >/dev/null
 
+# The bench's peers and its ceiling client: Flux v2's kustomize-controller
+# (with the source.toolkit.fluxcd.io CRDs) and a small Go replay client,
+# built once with the machine's Go and cached like the binaries above.
+bench-binaries: fluxv1-binaries
+	bash tests/fluxtestbed/build-fluxv2.sh >/dev/null
+	bash tests/fluxtestbed/build-ceiling.sh >/dev/null
+
 lint: $(STAMP)
 	$(VENV)/bin/ruff check daemon cli common tests
 	$(VENV)/bin/ruff format --check daemon cli common tests
@@ -59,7 +66,7 @@ typecheck: $(STAMP)
 
 check: lint typecheck
 
-test: $(STAMP) system-deps testbed-binaries fluxv1-binaries registry-binary image check
+test: $(STAMP) system-deps testbed-binaries fluxv1-binaries registry-binary bench-binaries image check
 	$(PY) -m pytest
 
 test-fast: $(STAMP)
@@ -79,7 +86,7 @@ demo: $(STAMP) system-deps testbed-binaries image
 demo-down: $(STAMP)
 	PYTHONPATH=tests $(PY) -m fluxtestbed down
 
-bench: $(STAMP) system-deps testbed-binaries registry-binary
+bench: $(STAMP) system-deps testbed-binaries registry-binary bench-binaries
 	PYTHONPATH=tests $(PY) -m fluxtestbed.bench $(BENCH_ARGS)
 
 # A full registry scan of 20 images x 200 tags: time, requests, memory.

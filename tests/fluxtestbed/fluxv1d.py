@@ -100,12 +100,12 @@ class FluxV1Daemon:
         self.process.stop()
 
 
-def _home(cluster: Cluster, workdir: Path, keygen: Path, known_hosts: Sequence[str]) -> Path:
+def _home(kubeconfig: Path, workdir: Path, keygen: Path, known_hosts: Sequence[str]) -> Path:
     home = workdir / "home"
     home.mkdir()
     # --kube-config defaults to $HOME/.kube/config and then wins over KUBECONFIG.
     (home / ".kube").mkdir()
-    (home / ".kube" / "config").symlink_to(cluster.kubeconfig)
+    (home / ".kube" / "config").symlink_to(kubeconfig)
     known = workdir / "known_hosts"
     known.write_text("".join(line + "\n" for line in known_hosts))
     ssh = (
@@ -130,7 +130,13 @@ def _kubeyaml_dir(workdir: Path) -> Path:
 
 
 def _argv(
-    cluster: Cluster, *, git_url: str, target: str, port: int, workdir: Path, extra: Sequence[str]
+    cluster: Cluster,
+    *,
+    git_url: str,
+    target: str | None,
+    port: int,
+    workdir: Path,
+    extra: Sequence[str],
 ) -> list[str]:
     secret_mount = workdir / "secret"
     secret_mount.mkdir()
@@ -152,8 +158,11 @@ def _argv(
         f"--k8s-secret-name={SECRET_NAME}",
         f"--k8s-secret-volume-mount-path={secret_mount}",
         f"--ssh-keygen-dir={workdir / 'keygen'}",
-        f"--k8s-allow-namespace={target}",
-        f"--k8s-default-namespace={target}",
+        *(
+            [f"--k8s-allow-namespace={target}", f"--k8s-default-namespace={target}"]
+            if target
+            else []
+        ),
         f"--kubernetes-kubectl={cluster.kubectl_path}",
         "--registry-disable-scanning",
         *extra,
@@ -165,14 +174,17 @@ def start_fluxv1d(
     git: GitServer,
     *,
     namespace: str,
-    target: str,
+    target: str | None,
     repo: str,
     extra_args: Sequence[str] = (),
+    kubeconfig: Path | None = None,
 ) -> FluxV1Daemon:
     """Start Flux v1's fluxd for ``repo`` over ssh; return once its API answers.
 
     ``namespace`` (created here, with the empty identity Secret) is its own;
-    it may manage only ``target``. An empty ``repo`` starts it without a git URL.
+    it may manage only ``target`` (None: every namespace). An empty ``repo``
+    starts it without a git URL. ``kubeconfig`` (default: the admin's) is whose
+    name its writes carry in the audit log.
     """
     workdir = Path(tempfile.mkdtemp(prefix=f"fluxv1d-{namespace}-"))
     keygen = workdir / "keygen"
@@ -186,13 +198,15 @@ def start_fluxv1d(
         extra=extra_args,
     )  # fmt: skip
     env = {
-        "HOME": str(_home(cluster, workdir, keygen, git.known_hosts_lines())),
+        "HOME": str(
+            _home(kubeconfig or cluster.kubeconfig, workdir, keygen, git.known_hosts_lines())
+        ),
         "PATH": f"{_kubeyaml_dir(workdir)}{os.pathsep}{os.environ.get('PATH', '')}",
         "FLUXV1_NAMESPACE": namespace,
         "CHECKPOINT_DISABLE": "1",  # never ask the internet for a newer version
     }
     process = start("fluxv1d", argv, logdir=workdir, env=env)
-    daemon = FluxV1Daemon(namespace, target, repo, port, process, workdir)
+    daemon = FluxV1Daemon(namespace, target or "", repo, port, process, workdir)
     wait_until(
         "Flux v1's fluxd to answer /v11/version",
         lambda: daemon.call("GET", "/v11/version")[0] == 200,

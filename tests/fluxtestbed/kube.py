@@ -109,6 +109,16 @@ class Cluster:
 
     # --- clients ------------------------------------------------------------
 
+    def client_kubeconfig(self, user: str, group: str = "system:masters") -> Path:
+        """A kubeconfig for a client of its own name, so the audit log tells it apart."""
+        ca = pki.Authority.load(self.workdir / "pki")
+        cert = ca.issue(f"client-{user}", common_name=user, organization=group, client=True)
+        server = yaml.safe_load(self.kubeconfig.read_text())["clusters"][0]["cluster"]["server"]
+        path = self.workdir / f"{user}.kubeconfig"
+        path.write_text(yaml.safe_dump(_kubeconfig(server, ca.cert_path, cert, user)))
+        path.chmod(0o600)
+        return path
+
     def api_client(self) -> Any:
         """An admin ``kubernetes.client.ApiClient`` of the official client."""
         from kubernetes import config

@@ -50,6 +50,20 @@ def _name(common_name: str, organization: str | None = None) -> x509.Name:
 class Authority:
     """A throwaway certificate authority that writes PEM files into one dir."""
 
+    @classmethod
+    def load(cls, directory: Path) -> Authority:
+        """The authority a running cluster was started with (to sign more clients)."""
+        self = cls.__new__(cls)
+        self.directory = directory
+        self.cert_path = directory / "ca.crt"
+        self.key_path = directory / "ca.key"
+        self._cert = x509.load_pem_x509_certificate(self.cert_path.read_bytes())
+        key = serialization.load_pem_private_key(self.key_path.read_bytes(), password=None)
+        if not isinstance(key, ec.EllipticCurvePrivateKey):
+            raise TypeError(f"{self.key_path}: not the EC key this module writes")
+        self._key = key
+        return self
+
     def __init__(self, directory: Path) -> None:
         self.directory = directory
         directory.mkdir(parents=True, exist_ok=True)

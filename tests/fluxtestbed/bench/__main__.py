@@ -7,9 +7,11 @@ import json
 import os
 import shlex
 import sys
+from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
-from fluxtestbed.bench.harness import Plan, run
+from fluxtestbed.bench.harness import TOOLS, Plan, run
 from fluxtestbed.bench.report import render, targets
 
 DOCS = Path(__file__).resolve().parents[3] / "docs"
@@ -17,10 +19,20 @@ DOCS = Path(__file__).resolve().parents[3] / "docs"
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m fluxtestbed.bench", description=__doc__)
-    parser.add_argument("--smoke", action="store_true", help="N=50, one repetition, 2 pushes")
+    parser.add_argument(
+        "--smoke",
+        action="store_true",
+        help="N=50, every tool once, 2 pushes of ours, 1 of each peer, 1 ceiling rep",
+    )
     parser.add_argument("--out", type=Path, default=DOCS, help="where to write the results")
-    parser.add_argument("--sizes", default="", help="comma list of N (default 100,1000,5000)")
-    parser.add_argument("--reps", type=int, default=0, help="repetitions (default 3)")
+    parser.add_argument("--sizes", default="", help="comma list of N (default 5000; 20000 too)")
+    parser.add_argument("--tools", default="", help=f"comma list of {','.join(TOOLS)}")
+    parser.add_argument(
+        "--pushes",
+        type=int,
+        default=0,
+        help="push-to-live samples of every tool (default: 20 ours, 3 Flux v1, 5 Flux v2)",
+    )
     parser.add_argument(
         "--render",
         type=Path,
@@ -34,27 +46,33 @@ def main(argv: list[str] | None = None) -> int:
         results["targets"] = targets(results)
         write(results, args.render.parent, results["meta"]["command"])
         return 0
+    plan = Plan()
     if args.smoke:
-        plan = Plan(sizes=(50,), reps=1, pushes={50: 2}, fluxctl_reps=1, smoke=True)
-    else:
-        plan = Plan()
-    if args.sizes:
-        plan = Plan(
-            sizes=tuple(int(x) for x in args.sizes.split(",")),
-            reps=plan.reps,
-            pushes=plan.pushes,
-            fluxctl_reps=plan.fluxctl_reps,
-            smoke=plan.smoke,
+        plan = replace(
+            plan,
+            sizes=(50,),
+            pushes=2,
+            fluxv1_pushes=1,
+            fluxv2_pushes=1,
+            ceiling_reps=1,
+            smoke=True,
         )
-    if args.reps:
-        plan = Plan(
-            plan.sizes, args.reps, plan.pushes, plan.sweep_limit, plan.fluxctl_reps, plan.smoke
+    if args.sizes:
+        plan = replace(plan, sizes=tuple(int(x) for x in args.sizes.split(",")))
+    if args.tools:
+        plan = replace(plan, tools=tuple(args.tools.split(",")))
+    if args.pushes:
+        plan = replace(
+            plan, pushes=args.pushes, fluxv1_pushes=args.pushes, fluxv2_pushes=args.pushes
         )
     command = invocation(argv)
-    results = run(plan)
-    results["meta"]["command"] = command
-    results["targets"] = targets(results)
-    write(results, args.out, command)
+
+    def progress(results: dict[str, Any]) -> None:
+        results["meta"]["command"] = command
+        results["targets"] = targets(results)
+        write(results, args.out, command)
+
+    run(plan, progress)
     return 0
 
 

@@ -139,9 +139,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, default=DOCS / "benchmarks-diff.json")
     args = parser.parse_args(argv)
     results: dict[str, Any] = {"meta": machine(), "cases": []}
-    with _git_server(None) as git:
+    with _git_server() as git:
         for n in (int(x) for x in args.sizes.split(",")):
-            with _cluster(None, n) as kube:
+            with _cluster(n) as kube:
                 results["cases"].append(run_size(kube, git, n, args.reps))
                 args.out.write_text(json.dumps(results, indent=2) + "\n")  # kept as it goes
     args.out.write_text(json.dumps(results, indent=2) + "\n")

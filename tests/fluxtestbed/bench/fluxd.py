@@ -14,9 +14,12 @@ import subprocess
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
-from fluxtestbed.bench.api import AdminApi, fluxd_mutations, mutation_delta
+from fluxtestbed.audit import AuditLog
+from fluxtestbed.bench.api import AdminApi
 from fluxtestbed.bench.objects import RepoSet, with_probe
+from fluxtestbed.bench.pushing import WorkClone
 from fluxtestbed.fluxd_host import HostFluxd, fluxctl, start_host_fluxd
 from fluxtestbed.gitserver import GitServer
 from fluxtestbed.kube import Cluster
@@ -83,7 +86,9 @@ class Session:
     fluxctl_form: list[str] = field(default_factory=list)
 
     @classmethod
-    def start(cls, kube: Cluster, git: GitServer, api: AdminApi, run: str) -> Session:
+    def start(
+        cls, kube: Cluster, git: GitServer, api: AdminApi, run: str, host_args: tuple[str, ...] = ()
+    ) -> Session:
         repo = f"bench-{run}"
         git.create_repo(repo)
         git.push_files(repo, {"README.md": "Objects of the benchmark go here.\n"}, "empty repo")
@@ -93,7 +98,7 @@ class Session:
             git_url=git.ssh_url(repo),
             known_hosts=git.known_hosts_lines(),
             extra_args=FLUXD_FLAGS,
-            host_args=(f"--webhook-secret={WEBHOOK_SECRET}",),
+            host_args=(f"--webhook-secret={WEBHOOK_SECRET}", *host_args),
         )
         session = cls(kube, git, api, repo, daemon)
         key = session.fluxctl("identity")
@@ -154,7 +159,7 @@ class Session:
         }
         return self.daemon.post("/hook/github", body, headers)
 
-    def fluxctl(self, *args: str) -> subprocess.CompletedProcess[str]:
+    def fluxctl(self, *args: str, exe: Path | None = None) -> subprocess.CompletedProcess[str]:
         """fluxctl through the port-forward, in whichever option order it accepts."""
         forms = (
             [self.fluxctl_form]
@@ -170,7 +175,7 @@ class Session:
                     if part == "SUB"
                     else [self.daemon.namespace if part == "NS" else part]
                 )
-            out = fluxctl(*argv, kubeconfig=self.kube.kubeconfig)
+            out = fluxctl(*argv, kubeconfig=self.kube.kubeconfig, exe=exe)
             if out.returncode == 0 or "No such option" not in out.stderr:
                 self.fluxctl_form = form
                 return out
@@ -186,8 +191,12 @@ class Session:
             )
         return "fluxctl " + shlex.join(argv).replace(self.daemon.namespace, "<ns>")
 
-    def first_sync(self, repo: RepoSet) -> dict[str, object]:
-        """Push the N objects, notify, and time the pass that applies them."""
+    def first_sync(self, repo: RepoSet) -> dict[str, Any]:
+        """Push the N objects, notify, and time the passes until every one is applied.
+
+        A pass that runs out of ``--sync-timeout`` records what it applied and
+        the next pass goes on; the clock stops at the first pass with nothing failed.
+        """
         before = len(self.passes())
         pushed = time.monotonic()
         head = self.git.push_files(self.repo, repo.files(), f"{len(repo.objects)} objects")
@@ -195,16 +204,17 @@ class Session:
         cpu = self.cpu_seconds()
         notified = time.time()
         self.notify(head)
-        applied = self.wait_pass(head, after=before)
+        passes = self.wait_complete(head, after=before)
         used = {k: round(v - cpu[k], 2) for k, v in self.cpu_seconds().items()}
         present = self.api.count_present(repo.run)
         return {
             "revision": head,
             "push_s": round(push_took, 3),
-            "took_s": applied.took,
-            "wall_s": round(applied.at - notified, 3),
-            "applied": applied.applied,
-            "failed": applied.failed,
+            "took_s": round(sum(p.took for p in passes), 3),
+            "passes": len(passes),
+            "wall_s": round(passes[-1].at - notified, 3),
+            "applied": sum(p.applied for p in passes),
+            "failed": passes[-1].failed,
             "present": sum(present.values()),
             "expected": len(repo.all),
             # From the notify to a moment after the pass (the LIST above included
@@ -212,56 +222,67 @@ class Session:
             "cpu_s": used,
         }
 
+    def wait_complete(self, revision: str, *, after: int, timeout: float = 1800) -> list[Pass]:
+        """The passes of ``revision`` from index ``after`` up to the first with nothing failed."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            self.daemon.process.check()
+            mine = [p for p in self.passes()[after:] if revision.startswith(p.revision)]
+            done = next((i for i, p in enumerate(mine) if p.failed == 0), None)
+            if done is not None:
+                return mine[: done + 1]
+            time.sleep(0.05)
+        raise TestbedError(
+            f"{revision[:7]} not wholly applied in {timeout:.0f}s\n{self.daemon.log()}"
+        )
+
     def cpu_seconds(self) -> dict[str, float]:
         """CPU seconds so far of fluxd, kube-apiserver and etcd (from /proc)."""
-        return {"fluxd": _cpu_seconds(self.daemon.process.popen.pid), **server_cpu(self.kube)}
+        return {"tool": cpu_seconds_of(self.daemon.process.popen.pid), **server_cpu(self.kube)}
 
-    def noop(self) -> dict[str, object]:
-        """A pass with nothing to do, and the mutating requests around it.
+    @property
+    def user(self) -> str:
+        """fluxd's name in the audit log: its ServiceAccount's."""
+        return f"system:serviceaccount:{self.daemon.namespace}:flux"
 
-        The pass is asked for through fluxd's API on 127.0.0.1 (no port-forward,
-        whose own requests would blur the count); an idle window of the same
-        length right after gives the cluster's own background writes.
+    def noop(self, audit: AuditLog) -> dict[str, object]:
+        """A pass with nothing to do, and every write fluxd made around it (audit log).
+
+        The pass is asked for through fluxd's API on 127.0.0.1 (no port-forward).
         """
         before = len(self.passes())
         head = self.git.git(self.repo, "rev-parse", "HEAD")
-        m0 = self.api.mutations()
-        began = time.monotonic()
+        mark = audit.mark()
         out = fluxctl(
             "--url", self.daemon.url, "sync", kubeconfig=self.kube.kubeconfig, timeout=120
         )
         done = self.wait_pass(head, after=before, timeout=120)
         time.sleep(1.0)  # fluxd records an Event after the pass; let it land
-        m1 = self.api.mutations()
-        window = time.monotonic() - began
-        time.sleep(window)
-        m2 = self.api.mutations()
-        during, idle = mutation_delta(m1, m0), mutation_delta(m2, m1)
         return {
             "took_s": done.took,
             "applied": done.applied,
             "drifted": done.drifted,
             "unchanged": done.unchanged,
             "fluxctl_rc": out.returncode,
-            "window_s": round(window, 2),
-            "mutations_during": during,
-            "mutations_idle": idle,
-            "attributed": _attributed(during, idle),
+            "writes": writes_of(audit, mark, self.user),
         }
 
-    def timed_fluxctl(self, *args: str) -> tuple[float, subprocess.CompletedProcess[str]]:
+    def timed_fluxctl(
+        self, *args: str, exe: Path | None = None
+    ) -> tuple[float, subprocess.CompletedProcess[str]]:
         began = time.monotonic()
-        out = self.fluxctl(*args)
+        out = self.fluxctl(*args, exe=exe)
         return time.monotonic() - began, out
 
     def push_live(self, repo: RepoSet, mode: str, count: int) -> list[dict[str, float]]:
         """``count`` one-ConfigMap pushes; seconds until each change is visible."""
         probe = repo.probe()
+        clone = WorkClone.of(self.git, self.repo)
         samples = []
         for i in range(count):
             value = f"{mode}-{i}-{time.time_ns()}"
             before = len(self.passes())
-            head = self.git.push_files(self.repo, with_probe(repo, value), f"probe {value}")
+            head = clone.push(with_probe(repo, value), f"probe {value}")
             began = time.monotonic()
             if mode == "webhook":
                 self.notify(head)
@@ -301,14 +322,36 @@ _SERVERS = ("kube-apiserver", "etcd")
 
 def server_cpu(kube: Cluster) -> dict[str, float]:
     """CPU seconds so far of the test bed's kube-apiserver and etcd."""
-    return {p.name: _cpu_seconds(p.popen.pid) for p in kube.processes if p.name in _SERVERS}
+    return {p.name: cpu_seconds_of(p.popen.pid) for p in kube.processes if p.name in _SERVERS}
 
 
-def _cpu_seconds(pid: int) -> float:
+def cpu_seconds_of(pid: int, *, children: bool = False) -> float:
+    """CPU seconds so far of ``pid`` (and of its children it has waited for)."""
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    ticks = int(fields[11]) + int(fields[12])
+    if children:
+        ticks += int(fields[13]) + int(fields[14])
+    return ticks / os.sysconf("SC_CLK_TCK")
 
 
-def _attributed(during: dict[str, int], idle: dict[str, int]) -> int:
-    """See ``fluxtestbed.bench.api.fluxd_mutations``."""
-    return fluxd_mutations(during, idle)
+def peak_rss_mib(pid: int) -> float:
+    """The peak resident memory of ``pid`` so far (VmHWM), in MiB."""
+    status = Path(f"/proc/{pid}/status").read_text()
+    found = re.search(r"^VmHWM:\s+(\d+) kB", status, re.M)
+    return int(found.group(1)) / 1024 if found else 0.0
+
+
+def writes_of(audit: AuditLog, since: int, user: str) -> dict[str, object]:
+    """``user``'s writes after ``since``: the total, per verb and resource, and each one."""
+    found = audit.writes(since, user)
+    per_kind: dict[str, int] = {}
+    for w in found:
+        sub = f"/{w.subresource}" if w.subresource else ""
+        per_kind[f"{w.verb} {w.resource}{sub}"] = per_kind.get(f"{w.verb} {w.resource}{sub}", 0) + 1
+    counted = audit.count(since, user)
+    return {
+        "total": len(found),
+        "by_verb_resource": dict(sorted(per_kind.items())),
+        # Each write by name (the first 50): what a no-op pass still wrote.
+        "by_name": dict(sorted(counted.items())[:50]),
+    }

@@ -1,88 +1,114 @@
-"""The benchmark's plan: per N, interleaved fluxd / kubectl first syncs, then the rest.
+"""The benchmark's plan: per N, a fresh control plane and every tool on it in turn.
 
-Fresh cluster state: a fresh control plane per N, and within it fresh
-namespace names per run (every run's objects are new to the API server and
-to the applier). Nothing is deleted while an N is being measured.
+Fresh cluster state: a fresh control plane per N; within it every tool syncs
+its own repo into namespaces named after its own run tag, alone. Then one
+more fluxd pass is recorded (fluxtestbed.bench.capture) and the ceiling
+client replays it (fluxtestbed.bench.ceiling). Nothing is deleted while an
+N is being measured.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import platform
 import re
-import statistics
 import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from fluxtestbed.bench.api import AdminApi, Endpoint, ceiling
-from fluxtestbed.bench.fluxd import FLUXD_FLAGS, Session, server_cpu
-from fluxtestbed.bench.objects import RepoSet, generate, namespace_count
+from fluxtestbed.bench import ceiling
+from fluxtestbed.bench.api import AdminApi, Endpoint
+from fluxtestbed.bench.capture import recording
+from fluxtestbed.bench.fluxd import FLUXD_FLAGS, Session
+from fluxtestbed.bench.objects import generate, namespace_count
+from fluxtestbed.bench.tools import (
+    Bed,
+    measure_fluxd,
+    measure_fluxv1,
+    measure_fluxv2,
+    measure_kubectl,
+)
+from fluxtestbed.fluxv1 import find_fluxv1_binaries
 from fluxtestbed.gitserver import GitServer
 from fluxtestbed.kube import Cluster, start_cluster
 from fluxtestbed.procs import TestbedError
 
-CONCURRENCIES = (1, 4, 8, 16, 32)
+#: In this order; the ceiling is measured right after fluxd.
+TOOLS = ("fluxd", "kubectl", "fluxv1", "fluxv2")
 
 
 @dataclass(frozen=True)
 class Plan:
-    sizes: tuple[int, ...] = (100, 1000, 5000)
-    reps: int = 3
-    #: Push-to-live samples per mode, per N.
-    pushes: dict[int, int] | None = None
-    #: Objects of the concurrency sweep beyond which the sweep uses a prefix.
-    sweep_limit: int = 1000
+    sizes: tuple[int, ...] = (5000,)
+    #: Push-to-live samples of ours; the peers get fewer, as each of their passes
+    #: goes over every object again (minutes each at N = 5,000 on 2 cores).
+    pushes: int = 20
+    fluxv1_pushes: int = 3
+    fluxv2_pushes: int = 5
+    ceiling_reps: int = ceiling.REPETITIONS
+    #: Objects (beyond the namespaces) each ceiling run sends at most.
+    ceiling_limit: int = 1000
     fluxctl_reps: int = 5
+    tools: tuple[str, ...] = TOOLS
     smoke: bool = False
-
-    def pushes_for(self, n: int) -> int:
-        if self.pushes and n in self.pushes:
-            return self.pushes[n]
-        return 20 if n >= 5000 else 10
+    extra: dict[str, Any] = field(default_factory=dict)
 
 
 def say(text: str) -> None:
     print(f"[bench {time.strftime('%H:%M:%S')}] {text}", flush=True)
 
 
-def run(plan: Plan, *, kube: Cluster | None = None, git: GitServer | None = None) -> dict[str, Any]:
-    """Run every case of ``plan``; return the raw results (JSON-ready)."""
+Progress = Callable[[dict[str, Any]], None]
+
+
+def run(plan: Plan, progress: Progress = lambda _: None) -> dict[str, Any]:
+    """Run every case of ``plan``; return the raw results (JSON-ready).
+
+    ``progress`` gets the results so far after every tool, so an interrupted
+    run still leaves what it measured.
+    """
     began = time.time()
     results: dict[str, Any] = {"meta": machine(), "cases": []}
     results["meta"].update(
         {
             "started": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(began)),
             "sizes": list(plan.sizes),
-            "repetitions": plan.reps,
+            "pushes": plan.pushes,
+            "fluxv1_pushes": plan.fluxv1_pushes,
+            "fluxv2_pushes": plan.fluxv2_pushes,
             "fresh_state": (
-                "a fresh control plane per N; within it fresh namespace names per run "
-                "(no deletions while an N is measured)"
+                "a fresh control plane per N; within it each tool's own repo and fresh "
+                "namespaces (no deletions while an N is measured)"
             ),
             "fluxd_extra_flags": [*FLUXD_FLAGS, "--webhook-secret=<secret>"],
             "fluxd_rate_limit": fluxd_rate_limit(),
         }
     )
-    with _git_server(git) as server:
+
+    def step() -> None:
+        results["meta"]["finished"] = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+        results["meta"]["duration_s"] = round(time.time() - began, 1)
+        progress(results)
+
+    with _git_server() as server:
         for n in plan.sizes:
-            with _cluster(kube, n) as cluster:
-                results["cases"].append(run_case(plan, cluster, server, n))
-    results["meta"]["finished"] = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
-    results["meta"]["duration_s"] = round(time.time() - began, 1)
+            with _cluster(n) as cluster:
+                case: dict[str, Any] = {"n": n, "tools": {}}
+                results["cases"].append(case)
+                run_case(plan, cluster, server, case, step)
+    step()
     return results
 
 
 @contextmanager
-def _git_server(git: GitServer | None) -> Iterator[GitServer]:
-    if git is not None:
-        yield git
-        return
+def _git_server() -> Iterator[GitServer]:
     server = GitServer().start()
     try:
         yield server
@@ -91,10 +117,7 @@ def _git_server(git: GitServer | None) -> Iterator[GitServer]:
 
 
 @contextmanager
-def _cluster(kube: Cluster | None, n: int) -> Iterator[Cluster]:
-    if kube is not None:
-        yield kube
-        return
+def _cluster(n: int) -> Iterator[Cluster]:
     say(f"N={n}: starting a fresh control plane")
     cluster = start_cluster(Path(tempfile.mkdtemp(prefix=f"fluxpy-bench-{n}-")))
     try:
@@ -103,186 +126,138 @@ def _cluster(kube: Cluster | None, n: int) -> Iterator[Cluster]:
         cluster.stop()
 
 
-def run_case(plan: Plan, kube: Cluster, git: GitServer, n: int) -> dict[str, Any]:
+def run_case(
+    plan: Plan, kube: Cluster, git: GitServer, case: dict[str, Any], step: Callable[[], None]
+) -> None:
+    """Every tool of ``plan`` at ``case["n"]``, the ceiling right after fluxd."""
+    audit = kube.audit
+    if audit is None:
+        raise TestbedError("the bench needs a test-bed cluster of its own (for its audit log)")
+    n = int(case["n"])
     endpoint = Endpoint.from_kubeconfig(kube.kubeconfig)
-    api = AdminApi(endpoint)
-    tag = f"b{os.getpid() % 1000}n{n}"
-    sample = generate(f"{tag}", n)
-    case: dict[str, Any] = {
-        "n": n,
-        "namespaces": namespace_count(n),
-        "objects_with_namespaces": len(sample.all),
-        "kinds": sample.kinds(),
-        "first_sync": [],
-        "noop": [],
-        "memory": [],
-        "fluxctl": {"sync_s": [], "list_workloads_s": [], "list_workloads_rows": []},
-    }
+    bed = Bed(kube, git, AdminApi(endpoint), audit)
+    tag = f"b{os.getpid() % 1000:03d}n{n}"
+    sample = generate(tag, n)
+    case.update(namespaces=namespace_count(n), objects_with_namespaces=len(sample.all))
+    case["kinds"] = sample.kinds()
     try:
-        last: tuple[Session, RepoSet] | None = None
-        for rep in range(plan.reps):
-            order = ("fluxd", "kubectl") if rep % 2 == 0 else ("kubectl", "fluxd")
-            row: dict[str, Any] = {"rep": rep + 1, "order": "/".join(order)}
-            for who in order:
-                repo = generate(f"{tag}r{rep}{who[0]}", n)
-                if who == "kubectl":
-                    row["kubectl"] = kubectl_apply(kube, api, repo)
-                    say(f"N={n} rep {rep + 1}: kubectl {row['kubectl']['wall_s']:.2f}s")
-                    continue
-                if last is not None:
-                    last[0].stop()
-                session = Session.start(kube, git, api, repo.run)
-                last = (session, repo)
-                row["fluxd"] = session.first_sync(repo)
-                row["fluxd"]["load_avg"] = os.getloadavg()[0]
-                time.sleep(2.0)
-                peak, rest = session.memory()
-                case["memory"].append({"rep": rep + 1, "peak_mib": peak, "rest_mib": rest})
-                say(
-                    f"N={n} rep {rep + 1}: fluxd took={row['fluxd']['took_s']:.2f}s "
-                    f"wall={row['fluxd']['wall_s']:.2f}s peak={peak:.0f}MiB"
-                )
-                case["noop"].append(session.noop())
-                _fluxctl_timings(plan, session, case["fluxctl"])
-            row["ratio_took"] = _ratio(row["fluxd"]["took_s"], row["kubectl"]["wall_s"])
-            row["ratio_wall"] = _ratio(row["fluxd"]["wall_s"], row["kubectl"]["wall_s"])
-            case["first_sync"].append(row)
-        case["ceiling"] = ceiling_sweep(plan, endpoint, tag, n)
-        assert last is not None
-        session, repo = last
-        case["push_live"] = push_live(plan, session, repo, n)
-        case["fluxctl"]["form"] = session.fluxctl_command("sync")
-        session.stop()
+        for tool in plan.tools:
+            _run_tool(plan, bed, case, tool, generate(f"{tag}{tool[:2]}{tool[-1]}", n))
+            if tool == "fluxd":
+                try:
+                    case["ceiling"] = ceiling_case(plan, bed, endpoint, tag, n)
+                    _verdict(case)
+                except (TestbedError, subprocess.SubprocessError) as exc:
+                    case.setdefault("errors", {})["ceiling"] = str(exc)[:3000]
+                    say(f"N={n}: ceiling FAILED: {str(exc)[:3000]}")
+            step()
     finally:
-        api.close()
-    best = case["ceiling"]["best_objects_per_s"]
-    for row in case["first_sync"]:
-        fluxd_rate = row["fluxd"]["expected"] / row["fluxd"]["took_s"]
-        row["fluxd_objects_per_s"] = round(fluxd_rate, 1)
-        row["fraction_of_ceiling"] = round(fluxd_rate / best, 3) if best else 0.0
-    return case
+        bed.api.close()
 
 
-def _ratio(a: float, b: float) -> float:
-    return round(a / b, 3) if b > 0 else 0.0
+def _run_tool(plan: Plan, bed: Bed, case: dict[str, Any], tool: str, repo: Any) -> None:
+    n = case["n"]
+    say(f"N={n}: {tool}")
+    try:
+        case["tools"][tool] = _measure(plan, bed, tool, repo)
+    except (TestbedError, subprocess.SubprocessError) as exc:
+        # One peer that cannot run must not lose the others' figures.
+        case.setdefault("errors", {})[tool] = str(exc)[:3000]
+        say(f"N={n}: {tool} FAILED: {str(exc)[:3000]}")
+        return
+    say(f"N={n}: {tool} " + _brief(case["tools"][tool]))
 
 
-def kubectl_apply(kube: Cluster, api: AdminApi, repo: RepoSet) -> dict[str, Any]:
-    """``kubectl apply --server-side -R -f <dir>`` of the same files, timed."""
-    with tempfile.TemporaryDirectory(prefix="bench-kubectl-") as scratch:
-        root = Path(scratch)
-        for rel, text in repo.files().items():
-            (root / rel).parent.mkdir(parents=True, exist_ok=True)
-            (root / rel).write_text(text)
-        cpu = server_cpu(kube)
-        began = time.monotonic()
-        out = kube.kubectl("apply", "--server-side", "-R", "-f", str(root), check=False)
-        wall = time.monotonic() - began
-        used = {k: round(v - cpu[k], 2) for k, v in server_cpu(kube).items()}
-    if out.returncode != 0:
-        raise TestbedError(f"kubectl apply failed: {out.stderr[-2000:]}")
-    present = api.count_present(repo.run)
-    return {
-        "wall_s": round(wall, 3),
-        "applied": out.stdout.count("serverside-applied"),
-        "present": sum(present.values()),
-        "expected": len(repo.all),
-        "load_avg": os.getloadavg()[0],
-        "cpu_s": used,
-    }
+def _verdict(case: dict[str, Any]) -> None:
+    fluxd = case["tools"].get("fluxd")
+    if fluxd:
+        rate = fluxd["first_sync"]["expected"] / max(fluxd["first_sync"]["took_s"], 1e-6)
+        case["fluxd_per_second"] = round(rate, 1)
+        case["ceiling"]["verdict"] = ceiling.verdict(rate, case["ceiling"]["best_per_second"])
 
 
-def ceiling_sweep(plan: Plan, endpoint: Endpoint, tag: str, n: int) -> dict[str, Any]:
-    """Concurrency sweep of raw server-side applies; the best rate is the ceiling.
+def _measure(plan: Plan, bed: Bed, tool: str, repo: Any) -> dict[str, Any]:
+    if tool == "fluxd":
+        return measure_fluxd(bed, repo, plan.pushes, lambda s: _fluxctl_timings(plan, s))
+    if tool == "kubectl":
+        return measure_kubectl(bed, repo)
+    if tool == "fluxv1":
+        return measure_fluxv1(bed, repo, plan.fluxv1_pushes)
+    if tool == "fluxv2":
+        return measure_fluxv2(bed, repo, plan.fluxv2_pushes)
+    raise TestbedError(f"unknown tool {tool!r}: one of {', '.join(TOOLS)}")
 
-    Above ``sweep_limit`` objects the sweep sends the namespaces and the first
-    ``sweep_limit`` objects of the case's own set, and the best concurrency is
-    then run again over all N: that full run is the ceiling.
-    """
-    prefix = n > plan.sweep_limit
-    runs = []
-    for c in CONCURRENCIES:
-        repo = generate(f"{tag}c{c}", n)
-        if prefix:
-            repo = RepoSet(repo.run, repo.namespaces, repo.objects[: plan.sweep_limit])
-        result = ceiling(endpoint, repo, c)
-        if result.errors:
-            raise TestbedError(f"ceiling c={c}: {result.errors} errors, e.g. {result.first_error}")
-        say(f"N={n} ceiling c={c}: {result.per_second:.0f} objects/s ({result.took:.2f}s)")
-        runs.append(result.as_json() | {"prefix": prefix})
-    best = max(runs, key=lambda r: float(r["objects_per_s"]))
-    # The same at the best concurrency with httpx's asyncio client, in case the
-    # threads' client is what limits; the faster of the two counts.
-    repo = generate(f"{tag}casync", n)
-    if prefix:
-        repo = RepoSet(repo.run, repo.namespaces, repo.objects[: plan.sweep_limit])
-    other = ceiling(endpoint, repo, int(best["concurrency"]), client="async")
-    if other.errors:
-        raise TestbedError(f"ceiling async: {other.first_error}")
-    say(f"N={n} ceiling async c={other.concurrency}: {other.per_second:.0f} objects/s")
-    async_run = other.as_json() | {"prefix": prefix}
-    best = max([best, async_run], key=lambda r: float(r["objects_per_s"]))
-    client = str(best.get("client", "threads"))
-    out: dict[str, Any] = {
-        "sweep": runs,
-        "async_at_best": async_run,
-        "sweep_objects": runs[0]["objects"],
-    }
-    if prefix:
-        full = ceiling(
-            endpoint, generate(f"{tag}cfull", n), int(best["concurrency"]), client=client
+
+def _brief(row: dict[str, Any]) -> str:
+    first, noop = row["first_sync"], row["noop"]
+    live = row.get("push_live") or {}
+    return (
+        f"first sync {first['wall_s']:.2f}s ({first['present']}/{first['expected']}), "
+        f"no-op {noop['took_s']:.2f}s {noop['writes']['total']} writes, "
+        f"push-to-live p50 {live.get('p50_s', 0):.2f}s, peak {row['peak_mib']:.0f}MiB"
+    )
+
+
+def ceiling_case(plan: Plan, bed: Bed, endpoint: Endpoint, tag: str, n: int) -> dict[str, Any]:
+    """Record one fluxd pass of a fresh repo, then replay it at every concurrency."""
+    captag = f"{tag}cap"
+    # Runs send at most ceiling_limit objects: recording more would only cost time.
+    repo = generate(captag, min(n, plan.ceiling_limit))
+    out = Path(tempfile.mkdtemp(prefix="bench-capture-")) / "requests.jsonl"
+    with recording(endpoint, out.with_name("all.jsonl")) as kubeconfig:
+        session = Session.start(
+            bed.kube, bed.git, bed.api, captag, host_args=(f"--kubeconfig={kubeconfig}",)
         )
-        if full.errors:
-            raise TestbedError(f"ceiling full run: {full.first_error}")
-        say(f"N={n} ceiling full c={full.concurrency}: {full.per_second:.0f} objects/s")
-        out["full"] = full.as_json()
-        best = out["full"]
-    out["best_concurrency"] = best["concurrency"]
-    out["best_objects_per_s"] = best["objects_per_s"]
-    out["best_took_s"] = best["took_s"]
-    out["best_client_cpu_s"] = best.get("client_cpu_s", 0.0)
-    out["best_client"] = best.get("client", "threads")
-    return out
+        try:
+            session.first_sync(repo)
+        finally:
+            session.stop()
+    count, sent = _replay_file(out, captag, plan.ceiling_limit)
+    say(f"N={n}: recorded {count} apply requests of fluxd ({len(repo.all)} objects)")
+    if count != len(repo.all):
+        raise TestbedError(f"recorded {count} apply requests, expected {len(repo.all)}")
+    fresh = [f"{tag}c{i:02d}" for i in range(len(ceiling.CONCURRENCIES) * plan.ceiling_reps)]
+    result = ceiling.sweep(bed.kube.kubeconfig, sent, captag, fresh, plan.ceiling_reps)
+    say(f"N={n}: ceiling {result['best_per_second']:.0f}/s at c={result['best_concurrency']}")
+    result["recorded_requests"] = count
+    result["load_avg"] = [round(x, 2) for x in os.getloadavg()]
+    return result
 
 
-def push_live(plan: Plan, session: Session, repo: RepoSet, n: int) -> dict[str, Any]:
-    count = plan.pushes_for(n)
-    out: dict[str, Any] = {"pushes": count}
-    out["webhook"] = _summary(session.push_live(repo, "webhook", count))
-    say(f"N={n} push-to-live webhook p50={out['webhook']['p50_s']:.2f}s")
-    session.restart_with("--git-poll-interval", "1s")
-    out["poll_1s"] = _summary(session.push_live(repo, "poll", count))
-    say(f"N={n} push-to-live 1s poll p50={out['poll_1s']['p50_s']:.2f}s")
-    return out
+def _replay_file(out: Path, captag: str, limit: int) -> tuple[int, Path]:
+    """How many requests fluxd sent for the repo, and the file the ceiling replays.
+
+    Only the repo's objects count (fluxd's own inventory lives in its own
+    namespace). Every ceiling run creates what it sends, and on a loaded
+    machine 21 runs of all N take too long: above ``limit`` objects each run
+    sends the namespaces and the first ``limit`` other objects.
+    """
+    entries = [json.loads(line) for line in out.with_name("all.jsonl").read_text().splitlines()]
+    mine = [e for e in entries if f"/namespaces/{captag}-ns" in e["path"]]
+    out.write_text("".join(json.dumps(e) + "\n" for e in mine))
+    namespaces = [e for e in mine if e["path"].split("?")[0].count("/") == 4]
+    others = [e for e in mine if e["path"].split("?")[0].count("/") > 4]
+    sent = out.with_name("sent.jsonl")
+    sent.write_text("".join(json.dumps(e) + "\n" for e in namespaces + others[:limit]))
+    return len(mine), sent
 
 
-def _summary(samples: list[dict[str, float]]) -> dict[str, Any]:
-    live = sorted(s["live_s"] for s in samples)
-    return {
-        "samples": samples,
-        "p50_s": round(statistics.median(live), 3),
-        "p95_s": round(percentile(live, 95), 3),
-        "min_s": live[0],
-        "max_s": live[-1],
-    }
-
-
-def percentile(values: list[float], pct: float) -> float:
-    """Nearest-rank percentile of sorted ``values``."""
-    rank = max(1, -(-len(values) * pct // 100))
-    return values[int(rank) - 1]
-
-
-def _fluxctl_timings(plan: Plan, session: Session, into: dict[str, Any]) -> None:
-    reps = 1 if plan.smoke else max(1, plan.fluxctl_reps // 2)
-    for _ in range(reps):
-        took, out = session.timed_fluxctl("sync")
-        _check(out, "fluxctl sync")
-        into["sync_s"].append(round(took, 3))
-        took, out = session.timed_fluxctl("list-workloads", "-a")
-        _check(out, "fluxctl list-workloads -a")
-        into["list_workloads_s"].append(round(took, 3))
-        into["list_workloads_rows"].append(max(0, len(out.stdout.strip().splitlines()) - 1))
+def _fluxctl_timings(plan: Plan, session: Session) -> dict[str, Any]:
+    """Ours and Flux v1's Go fluxctl 1.25.4 against our fluxd, through the port-forward."""
+    reps = 1 if plan.smoke else plan.fluxctl_reps
+    go = find_fluxv1_binaries().fluxctl
+    out: dict[str, Any] = {}
+    for name, exe in (("ours", None), ("go", go)):
+        for args in (("sync",), ("list-workloads", "-a")):
+            times = []
+            for _ in range(reps):
+                took, done = session.timed_fluxctl(*args, exe=exe)
+                _check(done, f"{name} fluxctl {' '.join(args)}")
+                times.append(round(took, 3))
+            out[f"{name} {' '.join(args)}"] = times
+    out["rows"] = max(0, len(done.stdout.strip().splitlines()) - 1)
+    out["form"] = session.fluxctl_command("sync")
+    return {"fluxctl": out}
 
 
 def _check(out: subprocess.CompletedProcess[str], what: str) -> None:

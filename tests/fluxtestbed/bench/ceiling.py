@@ -1,0 +1,108 @@
+"""The honest ceiling: fluxd's recorded requests replayed by a small Go client.
+
+tests/fluxtestbed/ceiling (stdlib only, built by build-ceiling.sh) sends the
+recording over HTTP/1.1 keep-alive connections with the admin client
+certificate at each concurrency, three times each; every run renames the
+recording's run tag to a fresh one of the same length, so each creates new
+objects with bodies of the same size. The ceiling is the best median.
+"""
+
+from __future__ import annotations
+
+import json
+import statistics
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from fluxtestbed.procs import TestbedError
+
+HERE = Path(__file__).resolve().parents[1]
+CONCURRENCIES = (1, 2, 4, 8, 16, 32, 64)
+REPETITIONS = 3
+#: fluxd faster than the ceiling by more than this means the ceiling is not one.
+TOLERANCE = 0.05
+
+
+def ceiling_binary() -> Path:
+    out = subprocess.run(
+        ["bash", str(HERE / "build-ceiling.sh")], capture_output=True, text=True, check=False
+    )
+    if out.returncode != 0:
+        raise TestbedError(f"building the ceiling client failed:\n{out.stderr[-2000:]}")
+    return Path(out.stdout.strip().splitlines()[-1])
+
+
+def sweep(
+    kubeconfig: Path, recording: Path, tag: str, fresh: list[str], reps: int = REPETITIONS
+) -> dict[str, Any]:
+    """Replay ``recording`` at every concurrency ``reps`` times; ``fresh`` names the runs' tags."""
+    conf = yaml.safe_load(kubeconfig.read_text())
+    cluster, user = conf["clusters"][0]["cluster"], conf["users"][0]["user"]
+    specs = [f"{c}:{fresh[i * reps + r]}" for i, c in enumerate(CONCURRENCIES) for r in range(reps)]
+    argv = [
+        str(ceiling_binary()),
+        f"-server={cluster['server']}",
+        f"-ca={cluster['certificate-authority']}",
+        f"-cert={user['client-certificate']}",
+        f"-key={user['client-key']}",
+        f"-requests={recording}",
+        f"-from={tag}",
+        f"-runs={','.join(specs)}",
+    ]
+    out = subprocess.run(argv, capture_output=True, text=True, check=False, timeout=3600)
+    if out.returncode != 0:
+        raise TestbedError(f"the ceiling client failed: {out.stderr[-2000:]}")
+    runs = [json.loads(line) for line in out.stdout.splitlines() if line.strip()]
+    # A run with failed requests (an overloaded API server answers 504) is no
+    # measure of throughput: it is reported, and left out of the medians.
+    failed = [r for r in runs if r["errors"]]
+    found = summarize([r for r in runs if not r["errors"]])
+    found["failed_runs"] = [
+        {
+            "concurrency": r["concurrency"],
+            "errors": r["errors"],
+            "first_error": r["first_error"][:300],
+        }
+        for r in failed
+    ]
+    return found
+
+
+def summarize(runs: list[dict[str, Any]]) -> dict[str, Any]:
+    rows: list[dict[str, Any]] = []
+    for c in CONCURRENCIES:
+        rates = [float(r["per_second"]) for r in runs if r["concurrency"] == c]
+        if rates:
+            rows.append(
+                {
+                    "concurrency": c,
+                    "per_second": [round(x, 1) for x in rates],
+                    "median_per_second": round(statistics.median(rates), 1),
+                }
+            )
+    if not rows:
+        return {"requests": 0, "sweep": [], "best_concurrency": 0, "best_per_second": 0.0}
+    best = max(rows, key=lambda r: float(r["median_per_second"]))
+    return {
+        "requests": runs[0]["requests"],
+        "sweep": rows,
+        "best_concurrency": best["concurrency"],
+        "best_per_second": best["median_per_second"],
+    }
+
+
+def verdict(fluxd_per_second: float, ceiling_per_second: float) -> dict[str, Any]:
+    """fluxd's throughput as a fraction of the ceiling, or why there is no fraction."""
+    if ceiling_per_second <= 0:
+        return {"valid": False, "fraction": None, "why": "no ceiling was measured"}
+    fraction = fluxd_per_second / ceiling_per_second
+    if fraction > 1 + TOLERANCE:
+        return {
+            "valid": False,
+            "fraction": None,
+            "why": f"ceiling invalid: fluxd ran at {fraction:.2f}x the ceiling's throughput",
+        }
+    return {"valid": True, "fraction": round(fraction, 3), "why": ""}

@@ -1,0 +1,3 @@
+module fluxpy.test/ceiling
+
+go 1.26
