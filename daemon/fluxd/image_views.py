@@ -39,12 +39,16 @@ def _container(
     workload: Workload, container: Container, cache: ImageCache | None
 ) -> ContainerImages:
     current = ImageDetail(ref=container.image)
+    if cache is None:
+        # Scanning is off: no registry was asked, so there is no error to
+        # tell either (Flux v1 with --registry-disable-scanning said none).
+        return ContainerImages(name=container.name, current=current)
     try:
         ref = parse_image(container.image)
         tag_filter = container_filter(policies_of(workload.policies), container.name)
     except UserError as exc:
         return ContainerImages(name=container.name, current=current, error=str(exc))
-    state = cache.get(ref.image.name) if cache is not None else None
+    state = cache.get(ref.image.name)
     if state is None or (state.listed is None and not state.tags):
         error = (state.error if state else "") or NO_DATA
         return ContainerImages(name=container.name, current=current, error=error)

@@ -164,6 +164,9 @@ def test_lock_records_who_locked_and_why(
     ]
 
 
+#: Flux v1 refuses an image its registry cache lacks (nothing commits); ours
+#: releases it, which test_release_commits_the_image_and_the_workload_rolls checks.
+RELEASE_1_16_1 = ("release", "--workload", NGINX, "--update-image", "nginx:1.16.1")
 NOT_COMMITTING = [
     pytest.param(("deautomate", "-w", NGINX), marks=FULL),
     pytest.param(("unlock", "-w", WEB, "-v"), marks=FULL),
@@ -173,7 +176,7 @@ NOT_COMMITTING = [
     pytest.param(
         ("release", "--workload", NGINX, "--update-image", "nginx:1.16.1", "--dry-run"), marks=FULL
     ),
-    ("release", "--workload", NGINX, "--update-image", "nginx:1.16.1"),
+    RELEASE_1_16_1,
     pytest.param(
         ("release", "--workload", WEB, "--update-image", "busybox:1.37", "--exclude", WEB, "-v"),
         marks=FULL,
@@ -186,6 +189,8 @@ NOT_COMMITTING = [
 def test_commands_that_change_nothing_print_the_same(
     bed: WriteBed, fluxv1: FluxV1Binaries, env: dict[str, str], args: tuple[str, ...]
 ) -> None:
+    if bed.kind != "fluxv1" and args == RELEASE_1_16_1:
+        pytest.skip("our fluxd releases this image: see the release test below")
     go, ours = both(bed, fluxv1, env, *args)
     assert go.diff == ""
     assert ours == go

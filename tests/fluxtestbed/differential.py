@@ -106,6 +106,8 @@ def install_pair(kube: Cluster, git: GitServer) -> Pair:
             "--git-path=deploy",
             "--git-poll-interval=10m",
             "--sync-interval=10m",
+            # Flux v1 runs without its registry scan too: same configuration.
+            "--registry-disable-scanning",
         ),
     )
     theirs_url = git.ssh_url(theirs.repo)
@@ -206,7 +208,7 @@ def ask_unconfigured(kube: Cluster, git: GitServer, client: httpx.Client, pair: 
     try:
         ours = start_host_fluxd(
             kube, namespace=f"flux-nogit-{sfx}", git_url="",
-            extra_args=(f"--k8s-allow-namespace={pair.ours.target}",),
+            extra_args=(f"--k8s-allow-namespace={pair.ours.target}", "--registry-disable-scanning"),
         )  # fmt: skip
     except BaseException:
         theirs.stop()

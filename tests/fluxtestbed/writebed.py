@@ -1,7 +1,7 @@
 """A daemon that writes to git, with its remote, for the write commands' tests.
 
-``start_write_daemon`` starts one fluxd on the test bed (today Flux v1's own,
-1.25.4), gives it a repo of the seed's nginx Deployment and a two-container
+``STARTERS`` start one fluxd on the test bed (Flux v1's own 1.25.4, or
+ours), gives it a repo of the seed's nginx Deployment and a two-container
 Deployment, lets its deploy key write, and returns once the branch HEAD is
 applied. ``WriteBed`` is what a test needs of it: the API URL both fluxctls
 talk to, and the git remote, to read the commits the daemon pushed.
@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from fluxtestbed.fluxd_host import start_host_fluxd
 from fluxtestbed.fluxv1d import start_fluxv1d
 from fluxtestbed.gitserver import GitServer
 from fluxtestbed.kube import Cluster
@@ -181,4 +182,50 @@ def start_fluxv1_bed(kube: Cluster, git: GitServer) -> WriteBed:
     return WriteBed("fluxv1", daemon.url, git, repo, target, kube, stop)
 
 
-STARTERS: dict[str, Callable[[Cluster, GitServer], WriteBed]] = {"fluxv1": start_fluxv1_bed}
+def start_fluxpy_bed(kube: Cluster, git: GitServer) -> WriteBed:
+    """Our fluxd (deploy/'s, as a host process) with write access to a fresh repo, HEAD applied."""
+    sfx = uuid.uuid4().hex[:6]
+    repo, target = f"write-{sfx}", f"wapps-{sfx}"
+    git.create_repo(repo)
+    git.push_files(repo, repo_files(target), "Add the nginx demo")
+    kube.kubectl("create", "namespace", target)
+    daemon = start_host_fluxd(
+        kube,
+        namespace=f"fluxw-{sfx}",
+        git_url=git.ssh_url(repo),
+        known_hosts=git.known_hosts_lines(),
+        extra_args=(
+            f"--k8s-default-namespace={target}",
+            f"--git-user={GIT_USER}",
+            f"--git-email={GIT_EMAIL}",
+        ),
+    )
+
+    def stop() -> None:
+        daemon.stop()
+        for namespace in (daemon.namespace, target):
+            kube.kubectl("delete", "namespace", namespace, "--wait=false", check=False)
+
+    url = daemon.url
+    try:
+        status, body = _call(url, "GET", "/v6/identity.pub")
+        assert status == 200, body
+        git.authorize(json.loads(body)["key"])
+        head = git.git(repo, "rev-parse", "refs/heads/master")
+        wait_until(
+            f"our fluxd to apply {head[:7]}",
+            lambda: "flux-sync" in git.git(repo, "tag", "--points-at", head).split(),
+            timeout=120,
+            interval=0.5,
+            watch=[daemon.process],
+        )
+    except BaseException:
+        stop()
+        raise
+    return WriteBed("fluxpy", url, git, repo, target, kube, stop)
+
+
+STARTERS: dict[str, Callable[[Cluster, GitServer], WriteBed]] = {
+    "fluxv1": start_fluxv1_bed,
+    "fluxpy": start_fluxpy_bed,
+}

@@ -136,6 +136,8 @@ def test_list_images_says_why_there_is_no_data():
     cache = ImageCache()
     cache.put(NGINX, RepoState(error="127.0.0.1:5000/nginx: unauthorized"))
     (scanned_off,) = workload_images(web, None).containers
+    (not_yet,) = workload_images(web, ImageCache()).containers
     (refused,) = workload_images(web, cache).containers
-    assert scanned_off.error == NO_DATA and scanned_off.available is None
+    assert scanned_off.error == "" and scanned_off.available is None
+    assert not_yet.error == NO_DATA and not_yet.available is None
     assert refused.error == "127.0.0.1:5000/nginx: unauthorized"
