@@ -117,7 +117,7 @@ def _is(manifest: MappingNode, workload: ObjectRef, default_namespace: str) -> b
     ns = namespace.value if isinstance(namespace, ScalarNode) else default_namespace
     return (
         isinstance(kind, ScalarNode)
-        and kind.value.lower() == workload.kind
+        and kind.value.lower() == workload.kind.lower()
         and isinstance(name, ScalarNode)
         and name.value == workload.name
         and ns == workload.namespace
