@@ -19,6 +19,7 @@ import uvicorn
 
 from fluxd.api.app import create_app, make_webhook_app
 from fluxd.automation import AutomationLoop
+from fluxd.autorelease import JobReleases
 from fluxd.clock import Clock, SystemClock
 from fluxd.cluster import Cluster
 from fluxd.daemon import Daemon
@@ -82,18 +83,23 @@ def _start_keyring(settings: Settings, cluster: Cluster) -> KeyRing:
 
 
 def _image_loops(
-    settings: Settings, cluster: Cluster, clock: SystemClock, registry: CollectorRegistry
+    settings: Settings,
+    cluster: Cluster,
+    clock: SystemClock,
+    registry: CollectorRegistry,
+    jobs: JobRunner,
 ) -> ImageLoops | None:
     """The registry scan and the automation check, unless scanning is off."""
     if settings.registry.disable_scanning:
         return None
     scanner = Scanner(settings.registry, clock=clock, observer=RegistryMetrics(registry))
-    # No release port yet: automation finds and logs the updates it would
-    # commit; committing them needs the write-back jobs.
+    # Without a writable repo automation only finds and logs its updates.
+    writable = bool(settings.git.url) and not settings.git.readonly
+    releases = JobReleases(jobs, events=cluster, namespace=settings.cluster.namespace)
     automation = AutomationLoop(
         workloads=lambda: cluster.list_workloads(None),
         cache=scanner.cache,
-        release=None,
+        release=releases if writable else None,
         interval=settings.registry.automation_interval,
         clock=clock,
     )
@@ -213,7 +219,7 @@ def build(settings: Settings, workdir: Path) -> Parts:
     jobs = JobRunner(
         loop, _writer(settings, mirror, cluster), lambda: None if mirror.ready else mirror.error
     )
-    images = _image_loops(settings, cluster, clock, registry)
+    images = _image_loops(settings, cluster, clock, registry, jobs)
     daemon = Daemon(
         settings,
         mirror=mirror,
