@@ -46,7 +46,9 @@ class Snapshot:
                 help="Fix the file in git first; fluxd does not guess around a broken file.",
             )
         self.duplicated = loaded.duplicated
-        self.workloads = {r.ref: r for r in loaded.resources if r.ref.kind.lower() in WORKLOAD_KINDS}
+        self.workloads = {
+            r.ref: r for r in loaded.resources if r.ref.kind.lower() in WORKLOAD_KINDS
+        }
         self.by_path: dict[str, dict[ObjectRef, dict[str, Any]]] = {}
         for resource in loaded.resources:
             self.by_path.setdefault(resource.source, {})[resource.ref] = dict(resource.body)
