@@ -38,6 +38,7 @@ from fluxd.sync.engine import SyncEngine
 from fluxd.sync.loop import LoopTimings, SyncLoop
 from fluxd.sync.marker import GitTagMarker, SecretMarker, SyncMarker
 from fluxd.writeback import GitWriter, WriterSettings
+from fluxd.writeback.scanned import ScannedImages
 
 log = logging.getLogger(__name__)
 
@@ -82,17 +83,23 @@ def _start_keyring(settings: Settings, cluster: Cluster) -> KeyRing:
     return keyring
 
 
+def _scanner(settings: Settings, clock: SystemClock, registry: CollectorRegistry) -> Scanner | None:
+    """The registry scan, unless scanning is off."""
+    if settings.registry.disable_scanning:
+        return None
+    return Scanner(settings.registry, clock=clock, observer=RegistryMetrics(registry))
+
+
 def _image_loops(
     settings: Settings,
     cluster: Cluster,
     clock: SystemClock,
-    registry: CollectorRegistry,
+    scanner: Scanner | None,
     jobs: JobRunner,
 ) -> ImageLoops | None:
     """The registry scan and the automation check, unless scanning is off."""
-    if settings.registry.disable_scanning:
+    if scanner is None:
         return None
-    scanner = Scanner(settings.registry, clock=clock, observer=RegistryMetrics(registry))
     # Without a writable repo automation only finds and logs its updates.
     writable = bool(settings.git.url) and not settings.git.readonly
     releases = JobReleases(jobs, events=cluster, namespace=settings.cluster.namespace)
@@ -113,7 +120,9 @@ def _image_loops(
     return ImageLoops(scan, automation)
 
 
-def _writer(settings: Settings, mirror: GitMirror, cluster: Cluster) -> GitWriter | None:
+def _writer(
+    settings: Settings, mirror: GitMirror, cluster: Cluster, scanner: Scanner | None
+) -> GitWriter | None:
     """What carries out release and policy jobs; None without a repo."""
     if not settings.git.url:
         return None
@@ -128,6 +137,8 @@ def _writer(settings: Settings, mirror: GitMirror, cluster: Cluster) -> GitWrite
             set_author=git.set_author,
             message_suffix=git.commit_suffix,
         ),
+        # `<all latest>` releases choose from what the registry scan found.
+        images=ScannedImages(scanner.cache) if scanner else None,
     )
 
 
@@ -216,10 +227,10 @@ def build(settings: Settings, workdir: Path) -> Parts:
     loop = SyncLoop(
         mirror, passes.run, _timings(settings), clock=clock, on_retry=metrics.observe_retry
     )
-    jobs = JobRunner(
-        loop, _writer(settings, mirror, cluster), lambda: None if mirror.ready else mirror.error
-    )
-    images = _image_loops(settings, cluster, clock, registry, jobs)
+    scanner = _scanner(settings, clock, registry)
+    writer = _writer(settings, mirror, cluster, scanner)
+    jobs = JobRunner(loop, writer, lambda: None if mirror.ready else mirror.error)
+    images = _image_loops(settings, cluster, clock, scanner, jobs)
     daemon = Daemon(
         settings,
         mirror=mirror,

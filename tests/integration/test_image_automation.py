@@ -196,3 +196,17 @@ def test_a_minor_release_outside_the_filter_is_not_released(automated):
     log = bed.git.git(bed.repo, "log", "--format=%s", f"{before}..{new}")
     assert log == f"Auto-release {bed.image('1.17.9')}"
     wait_for("the rollout", lambda: bed.running_image("nginx-deployment") == bed.image("1.17.9"))
+
+
+def test_release_update_all_images_chooses_from_the_registry_scan(automated):
+    bed = automated
+    bed.push("2.0.0", created="2021-01-01T10:00:00Z")
+    wait_for("the scan to see 2.0.0", lambda: "2.0.0" in bed.list_images())
+    # frozen has no tag filter (glob:*): the newest image by creation time.
+    out = fluxctl(
+        "release", f"--workload={bed.target}:deployment/frozen", "--update-all-images",
+        "--force", "--dry-run", "--k8s-fwd-ns", bed.daemon.namespace,
+        kubeconfig=bed.kube.kubeconfig,
+    )  # fmt: skip
+    assert out.returncode == 0, out.stderr
+    assert f"{bed.image('1.17.7')} -> 2.0.0" in out.stdout, out.stdout
