@@ -103,6 +103,13 @@ class Automated:
         )  # fmt: skip
         return out.stdout.strip() if out.returncode == 0 else ""
 
+    def events(self, reason: str) -> str:
+        out = self.kube.kubectl(
+            "get", "events", "-n", self.daemon.namespace,
+            f"--field-selector=reason={reason}", "-o", "jsonpath={.items[*].message}",
+        )  # fmt: skip
+        return out.stdout
+
     def list_images(self) -> str:
         out = fluxctl(
             "list-images", "-n", self.target, "--k8s-fwd-ns", self.daemon.namespace,
@@ -174,6 +181,7 @@ def test_a_new_patch_release_is_committed_and_rolled_out(automated):
     ]
     text = bed.git.git(bed.repo, "show", f"{new}:{FILE}") + "\n"
     assert text == NGINX.format(image=bed.image("1.17.8"))
+    wait_for("the AutoReleased Event", lambda: new[:7] in bed.events("AutoReleased"))
 
 
 def test_a_locked_workload_is_not_touched(automated):
