@@ -8,7 +8,8 @@ for them (it only fetches).
 ``JobRunner.start_update`` queues a write job and returns its ID at once;
 ``JobRunner.plan`` runs a release plan now (Flux v1 answered plans within
 the request). ``JobRunner.release_containers`` runs automation's
-updates as one write job ("auto"), in turn with the others. The git work itself is ``fluxd.writeback.GitWriter``'s.
+updates as one write job ("auto"), in turn with the others. The git work
+itself is ``fluxd.writeback.GitWriter``'s.
 """
 
 from __future__ import annotations
