@@ -7,7 +7,9 @@ for them (it only fetches).
 
 ``JobRunner.start_update`` queues a write job and returns its ID at once;
 ``JobRunner.plan`` runs a release plan now (Flux v1 answered plans within
-the request). The git work itself is ``fluxd.writeback.GitWriter``'s.
+the request). ``JobRunner.release_containers`` runs automation's
+updates as one write job ("auto"), in turn with the others. The git work
+itself is ``fluxd.writeback.GitWriter``'s.
 """
 
 from __future__ import annotations
@@ -39,6 +41,8 @@ __all__ = ["KEEP", "Job", "JobRing", "JobRunner", "JobState", "UpdateRequest"]
 log = logging.getLogger(__name__)
 
 KEEP = 100
+#: The user of automated releases' jobs, as Flux v1 named it.
+AUTOMATED = "<automated>"
 
 
 class JobState(StrEnum):
@@ -135,6 +139,27 @@ class JobRunner:
         self._spawn(self._run(job, lambda: self._write(job, request), serial=True))
         return job.id
 
+    async def release_containers(
+        self, targets: Mapping[ObjectRef, Mapping[str, str]], message: str
+    ) -> Job:
+        """Commit automation's image updates as one job, in turn with the other writes."""
+        cause = Cause(message, AUTOMATED)
+        changes = [
+            {"WorkloadID": str(w), "Container": c, "ImageID": image}
+            for w, images in sorted(targets.items(), key=lambda item: str(item[0]))
+            for c, image in sorted(images.items())
+        ]
+        cause_wire = {"Message": cause.message, "User": cause.user}
+        job = self.ring.new({"type": "auto", "cause": cause_wire, "spec": {"Changes": changes}})
+
+        async def work() -> None:
+            writer = self._writable()
+            outcome = await asyncio.to_thread(writer.release_containers, targets, message, cause)
+            self._finish(job, outcome)
+
+        await self._run(job, work, serial=True)
+        return job
+
     async def plan(self, request: UpdateRequest) -> str:
         """Run a release plan within the request; a failure is the request's error."""
         job = self.ring.new(request.wire())
@@ -183,13 +208,17 @@ class JobRunner:
         # the job ends with that pass, so fluxctl then reads its result.
         await self._loop.sync_now(full=True)
 
-    async def _write(self, job: Job, request: UpdateRequest) -> None:
+    def _writable(self) -> GitWriter:
         writer = self._writer
         if writer is None:
             raise UserError("git repo has no URL configured", help="Start fluxd with --git-url.")
         job_error = self._repo_ready()
         if job_error is not None:
             raise UserError(f"git repo not ready: {job_error}")
+        return writer
+
+    async def _write(self, job: Job, request: UpdateRequest) -> None:
+        writer = self._writable()
         outcome: Outcome
         if request.release is not None:
             outcome = await asyncio.to_thread(writer.release, request.release, request.cause)
@@ -197,6 +226,9 @@ class JobRunner:
             outcome = await asyncio.to_thread(
                 writer.update_policies, request.policies or {}, request.cause
             )
+        self._finish(job, outcome)
+
+    def _finish(self, job: Job, outcome: Outcome) -> None:
         job.revision, job.results = outcome.revision, outcome.results
         summary = failure_summary(outcome.results)
         if summary:

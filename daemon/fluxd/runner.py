@@ -19,6 +19,7 @@ import uvicorn
 
 from fluxd.api.app import create_app, make_webhook_app
 from fluxd.automation import AutomationLoop
+from fluxd.autorelease import JobReleases
 from fluxd.clock import Clock, SystemClock
 from fluxd.cluster import Cluster
 from fluxd.daemon import Daemon
@@ -37,6 +38,7 @@ from fluxd.sync.engine import SyncEngine
 from fluxd.sync.loop import LoopTimings, SyncLoop
 from fluxd.sync.marker import GitTagMarker, SecretMarker, SyncMarker
 from fluxd.writeback import GitWriter, WriterSettings
+from fluxd.writeback.scanned import ScannedImages
 
 log = logging.getLogger(__name__)
 
@@ -81,19 +83,30 @@ def _start_keyring(settings: Settings, cluster: Cluster) -> KeyRing:
     return keyring
 
 
-def _image_loops(
-    settings: Settings, cluster: Cluster, clock: SystemClock, registry: CollectorRegistry
-) -> ImageLoops | None:
-    """The registry scan and the automation check, unless scanning is off."""
+def _scanner(settings: Settings, clock: SystemClock, registry: CollectorRegistry) -> Scanner | None:
+    """The registry scan, unless scanning is off."""
     if settings.registry.disable_scanning:
         return None
-    scanner = Scanner(settings.registry, clock=clock, observer=RegistryMetrics(registry))
-    # No release port yet: automation finds and logs the updates it would
-    # commit; committing them needs the write-back jobs.
+    return Scanner(settings.registry, clock=clock, observer=RegistryMetrics(registry))
+
+
+def _image_loops(
+    settings: Settings,
+    cluster: Cluster,
+    clock: SystemClock,
+    scanner: Scanner | None,
+    jobs: JobRunner,
+) -> ImageLoops | None:
+    """The registry scan and the automation check, unless scanning is off."""
+    if scanner is None:
+        return None
+    # Without a writable repo automation only finds and logs its updates.
+    writable = bool(settings.git.url) and not settings.git.readonly
+    releases = JobReleases(jobs, events=cluster, namespace=settings.cluster.namespace)
     automation = AutomationLoop(
         workloads=lambda: cluster.list_workloads(None),
         cache=scanner.cache,
-        release=None,
+        release=releases if writable else None,
         interval=settings.registry.automation_interval,
         clock=clock,
     )
@@ -107,7 +120,9 @@ def _image_loops(
     return ImageLoops(scan, automation)
 
 
-def _writer(settings: Settings, mirror: GitMirror, cluster: Cluster) -> GitWriter | None:
+def _writer(
+    settings: Settings, mirror: GitMirror, cluster: Cluster, scanner: Scanner | None
+) -> GitWriter | None:
     """What carries out release and policy jobs; None without a repo."""
     if not settings.git.url:
         return None
@@ -122,6 +137,8 @@ def _writer(settings: Settings, mirror: GitMirror, cluster: Cluster) -> GitWrite
             set_author=git.set_author,
             message_suffix=git.commit_suffix,
         ),
+        # `<all latest>` releases choose from what the registry scan found.
+        images=ScannedImages(scanner.cache) if scanner else None,
     )
 
 
@@ -210,10 +227,10 @@ def build(settings: Settings, workdir: Path) -> Parts:
     loop = SyncLoop(
         mirror, passes.run, _timings(settings), clock=clock, on_retry=metrics.observe_retry
     )
-    jobs = JobRunner(
-        loop, _writer(settings, mirror, cluster), lambda: None if mirror.ready else mirror.error
-    )
-    images = _image_loops(settings, cluster, clock, registry)
+    scanner = _scanner(settings, clock, registry)
+    writer = _writer(settings, mirror, cluster, scanner)
+    jobs = JobRunner(loop, writer, lambda: None if mirror.ready else mirror.error)
+    images = _image_loops(settings, cluster, clock, scanner, jobs)
     daemon = Daemon(
         settings,
         mirror=mirror,

@@ -237,3 +237,45 @@ def test_a_file_that_does_not_parse_fails_the_job_naming_it(git_server, repo, mi
     git_server.push_files(repo, {"broken.yaml": "kind: [\n"}, "broken")
     with pytest.raises(UserError, match=r"broken\.yaml"):
         writer(mirror).release(release(), Cause())
+
+
+AUTO = "Auto-release nginx:1.16.1"
+
+
+def test_automated_updates_are_one_commit_with_the_given_message(git_server, repo, mirror):
+    outcome = writer(mirror).release_containers(
+        {NGINX_ID: {"nginx": "nginx:1.16.1"}}, AUTO, Cause(AUTO, "<automated>")
+    )
+    assert git_server.git(repo, "rev-parse", "master") == outcome.revision
+    assert changed_lines(git_server, repo) == [
+        "-        image: nginx:1.14.2",
+        "+        image: nginx:1.16.1",
+    ]
+    assert git_server.git(repo, "log", "-1", "--format=%an|%B") == f"Flux Bot|{AUTO}"
+    assert outcome.results[NGINX_ID].status is Status.SUCCESS
+
+
+def test_automated_updates_already_in_git_make_no_commit_and_no_error(git_server, repo, mirror):
+    job = writer(mirror)
+    first = job.release_containers({NGINX_ID: {"nginx": "nginx:1.16.1"}}, AUTO, Cause())
+    # The cluster still runs 1.14.2: git has the image, the sync has not caught up.
+    again = job.release_containers({NGINX_ID: {"nginx": "nginx:1.16.1"}}, AUTO, Cause())
+    assert again.revision == ""
+    assert git_server.git(repo, "rev-parse", "master") == first.revision
+
+
+def test_automated_updates_skip_a_workload_locked_in_git(git_server, repo, mirror):
+    job = writer(mirror)
+    locked = job.update_policies({NGINX_ID: PolicyChange(add={"locked": "true"})}, Cause())
+    outcome = job.release_containers({NGINX_ID: {"nginx": "nginx:1.16.1"}}, AUTO, Cause())
+    assert outcome.revision == ""
+    assert outcome.results[NGINX_ID].error == "locked"
+    assert git_server.git(repo, "rev-parse", "master") == locked.revision
+
+
+def test_automated_updates_skip_a_tag_the_filter_in_git_refuses(git_server, repo, mirror):
+    job = writer(mirror)
+    job.update_policies({NGINX_ID: PolicyChange(add={"tag.nginx": "semver:~1.14"})}, Cause())
+    outcome = job.release_containers({NGINX_ID: {"nginx": "nginx:1.16.1"}}, AUTO, Cause())
+    assert outcome.revision == ""
+    assert outcome.results[NGINX_ID].status is Status.SKIPPED

@@ -64,6 +64,11 @@ class ImageCache:
             self._repos[name] = state
             return state
 
+    def names(self) -> list[str]:
+        """Every repository known, as the workloads spell them."""
+        with self._lock:
+            return list(self._repos)
+
     def forget_except(self, names: set[str]) -> None:
         """Drop repositories no workload uses any more."""
         with self._lock:

@@ -10,7 +10,8 @@ new head, unless upstream changed the same lines.
     specs      the wire specs, checked: ReleaseSpec, PolicyChange, Cause
     imagerefs  image names as Flux v1 compared them; tag filters
     semver     semver: tag filter constraints
-    images     ImageSource: which tags exist (no data yet: NoImageData)
+    images     ImageSource: which tags exist (NoImageData; ChosenTags for automation)
+    scanned    ScannedImages: the registry scan as an ImageSource
     release    plan_release(): which workloads change, to what
     policies   annotation edits for policy changes; commit messages
     results    per-workload results and their JSON

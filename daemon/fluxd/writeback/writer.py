@@ -28,7 +28,7 @@ from fluxd.manifests import Resource, ScopeResolver, load
 from fluxd.manifests.yamledit import EditError, set_annotations
 from fluxd.writeback.conflicts import overlapping_change
 from fluxd.writeback.edits import images_in, set_annotations_in_body, set_images_in_body
-from fluxd.writeback.images import ImageSource, NoImageData
+from fluxd.writeback.images import ChosenTags, ImageSource, NoImageData
 from fluxd.writeback.policies import annotation_changes, policy_message
 from fluxd.writeback.release import (
     plan_release,
@@ -36,7 +36,7 @@ from fluxd.writeback.release import (
 )
 from fluxd.writeback.results import Reason, Results, Status, WorkloadResult
 from fluxd.writeback.snapshot import RepoPort, Snapshot
-from fluxd.writeback.specs import Cause, PolicyChange, ReleaseSpec
+from fluxd.writeback.specs import ALL_LATEST, Cause, PolicyChange, ReleaseSpec
 from fluxids import ObjectRef
 
 __all__ = [
@@ -136,6 +136,40 @@ class GitWriter:
 
         message = cause.message or release_message(spec)
         return self._run(compute, message, cause, commit=spec.kind == "execute", required=True)
+
+    def release_containers(
+        self, targets: Mapping[ObjectRef, Mapping[str, str]], message: str, cause: Cause
+    ) -> Outcome:
+        """Move containers to the given images, all in one commit (automated releases).
+
+        ``targets`` maps a workload to container name -> image. Each workload
+        goes through the release rules, so one locked or ignored since is
+        skipped; nothing to change (git has the images already) is no commit
+        and no error.
+        """
+        self._check_writable()
+        running = {ObjectRef.parse(w.id): w for w in self._cluster.list_workloads(None)}
+
+        def compute(snapshot: Snapshot) -> _Change:
+            change = _Change({})
+            for workload, images in sorted(targets.items(), key=lambda item: str(item[0])):
+                spec = ReleaseSpec((str(workload),), ALL_LATEST)
+                chosen = ChosenTags(images)
+                updates, results = plan_release(spec, snapshot.workloads, running, chosen)
+                change.results[workload] = results[workload]
+                for update in updates:
+                    self._edit(
+                        snapshot,
+                        change,
+                        update.resource,
+                        partial(
+                            images_in, update=update, namespace=self._settings.default_namespace
+                        ),
+                        partial(set_images_in_body, updates=update.containers),
+                    )
+            return change
+
+        return self._run(compute, message, cause, commit=True, required=False)
 
     def update_policies(self, updates: Mapping[ObjectRef, PolicyChange], cause: Cause) -> Outcome:
         """Add and remove policy annotations; no commit when nothing changed."""
