@@ -8,7 +8,7 @@ import logging
 import re
 from collections import OrderedDict
 from collections.abc import Sequence
-from typing import Any, Protocol
+from typing import Any, Protocol, get_args
 
 from fluxd import __version__
 from fluxd.clock import Clock
@@ -19,6 +19,7 @@ from fluxd.jobs import JobRing, JobState
 from fluxd.manifests.yamlstream import dump_documents
 from fluxd.metrics import Metrics
 from fluxd.settings import Settings
+from fluxd.sync.election import LeaderElector, OnePass
 from fluxd.sync.engine import SyncEngine
 from fluxd.sync.loop import LoopTimings, SyncLoop
 from fluxd.sync.results import SyncResult
@@ -27,6 +28,7 @@ from fluxd.views import (
     GitConfig,
     GitStatus,
     JobStatus,
+    Leadership,
     ReadyStatus,
     Remote,
     SyncReport,
@@ -97,8 +99,12 @@ class Daemon:
         cluster: ClusterView,
         metrics: Metrics,
         clock: Clock | None = None,
+        elector: LeaderElector | None = None,
     ) -> None:
         self._settings = settings
+        self._elector = elector
+        #: Passes (and what must not overlap one) run here, one at a time.
+        self.passes = OnePass()
         self._mirror = mirror
         self._engine = engine
         self._keyring = keyring
@@ -118,7 +124,7 @@ class Daemon:
     # --- the sync pass ---------------------------------------------------------
 
     async def run_pass(self, full: bool = True) -> SyncResult:
-        result = await asyncio.to_thread(self._engine.run_pass, check_drift=full)
+        result = await self.passes.run(lambda: self._engine.run_pass(check_drift=full))
         self.last_result = result
         self._results[result.revision] = result
         self._results.move_to_end(result.revision)
@@ -217,6 +223,9 @@ class Daemon:
             last_sync_finished=last.started_at + last.duration if last else None,
             last_sync_failures=len(last.failures) if last else 0,
         )
+
+    def leadership(self) -> Leadership:
+        return self._elector.view() if self._elector is not None else Leadership()
 
     def notify_git_change(self, url: str, branch: str) -> None:
         log.info("event=notified url=%s branch=%s", url, branch)
@@ -336,17 +345,8 @@ class Daemon:
 
     def _git_status(self) -> GitStatus:
         status = str(self._mirror.status)
-        allowed: tuple[GitStatus, ...] = (
-            "unconfigured",
-            "new",
-            "cloned",
-            "ready",
-            "unreachable",
-        )
-        for value in allowed:
-            if status == value:
-                return value
-        return "new"
+        known: tuple[GitStatus, ...] = get_args(GitStatus)
+        return next((value for value in known if value == status), "new")
 
     def list_workloads(self, namespace: str, ids: Sequence[str]) -> list[WorkloadView]:
         workloads = self._cluster.list_workloads(namespace or None)

@@ -7,12 +7,14 @@ shows the value the daemon really uses (``tests/unit/test_flags.py`` checks it).
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from pathlib import Path
 
 from fluxd import flag_values as v
 from fluxd.errors import SettingsError
 from fluxd.flag_values import Flag
+from fluxd.names import is_object_name
 from fluxd.settings import LogFormat, SyncState
 
 #: Where Kubernetes mounts the pod's namespace; fluxd's namespace when not given.
@@ -28,6 +30,25 @@ def _pod_namespace(env: Mapping[str, str]) -> str | None:
         return POD_NAMESPACE_FILE.read_text().strip() or None
     except OSError:
         return None
+
+
+#: A label value (the instance name is one on every object fluxd applies).
+_LABEL_VALUE = re.compile(r"^([A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?)$")
+
+
+def _instance(text: str) -> str:
+    if not _LABEL_VALUE.match(text):
+        raise ValueError(
+            f"{text!r} is not a label value: up to 63 letters, digits, '-', '_' or '.', "
+            "beginning and ending with a letter or digit, e.g. --k8s-instance=team-a"
+        )
+    return text
+
+
+def _lease_name(text: str) -> str:
+    if not is_object_name(text) or text != text.lower():
+        raise ValueError(f"{text!r} is not an object name, e.g. fluxd-leader")
+    return text
 
 
 def _git_paths(values: list[str]) -> tuple[str, ...]:
@@ -203,6 +224,20 @@ _KUBERNETES = (
         fallback=lambda env: env.get("KUBECONFIG"),
     ),
     Flag(
+        "--k8s-instance",
+        "this install's name, labelled fluxd.io/instance on every object it applies; "
+        "drift checks and garbage collection see only objects with it "
+        "(default: fluxd's namespace)",
+        ("cluster.instance",),
+        convert=_instance,
+    ),
+    Flag(
+        "--k8s-instance-takeover",
+        "apply objects another install owns, taking them over, instead of refusing them",
+        ("cluster.instance_takeover",),
+        kind="bool",
+    ),
+    Flag(
         "--k8s-qps",
         "API requests per second, client side; 0 = no limit",
         ("cluster.qps",),
@@ -213,6 +248,57 @@ _KUBERNETES = (
         "API requests allowed at once above --k8s-qps",
         ("cluster.burst",),
         read=v.positive_int,
+    ),
+)
+
+_LEADER = (
+    Flag(
+        "--leader-elect",
+        "run as one of several replicas: only the one holding the Lease syncs; "
+        "the others serve the API and forward writes to it",
+        ("leader.elect",),
+        kind="bool",
+    ),
+    Flag(
+        "--leader-elect-lease-duration",
+        "how long a claim lasts unrenewed before another replica may take over",
+        ("leader.lease_duration",),
+        read=v.duration,
+        show=v.show_duration,
+    ),
+    Flag(
+        "--leader-elect-renew-deadline",
+        "a leader that could not renew for this long stops writing and steps down",
+        ("leader.renew_deadline",),
+        read=v.duration,
+        show=v.show_duration,
+    ),
+    Flag(
+        "--leader-elect-retry-period",
+        "how often the leader renews and the others look",
+        ("leader.retry_period",),
+        read=v.duration,
+        show=v.show_duration,
+    ),
+    Flag(
+        "--leader-elect-identity",
+        "this replica's name in the Lease (default: $POD_NAME, which deploy/ sets to the "
+        "pod's name, else the host name)",
+        ("leader.identity",),
+        fallback=lambda env: env.get("POD_NAME"),
+    ),
+    Flag(
+        "--leader-elect-lease-name",
+        "the Lease's name, in fluxd's namespace",
+        ("leader.lease_name",),
+        convert=_lease_name,
+    ),
+    Flag(
+        "--advertise-address",
+        "host:port where the other replicas reach this one's API "
+        "(default: $POD_IP and the port of --listen)",
+        ("leader.advertise_address",),
+        fallback=lambda env: env.get("POD_IP"),
     ),
 )
 
@@ -298,6 +384,7 @@ GROUPS: tuple[tuple[str | None, tuple[Flag, ...]], ...] = (
     ("git", _GIT),
     ("sync", _SYNC),
     ("kubernetes", _KUBERNETES),
+    ("leader election", _LEADER),
     (MANIFESTS, _MANIFESTS),
     ("ssh", _SSH),
     ("api", _API),

@@ -8,17 +8,22 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import logging
 import signal
+import socket
 import tempfile
-from collections.abc import Callable, Generator
+from collections.abc import Callable, Coroutine, Generator
 from pathlib import Path
+from typing import Any
 
 import uvicorn
 
+from fluxd import __version__
 from fluxd.api.app import create_app, make_webhook_app
 from fluxd.clock import SystemClock
 from fluxd.cluster import Cluster, SecretRequests
+from fluxd.cluster.lease import LeaseStore
 from fluxd.daemon import Daemon
 from fluxd.errors import FluxError
 from fluxd.flags import split_address
@@ -26,6 +31,7 @@ from fluxd.git import GitMirror
 from fluxd.identity import KeyRing, KubeSecretStore
 from fluxd.metrics import CollectorRegistry, Metrics, make_metrics_app
 from fluxd.settings import Settings, SyncState
+from fluxd.sync.election import LeaderElector, advertised
 from fluxd.sync.engine import SyncEngine
 from fluxd.sync.marker import GitTagMarker, SecretMarker, SyncMarker
 
@@ -78,10 +84,58 @@ def _start_keyring(settings: Settings, cluster: Cluster) -> KeyRing:
     return keyring
 
 
-def build(settings: Settings, workdir: Path) -> tuple[Daemon, list[_Server], Cluster, KeyRing]:
+def _elector(
+    settings: Settings, cluster: Cluster, metrics: Metrics, clock: SystemClock
+) -> LeaderElector | None:
+    """The leader elector, fencing the cluster's writes; None without --leader-elect."""
+    leader = settings.leader
+    if not leader.elect:
+        return None
+    lease = LeaseStore(cluster.client, namespace=settings.cluster.namespace, name=leader.lease_name)
+    elector = LeaderElector(
+        lease,
+        leader,
+        address=advertised(leader.advertise_address, settings.api.listen),
+        clock=clock,
+        on_change=metrics.set_leader,
+    )
+    metrics.set_leader(False)
+    cluster.set_fence(elector.may_write)
+    return elector
+
+
+#: The coroutine that fetches and syncs until cancelled.
+Syncing = Callable[[], Coroutine[Any, Any, None]]
+
+
+def _syncing(daemon: Daemon, engine: SyncEngine, elector: LeaderElector | None) -> Syncing:
+    """Fetch and sync; with election, sync only while leading (a standby keeps
+    its mirror fresh, so that taking over costs one pass and no clone)."""
+    if elector is None:
+        return daemon.loop.run
+
+    async def lead() -> None:
+        # Another replica may have synced while this one stood by.
+        await daemon.passes.run(engine.forget)
+        await daemon.loop.run_syncing()
+
+    return lambda: elector.serve(daemon.loop.run_fetching, lead)
+
+
+def build(
+    settings: Settings, workdir: Path
+) -> tuple[Daemon, list[_Server], Cluster, KeyRing, Syncing]:
+    # Each replica claims the Lease under its own name: the pod's (POD_NAME),
+    # else the host's, which is the pod's too inside a container.
+    identity = settings.leader.identity or socket.gethostname()
+    settings = dataclasses.replace(
+        settings, leader=dataclasses.replace(settings.leader, identity=identity)
+    )
     # One clock for every wait (sync loop, API client throttling and 429s).
     clock = SystemClock()
-    cluster = Cluster.connect(settings.cluster, settings.sync, clock=clock)
+    # Each replica names itself to the API server (its audit log shows who wrote what).
+    agent = f"fluxd/{__version__} ({settings.leader.identity or 'fluxd'})"
+    cluster = Cluster.connect(settings.cluster, settings.sync, clock=clock, user_agent=agent)
     keyring = _start_keyring(settings, cluster)
     mirror = GitMirror(
         settings.git,
@@ -106,6 +160,7 @@ def build(settings: Settings, workdir: Path) -> tuple[Daemon, list[_Server], Clu
     )
     registry = CollectorRegistry()
     metrics = Metrics(registry)
+    elector = _elector(settings, cluster, metrics, clock)
     daemon = Daemon(
         settings,
         mirror=mirror,
@@ -114,6 +169,7 @@ def build(settings: Settings, workdir: Path) -> tuple[Daemon, list[_Server], Clu
         cluster=cluster,
         metrics=metrics,
         clock=clock,
+        elector=elector,
     )
     api = settings.api
     servers = [_server(create_app(daemon, settings=api, registry=registry), api.listen, "--listen")]
@@ -127,13 +183,14 @@ def build(settings: Settings, workdir: Path) -> tuple[Daemon, list[_Server], Clu
                 "--listen-webhook",
             )
         )
-    return daemon, servers, cluster, keyring
+    return daemon, servers, cluster, keyring, _syncing(daemon, engine, elector)
 
 
 async def run(settings: Settings) -> None:
     """Run fluxd until SIGTERM or SIGINT."""
     with tempfile.TemporaryDirectory(prefix="fluxd-") as tmp:
-        daemon, servers, cluster, keyring = await asyncio.to_thread(build, settings, Path(tmp))
+        built = await asyncio.to_thread(build, settings, Path(tmp))
+        daemon, servers, cluster, keyring, syncing = built
         log.info(
             "event=started url=%s branch=%s paths=%s sync-state=%s readonly=%s listen=%s",
             daemon.git_remote().url,
@@ -150,7 +207,7 @@ async def run(settings: Settings) -> None:
         try:
             async with asyncio.TaskGroup() as group:
                 tasks = [group.create_task(s.serve()) for s in servers]
-                tasks.append(group.create_task(daemon.loop.run()))
+                tasks.append(group.create_task(syncing()))
                 await stop.wait()
                 log.info("event=stopping")
                 for server in servers:

@@ -13,6 +13,7 @@ from typing import Literal
 from fluxd.cluster import Container, Rollout
 from fluxd.identity import PublicKeyInfo
 from fluxd.jobs import JobState
+from fluxd.sync.election import Leadership
 from fluxd.sync.results import GcHold, ResourceFailure
 
 __all__ = [
@@ -20,6 +21,7 @@ __all__ = [
     "GitConfig",
     "GitStatus",
     "JobStatus",
+    "Leadership",
     "ReadOnlyReason",
     "ReadyStatus",
     "Remote",

@@ -23,6 +23,7 @@ from fluxd.views import (
     ALL_WORKLOADS,
     GitConfig,
     JobStatus,
+    Leadership,
     ReadyStatus,
     Remote,
     SyncReport,
@@ -47,6 +48,10 @@ class DaemonPort(Protocol):
 
     def ready(self) -> ReadyStatus:
         """Whether fluxd is serving, plus git status and the last sync (quick)."""
+        ...
+
+    def leadership(self) -> Leadership:
+        """Whether this replica syncs, and where the one that does is (quick)."""
         ...
 
     def notify_git_change(self, url: str, branch: str) -> None:

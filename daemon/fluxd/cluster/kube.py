@@ -14,10 +14,11 @@ from fluxd.clock import Clock
 from fluxd.cluster.applying import Applier, Rank
 from fluxd.cluster.client import KubeClient
 from fluxd.cluster.discovery import Discovery
-from fluxd.cluster.drift import Drift, detect_drift
+from fluxd.cluster.drift import Drift, LiveMeta, detect_drift
 from fluxd.cluster.gc import GcReport, Guard, collect_garbage
 from fluxd.cluster.inventory import Inventory, InventoryStore
 from fluxd.cluster.objects import ApplyItem, ApplyOutcome, InventoryEntry
+from fluxd.cluster.ownership import LEGACY_SELECTOR, foreign_objects, own_selector
 from fluxd.cluster.paths import check_settings
 from fluxd.cluster.records import (
     EventTarget,
@@ -28,7 +29,17 @@ from fluxd.cluster.records import (
     record_event,
 )
 from fluxd.cluster.workloads import Workload, export_workloads, list_workloads
+from fluxd.errors import ClusterError
 from fluxd.settings import ClusterSettings, SyncSettings
+
+
+class NotLeading(ClusterError):
+    """A write refused because this replica lost the leader Lease."""
+
+    default_help = (
+        "Another replica holds the Lease now and syncs; nothing needs doing. "
+        "This replica writes again once it leads again."
+    )
 
 
 class Cluster:
@@ -40,12 +51,14 @@ class Cluster:
         self._settings = cluster
         self._sync = sync
         self.discovery = Discovery(client)
+        self._fence: Callable[[], bool] = lambda: True
         self._applier = Applier(
             client,
             self.discovery,
             concurrency=sync.concurrency,
             force=sync.force_conflicts,
             wait_timeout=sync.timeout,
+            fence=self.may_write,
         )
         self._inventory = InventoryStore(
             client, namespace=cluster.namespace, name=cluster.inventory_name
@@ -53,18 +66,42 @@ class Cluster:
 
     @classmethod
     def connect(
-        cls, cluster: ClusterSettings, sync: SyncSettings, *, clock: Clock | None = None
+        cls,
+        cluster: ClusterSettings,
+        sync: SyncSettings,
+        *,
+        clock: Clock | None = None,
+        user_agent: str = "",
     ) -> Cluster:
         """Build the client from the settings (kubeconfig, context or in-cluster)."""
         check_settings(cluster)  # before the kubeconfig, so a typo in a flag is named first
         # A few connections beyond the apply threads serve the API's reads.
         client = KubeClient.from_settings(
-            cluster, pool_size=sync.concurrency + 4, timeout=sync.timeout, clock=clock
+            cluster,
+            pool_size=sync.concurrency + 4,
+            timeout=sync.timeout,
+            clock=clock,
+            user_agent=user_agent,
         )
         return cls(client, cluster, sync)
 
     def close(self) -> None:
         self.client.close()
+
+    def set_fence(self, fence: Callable[[], bool]) -> None:
+        """Ask ``fence`` before every write; once it answers False nothing more is written.
+
+        With leader election, it is the elector's ``may_write``: a replica
+        that lost the Lease stops before its next apply, delete or record.
+        """
+        self._fence = fence
+
+    def may_write(self) -> bool:
+        return self._fence()
+
+    def _check_fence(self, what: str) -> None:
+        if not self._fence():
+            raise NotLeading(f"not {what}: this replica no longer holds the leader Lease")
 
     def ping(self) -> None:
         """Raise ``ClusterError`` unless the API server answers."""
@@ -90,13 +127,29 @@ class Cluster:
     def detect_drift(self, entries: Iterable[InventoryEntry]) -> Drift:
         """Ids changed or gone since we applied them; reads metadata only."""
         return detect_drift(
-            self.client, self.discovery, entries, namespaces=self._settings.allow_namespaces
+            self.client,
+            self.discovery,
+            entries,
+            namespaces=self._settings.allow_namespaces,
+            selector=own_selector(self._settings.instance_name),
+        )
+
+    def foreign_objects(self, kinds_and_ids: Iterable[tuple[str, str, str]]) -> dict[str, LiveMeta]:
+        """Of (apiVersion, kind, id)s, those live with another install's label or an
+        unlabelled gc mark."""
+        return foreign_objects(
+            self.client,
+            self.discovery,
+            kinds_and_ids,
+            instance=self._settings.instance_name,
+            namespaces=self._settings.allow_namespaces,
         )
 
     def load_inventory(self) -> Inventory:
         return self._inventory.load()
 
     def save_inventory(self, inventory: Inventory) -> None:
+        self._check_fence("saving the inventory")
         self._inventory.save(inventory)
 
     def collect_garbage(
@@ -123,6 +176,8 @@ class Cluster:
             delete_crds=delete_crds,
             concurrency=self._sync.concurrency,
             guard=guard,
+            fence=self.may_write,
+            selectors=(own_selector(self._settings.instance_name), LEGACY_SELECTOR),
         )
 
     def namespace_annotations(self, name: str) -> dict[str, str]:
@@ -148,6 +203,7 @@ class Cluster:
     def annotate_secret(
         self, name: str, annotations: Mapping[str, str | None], namespace: str | None = None
     ) -> None:
+        self._check_fence(f"annotating Secret {name}")
         annotate_secret(self.client, namespace or self._settings.namespace, name, annotations)
 
     def record_event(
@@ -158,4 +214,5 @@ class Cluster:
         message: str,
         type: EventType = EventType.NORMAL,
     ) -> None:
+        self._check_fence(f"recording event {reason}")
         record_event(self.client, target, reason=reason, message=message, type=type)

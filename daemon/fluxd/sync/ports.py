@@ -9,7 +9,15 @@ from __future__ import annotations
 from collections.abc import Callable, Collection, Iterable, Sequence
 from typing import Protocol
 
-from fluxd.cluster import ApplyItem, ApplyOutcome, Drift, GcReport, Inventory, InventoryEntry
+from fluxd.cluster import (
+    ApplyItem,
+    ApplyOutcome,
+    Drift,
+    GcReport,
+    Inventory,
+    InventoryEntry,
+    LiveMeta,
+)
 
 
 class Source(Protocol):
@@ -41,6 +49,11 @@ class ClusterPort(Protocol):
     ) -> list[ApplyOutcome]: ...
 
     def detect_drift(self, entries: Iterable[InventoryEntry]) -> Drift: ...
+
+    def foreign_objects(self, kinds_and_ids: Iterable[tuple[str, str, str]]) -> dict[str, LiveMeta]:
+        """Of (apiVersion, kind, id)s, those live with another install's label or an
+        unlabelled gc mark."""
+        ...
 
     def load_inventory(self) -> Inventory: ...
 

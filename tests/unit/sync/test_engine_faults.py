@@ -18,6 +18,7 @@ from fluxd.cluster import (
     GcReport,
     Inventory,
     InventoryEntry,
+    LiveMeta,
     Result,
 )
 from fluxd.settings import ClusterSettings, GitSettings, SyncSettings
@@ -88,6 +89,9 @@ class FlakyCluster:
 
     def detect_drift(self, entries: Iterable[InventoryEntry]) -> Drift:
         return Drift()
+
+    def foreign_objects(self, kinds_and_ids: Iterable[tuple[str, str, str]]) -> dict[str, LiveMeta]:
+        return {}
 
     def load_inventory(self) -> Inventory:
         return Inventory()
