@@ -1,0 +1,116 @@
+"""Two replicas of one install: exactly one syncs, and when it dies the other finishes.
+
+deploy/ runs two replicas that elect a leader with a Lease. Here each pod is
+served by a fluxd process on this host (``fluxtestbed.replicas``), the Lease
+and every object are real, and the API server's audit log tells the
+replicas apart by user agent (fluxd sends its pod's name).
+
+The quick scenario (200 objects) runs with every ``make test``; the heavy
+one (3,000 objects) with ``make reliability``.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from collections.abc import Iterator
+
+import pytest
+
+from fluxtestbed.faults import config_maps, notify, record, time_until
+from fluxtestbed.fluxd_host import wait_for
+from fluxtestbed.gitserver import GitServer
+from fluxtestbed.kube import Cluster
+from fluxtestbed.replicas import (
+    Replicated,
+    install_replicas,
+    leads,
+    log_of,
+    overlapping_seconds,
+    passes,
+    values,
+)
+
+#: The default --leader-elect-lease-duration.
+LEASE_DURATION = 15.0
+
+
+@pytest.fixture
+def made(kube: Cluster, git_server: GitServer) -> Iterator[list[Replicated]]:
+    installs: list[Replicated] = []
+    yield installs
+    for inst in installs:
+        for daemon in inst.daemons:
+            print(f"--- {daemon.pod} ({daemon.process.log}):\n{daemon.log()}", file=sys.stderr)
+        inst.stop()
+
+
+def _takeover(kube: Cluster, git_server: GitServer, made: list[Replicated], count: int) -> None:
+    # The API client is slowed a little so a pass of `count` objects takes a
+    # few seconds: long enough to kill the leader in the middle of one.
+    qps = max(50, count // 6)
+    inst = install_replicas(
+        kube,
+        git_server,
+        config_maps(count, "v1"),
+        extra_args=(f"--k8s-qps={qps}", "--k8s-burst=20"),
+    )
+    made.append(inst)
+    wait_for(f"{count} objects live", lambda: values(kube, inst.target)["v1"] == count, 300)
+
+    # Exactly one replica syncs; the other has run no pass at all.
+    leader, standby = inst.leader_and_standby()
+    assert inst.holder() == leader.pod
+    assert passes(leader) >= 1
+    assert passes(standby) == 0 and not leads(standby)
+
+    # fluxctl works through either pod: the standby forwards to the leader.
+    for daemon in (standby, leader):
+        done = inst.fluxctl_via(daemon, "sync")
+        assert done.returncode == 0, done.stderr
+    assert passes(standby) == 0
+
+    audit = kube.audit
+    assert audit is not None, "the test bed's API server keeps an audit log"
+    mark = audit.mark()
+    git_server.push_files(inst.repo, config_maps(count, "v2"), "v2 of every object")
+    # Told through the standby, which forwards the notification to the leader.
+    notify(inst.installation(standby))
+    wait_for("the leader's pass to begin", lambda: values(kube, inst.target)["v2"] > 0, 120, 0.05)
+    midway = values(kube, inst.target)["v2"]
+    killed = time.monotonic()
+    leader.kill()
+
+    took = time_until(lambda: values(kube, inst.target)["v2"] == count, timeout=300)
+    print(f"--- standby log:\n{log_of(standby)[-4000:]}", file=sys.stderr)
+    assert took is not None, "the standby did not finish the pass the leader began"
+    taken = time_until(lambda: leads(standby), timeout=5) is not None
+    assert taken and inst.holder() == standby.pod
+    assert passes(standby) >= 1
+
+    # After the kill only the standby writes: never two replicas in one second.
+    writes = [w for w in audit.writes(mark) if w.namespace in (inst.target, inst.namespace)]
+    assert any(standby.pod in w.user_agent for w in writes)
+    assert overlapping_seconds(writes, [leader.pod, standby.pod]) == []
+    record(
+        f"replicas-takeover-{count}",
+        objects=count,
+        applied_before_kill=midway,
+        seconds_from_kill_to_all_applied=round(time.monotonic() - killed, 2),
+        lease_duration=LEASE_DURATION,
+        writes_after_kill=len(writes),
+    )
+    assert midway < count, "the leader had finished before it was killed; slow it more"
+
+
+def test_the_standby_takes_over_when_the_leader_is_killed_mid_pass(
+    kube: Cluster, git_server: GitServer, made: list[Replicated]
+) -> None:
+    _takeover(kube, git_server, made, 200)
+
+
+@pytest.mark.reliability
+def test_the_standby_finishes_a_3000_object_pass_after_the_leader_is_killed(
+    kube: Cluster, git_server: GitServer, made: list[Replicated]
+) -> None:
+    _takeover(kube, git_server, made, 3000)
