@@ -10,6 +10,9 @@ from __future__ import annotations
 
 import json
 import re
+import subprocess
+import sys
+import threading
 import urllib.request
 import uuid
 from collections import Counter
@@ -20,7 +23,7 @@ from typing import Any
 
 from fluxtestbed.audit import AuditWrite
 from fluxtestbed.faults import DEFAULT_ARGS, public_key
-from fluxtestbed.fluxd_host import HostFluxd, fluxctl, start_host_replicas
+from fluxtestbed.fluxd_host import HostFluxd, fluxctl, start_host_replicas, start_replica
 from fluxtestbed.gitserver import GitServer
 from fluxtestbed.kube import Cluster
 from fluxtestbed.procs import TestbedError
@@ -166,3 +169,66 @@ def overlapping_seconds(writes: Sequence[AuditWrite], agents: Sequence[str]) -> 
 
 def log_of(daemon: HostFluxd) -> str:
     return Path(daemon.process.log).read_text(errors="replace")
+
+
+class Kubelet:
+    """Keeps one host fluxd per running pod of the install, as kubelet keeps containers.
+
+    A pod that appears (a rolling update's new ReplicaSet) gets a fluxd
+    started with the Deployment's args of that moment; a pod that is
+    terminating or gone has its fluxd stopped with SIGTERM, as kubelet does.
+    ``samples`` records, at each look, how many live replicas said they lead.
+    """
+
+    def __init__(self, inst: Replicated) -> None:
+        self._inst = inst
+        first = inst.daemons[0]
+        args = [str(a) for a in first.process.popen.args]  # type: ignore[union-attr]
+        self._kubeconfig = Path(next(a for a in args if a.startswith("--kubeconfig="))[13:])
+        self.samples: list[int] = []
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def __enter__(self) -> Kubelet:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join(30)
+
+    def _run(self) -> None:
+        while not self._stop.wait(0.2):
+            try:
+                self.look()
+            except (OSError, TestbedError, subprocess.CalledProcessError) as exc:
+                print(f"kubelet: {exc}", file=sys.stderr)
+
+    def look(self) -> None:
+        inst = self._inst
+        out = inst.kube.kubectl(
+            "get", "pods", "-n", inst.namespace, "-l", "name=flux", "-o", "json"
+        )
+        live = {
+            p["metadata"]["name"]
+            for p in json.loads(out.stdout)["items"]
+            if p.get("status", {}).get("phase") == "Running"
+            and not p["metadata"].get("deletionTimestamp")
+        }
+        for daemon in [d for d in inst.daemons if d.process.alive() and d.pod not in live]:
+            daemon.stop()
+        running = {d.pod for d in inst.daemons if d.process.alive()}
+        for pod in sorted(live - running):
+            inst.daemons.append(
+                start_replica(
+                    inst.kube, inst.namespace, pod, self._kubeconfig, inst.git.known_hosts_lines()
+                )
+            )
+        self.samples.append(sum(1 for d in inst.daemons if d.process.alive() and _leads(d)))
+
+
+def _leads(daemon: HostFluxd) -> bool:
+    try:
+        return leads(daemon)
+    except OSError:
+        return False

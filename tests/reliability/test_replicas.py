@@ -6,11 +6,12 @@ and every object are real, and the API server's audit log tells the
 replicas apart by user agent (fluxd sends its pod's name).
 
 The quick scenario (200 objects) runs with every ``make test``; the heavy
-one (3,000 objects) with ``make reliability``.
+ones (3,000 objects, a rolling update of deploy/) with ``make reliability``.
 """
 
 from __future__ import annotations
 
+import json
 import sys
 import time
 from collections.abc import Iterator
@@ -22,6 +23,7 @@ from fluxtestbed.fluxd_host import wait_for
 from fluxtestbed.gitserver import GitServer
 from fluxtestbed.kube import Cluster
 from fluxtestbed.replicas import (
+    Kubelet,
     Replicated,
     install_replicas,
     leads,
@@ -57,6 +59,8 @@ def _takeover(kube: Cluster, git_server: GitServer, made: list[Replicated], coun
     )
     made.append(inst)
     wait_for(f"{count} objects live", lambda: values(kube, inst.target)["v1"] == count, 300)
+    # The objects are live a moment before the pass that applied them ends.
+    wait_for("the first pass to end", lambda: sum(passes(d) for d in inst.daemons) >= 1, 60)
 
     # Exactly one replica syncs; the other has run no pass at all.
     leader, standby = inst.leader_and_standby()
@@ -114,3 +118,52 @@ def test_the_standby_finishes_a_3000_object_pass_after_the_leader_is_killed(
     kube: Cluster, git_server: GitServer, made: list[Replicated]
 ) -> None:
     _takeover(kube, git_server, made, 3000)
+
+
+@pytest.mark.reliability
+def test_a_rolling_update_keeps_a_leader_syncing_and_a_push_during_it_goes_live(
+    kube: Cluster, git_server: GitServer, made: list[Replicated]
+) -> None:
+    inst = install_replicas(kube, git_server, config_maps(20, "v1"))
+    made.append(inst)
+    wait_for("20 objects live", lambda: values(kube, inst.target)["v1"] == 20, 120)
+    before = {d.pod for d in inst.daemons}
+    with Kubelet(inst) as kubelet:
+        # New args: the Deployment rolls its pods one at a time.
+        patch = [
+            {
+                "op": "add",
+                "path": "/spec/template/spec/containers/0/args/-",
+                "value": "--sync-interval=9m",
+            }
+        ]
+        kube.kubectl(
+            "patch",
+            "deployment",
+            "flux",
+            "-n",
+            inst.namespace,
+            "--type=json",
+            "-p",
+            json.dumps(patch),
+        )
+        pushed = time.monotonic()
+        git_server.push_files(inst.repo, config_maps(20, "v2"), "v2 during the roll")
+        kube.kubectl("rollout", "status", "deployment/flux", "-n", inst.namespace, "--timeout=120s")
+        took = time_until(lambda: values(kube, inst.target)["v2"] == 20, timeout=120)
+        wait_for(
+            "a leader among the new pods",
+            lambda: any(leads(d) for d in inst.daemons if d.process.alive()),
+            60,
+        )
+    print(f"--- samples of leaders: {kubelet.samples}", file=sys.stderr)
+    assert took is not None, "the commit pushed during the roll never went live"
+    now = {d.pod for d in inst.daemons if d.process.alive()}
+    assert now and not now & before, "every pod was replaced"
+    assert max(kubelet.samples) == 1, "never two leaders at once"
+    record(
+        "replicas-rolling-update",
+        seconds_from_push_to_live=round(time.monotonic() - pushed, 2),
+        looks=len(kubelet.samples),
+        looks_without_leader=kubelet.samples.count(0),
+    )

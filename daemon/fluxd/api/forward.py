@@ -6,11 +6,13 @@ push. A follower sends such requests on, unchanged (token included), to the
 API address the leader put in the Lease, and relays the answer. fluxctl
 port-forwards to whichever pod it finds first; it cannot tell the difference.
 
-* Requests only the leader can answer (``LEADER_ONLY``) get 503 from a
-  follower that knows no reachable leader (during a takeover), with a help
-  text saying to retry: never a job that pretends to have synced.
-* Listings that read better from the leader (policies come from the repo
-  it synced, ``PREFER_LEADER``) fall back to this replica's own answer.
+* Requests only the leader can answer (``LEADER_ONLY``) wait a few seconds
+  for a leader when none is known (a replica starting, a takeover), then get
+  503 with a help text saying to retry: never a job that pretends to have
+  synced.
+* Push notifications and listings that read better from the leader
+  (``PREFER_LEADER``) fall back to this replica's own answer: a notification
+  is only "fetch soon", which this replica does itself once it leads.
 * Probes, ``/metrics``, the docs, identity, version and export are always
   this replica's own.
 
@@ -21,6 +23,7 @@ never bounce a request between them.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 
 import httpx
@@ -29,6 +32,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from fluxd.api.errors import error_response
 from fluxd.api.models import API_PREFIX
 from fluxd.api.port import DaemonPort
+from fluxd.views import Leadership
 
 __all__ = ["FORWARDED_HEADER", "LeaderForwarding"]
 
@@ -37,7 +41,6 @@ log = logging.getLogger(__name__)
 FORWARDED_HEADER = "x-fluxd-forwarded-by"
 LEADER_ONLY = frozenset(
     {
-        ("POST", f"{API_PREFIX}/v11/notify"),
         ("POST", f"{API_PREFIX}/v9/update-manifests"),
         ("GET", f"{API_PREFIX}/v6/jobs"),
         ("GET", f"{API_PREFIX}/v6/sync"),
@@ -47,6 +50,7 @@ LEADER_ONLY = frozenset(
 )
 PREFER_LEADER = frozenset(
     {
+        ("POST", f"{API_PREFIX}/v11/notify"),
         ("GET", f"{API_PREFIX}/v11/services"),
         ("GET", f"{API_PREFIX}/v6/services"),
         ("POST", f"{API_PREFIX}/v9/git-repo-config"),
@@ -57,13 +61,19 @@ _DROP = frozenset({"host", "connection", "content-length", "transfer-encoding", 
 _TIMEOUT = httpx.Timeout(30.0, connect=3.0)
 #: Request bodies are small (webhooks, the largest, are capped at 5 MiB by the hook route).
 _MAX_BODY = 6 * 1024 * 1024
+#: How long a request only the leader answers waits for one to be known.
+LEADER_WAIT = 5.0
+_LOOK_EVERY = 0.1
 
 
 def _kind(method: str, path: str) -> str:
-    """ "only", "prefer" or "" (answered here) for a request."""
-    if (method, path) in LEADER_ONLY or (method == "POST" and path.startswith("/hook/")):
+    """Whether only the leader answers ("only"), the leader is preferred ("prefer"),
+    or this replica answers ("")."""
+    if (method, path) in LEADER_ONLY:
         return "only"
-    return "prefer" if (method, path) in PREFER_LEADER else ""
+    if (method, path) in PREFER_LEADER or (method == "POST" and path.startswith("/hook/")):
+        return "prefer"
+    return ""
 
 
 class LeaderForwarding:
@@ -79,9 +89,12 @@ class LeaderForwarding:
             await self._app(scope, receive, send)
             return
         kind = _kind(scope["method"], scope["path"])
-        leadership = self._daemon.leadership()
         headers = {k.decode("latin-1").lower(): v for k, v in scope["headers"]}
-        if not kind or leadership.leading or FORWARDED_HEADER in headers:
+        if not kind or FORWARDED_HEADER in headers:
+            await self._app(scope, receive, send)
+            return
+        leadership = await self._leadership(wait=kind == "only")
+        if leadership.leading:
             await self._app(scope, receive, send)
             return
         body = await _read_body(receive)
@@ -102,6 +115,18 @@ class LeaderForwarding:
             headers={"Retry-After": "5"},
         )
         await response(scope, _replay(body), send)
+
+    async def _leadership(self, *, wait: bool) -> Leadership:
+        """Who leads; when ``wait``, give a starting or changing election a moment."""
+        leadership = self._daemon.leadership()
+        waited = 0.0
+        while wait and not leadership.leading and not leadership.leader_address:
+            if waited >= LEADER_WAIT:
+                break
+            await asyncio.sleep(_LOOK_EVERY)
+            waited += _LOOK_EVERY
+            leadership = self._daemon.leadership()
+        return leadership
 
     async def _forward(self, scope: Scope, body: bytes, address: str) -> _Relayed | None:
         query = scope.get("query_string", b"").decode("latin-1")

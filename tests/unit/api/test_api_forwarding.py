@@ -7,6 +7,7 @@ where the leader is by its leadership view.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 
 import pytest
@@ -90,6 +91,27 @@ def test_without_a_reachable_leader_a_write_is_refused_with_a_retry_hint() -> No
     assert answer.headers["Retry-After"] == "5"
     assert "no leader is reachable" in answer.json()["error"]
     assert standby.jobs == {}  # never a job that pretends to have synced
+
+
+def test_a_push_notification_without_a_reachable_leader_is_kept_here() -> None:
+    # "Fetch soon" loses nothing by staying: this replica fetches when it leads.
+    standby, client = _standby("127.0.0.1:9")
+    with client:
+        assert client.post("/api/flux/v11/notify", json=NOTIFY).status_code == 202
+    assert standby.notified == [("git@github.com:acme/fleet.git", "main")]
+
+
+def test_a_replica_that_becomes_leader_while_a_sync_waits_answers_it_itself() -> None:
+    view = Leadership(elected=True, leading=False)  # starting: no leader known yet
+    daemon = FakeDaemon(leader=view)
+    app = create_app(daemon, settings=ApiSettings(), registry=CollectorRegistry())
+    timer = threading.Timer(0.3, lambda: setattr(daemon, "leader", Leadership(elected=True)))
+    timer.start()
+    with TestClient(app, raise_server_exceptions=False) as client:
+        answer = client.post("/api/flux/v9/update-manifests", json=SYNC)
+    timer.join()
+    assert answer.status_code == 200
+    assert list(daemon.jobs) == [answer.json()]
 
 
 def test_reads_are_answered_by_the_standby_itself() -> None:
