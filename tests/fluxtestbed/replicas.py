@@ -224,10 +224,13 @@ class Kubelet:
                     inst.kube, inst.namespace, pod, self._kubeconfig, inst.git.known_hosts_lines()
                 )
             )
-        self.samples.append(sum(1 for d in inst.daemons if d.process.alive() and _leads(d)))
+        self.samples.append(
+            sum(1 for d in inst.daemons if d.process.alive() and answers_as_leader(d))
+        )
 
 
-def _leads(daemon: HostFluxd) -> bool:
+def answers_as_leader(daemon: HostFluxd) -> bool:
+    """Whether the replica says it leads; False when it no longer answers (stopping)."""
     try:
         return leads(daemon)
     except OSError:

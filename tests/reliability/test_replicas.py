@@ -25,6 +25,7 @@ from fluxtestbed.kube import Cluster
 from fluxtestbed.replicas import (
     Kubelet,
     Replicated,
+    answers_as_leader,
     install_replicas,
     leads,
     log_of,
@@ -153,7 +154,7 @@ def test_a_rolling_update_keeps_a_leader_syncing_and_a_push_during_it_goes_live(
         took = time_until(lambda: values(kube, inst.target)["v2"] == 20, timeout=120)
         wait_for(
             "a leader among the new pods",
-            lambda: any(leads(d) for d in inst.daemons if d.process.alive()),
+            lambda: any(answers_as_leader(d) for d in inst.daemons if d.process.alive()),
             60,
         )
     print(f"--- samples of leaders: {kubelet.samples}", file=sys.stderr)
