@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import re
-import subprocess
 import sys
 import threading
 import urllib.request
@@ -186,6 +185,7 @@ class Kubelet:
         args = [str(a) for a in first.process.popen.args]  # type: ignore[union-attr]
         self._kubeconfig = Path(next(a for a in args if a.startswith("--kubeconfig="))[13:])
         self.samples: list[int] = []
+        self.pods: set[str] = set()
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
 
@@ -197,12 +197,29 @@ class Kubelet:
         self._stop.set()
         self._thread.join(30)
 
+    def _live_pods(self) -> set[str]:
+        inst = self._inst
+        out = inst.kube.kubectl(
+            "get", "pods", "-n", inst.namespace, "-l", "name=flux", "-o", "json"
+        )
+        return {
+            p["metadata"]["name"]
+            for p in json.loads(out.stdout)["items"]
+            if p.get("status", {}).get("phase") == "Running"
+            and not p["metadata"].get("deletionTimestamp")
+        }
+
+    def caught_up(self) -> bool:
+        """Whether exactly the running pods have a running fluxd, as of now."""
+        alive = {d.pod for d in list(self._inst.daemons) if d.process.alive()}
+        return bool(alive) and alive == self._live_pods()
+
     def _run(self) -> None:
         while not self._stop.wait(0.2):
             try:
                 self.look()
-            except (OSError, TestbedError, subprocess.CalledProcessError) as exc:
-                print(f"kubelet: {exc}", file=sys.stderr)
+            except Exception as exc:  # a test helper's thread: say it, keep looking
+                print(f"kubelet: {type(exc).__name__}: {exc}", file=sys.stderr)
 
     def look(self) -> None:
         inst = self._inst
@@ -215,6 +232,7 @@ class Kubelet:
             if p.get("status", {}).get("phase") == "Running"
             and not p["metadata"].get("deletionTimestamp")
         }
+        self.pods = live
         for daemon in [d for d in inst.daemons if d.process.alive() and d.pod not in live]:
             daemon.stop()
         running = {d.pod for d in inst.daemons if d.process.alive()}

@@ -151,6 +151,8 @@ def test_a_rolling_update_keeps_a_leader_syncing_and_a_push_during_it_goes_live(
         pushed = time.monotonic()
         git_server.push_files(inst.repo, config_maps(20, "v2"), "v2 during the roll")
         kube.kubectl("rollout", "status", "deployment/flux", "-n", inst.namespace, "--timeout=120s")
+        # kwok readies pods at once: the processes follow the pods a little later.
+        wait_for("a fluxd for each new pod and none for the old", kubelet.caught_up, 180)
         took = time_until(lambda: values(kube, inst.target)["v2"] == 20, timeout=120)
         wait_for(
             "a leader among the new pods",
