@@ -113,6 +113,7 @@ def test_deploy_holds_the_flux_v1_objects(objects: list[Obj]) -> None:
         ("ClusterRoleBinding", "", "flux"),
         ("Secret", NAMESPACE, "flux-git-deploy"),
         ("Deployment", NAMESPACE, "flux"),
+        ("PodDisruptionBudget", NAMESPACE, "flux"),
     }
     secret = _one(objects, "Secret", "flux-git-deploy")
     assert secret["type"] == "Opaque"
@@ -170,9 +171,33 @@ def test_the_pod_carries_the_labels_both_fluxctl_selectors_look_for(
     assert selector.items() <= labels.items()
 
 
-def test_one_replica_and_recreate_so_two_daemons_never_overlap(deployment: Obj) -> None:
-    assert deployment["spec"]["replicas"] == 1
-    assert deployment["spec"]["strategy"]["type"] == "Recreate"
+def test_two_replicas_elect_a_leader_and_roll_one_pod_at_a_time(
+    deployment: Obj, container: Obj
+) -> None:
+    spec = deployment["spec"]
+    assert spec["replicas"] == 2
+    assert spec["strategy"]["type"] == "RollingUpdate"
+    # A new pod is up before an old one goes: a standby is always there.
+    assert spec["strategy"]["rollingUpdate"] == {"maxSurge": 1, "maxUnavailable": 0}
+    settings, _ = parse([str(a) for a in container["args"]], env={"POD_NAME": "flux-a"})
+    assert settings.leader.elect is True
+    assert settings.leader.identity == "flux-a"
+    env = {e["name"]: e for e in container["env"]}
+    assert env["POD_NAME"]["valueFrom"]["fieldRef"]["fieldPath"] == "metadata.name"
+    assert env["POD_IP"]["valueFrom"]["fieldRef"]["fieldPath"] == "status.podIP"
+
+
+def test_replicas_spread_over_nodes_and_a_drain_leaves_one(
+    deployment: Obj, objects: list[Obj]
+) -> None:
+    labels = deployment["spec"]["template"]["metadata"]["labels"]
+    anti = deployment["spec"]["template"]["spec"]["affinity"]["podAntiAffinity"]
+    (term,) = anti["preferredDuringSchedulingIgnoredDuringExecution"]
+    assert term["podAffinityTerm"]["topologyKey"] == "kubernetes.io/hostname"
+    assert term["podAffinityTerm"]["labelSelector"]["matchLabels"].items() <= labels.items()
+    budget = _one(objects, "PodDisruptionBudget", "flux")
+    assert budget["spec"]["minAvailable"] == 1
+    assert budget["spec"]["selector"]["matchLabels"].items() <= labels.items()
 
 
 def test_ports_match_the_daemon_and_the_cli(container: Obj, deployment: Obj) -> None:
@@ -308,7 +333,7 @@ def _running_pods(kube: Cluster, selector: str) -> list[Obj]:
 
 
 @pytest.mark.cluster
-def test_applying_deploy_to_a_fresh_cluster_gives_one_ready_pod_that_fluxctl_finds(
+def test_applying_deploy_to_a_fresh_cluster_gives_two_ready_pods_that_fluxctl_finds(
     kube: Cluster, deploy_cleanup: None
 ) -> None:
     _cleanup(kube)  # from nothing, as the walkthrough starts: no namespace yet
@@ -319,15 +344,17 @@ def test_applying_deploy_to_a_fresh_cluster_gives_one_ready_pod_that_fluxctl_fin
     )
     by_labels = _running_pods(kube, DEFAULT_FORWARD_LABELS)
     by_name = _running_pods(kube, FALLBACK_SELECTOR)
-    assert len(by_labels) == 1
-    assert [p["metadata"]["name"] for p in by_name] == [by_labels[0]["metadata"]["name"]]
-    pod = by_labels[0]
-    assert pod["spec"]["nodeName"] == NODE_NAME
-    ready = {c["type"]: c["status"] for c in pod["status"]["conditions"]}
-    assert ready["Ready"] == "True"
-    # Admission kept the lock-down (e.g. no mutating policy relaxed it).
-    assert pod["spec"]["securityContext"]["runAsNonRoot"] is True
-    assert pod["spec"]["serviceAccountName"] == "flux"
+    assert len(by_labels) == 2
+    names = sorted(p["metadata"]["name"] for p in by_labels)
+    assert sorted(p["metadata"]["name"] for p in by_name) == names
+    for pod in by_labels:
+        # One node here: the anti-affinity is a preference, so both run on it.
+        assert pod["spec"]["nodeName"] == NODE_NAME
+        ready = {c["type"]: c["status"] for c in pod["status"]["conditions"]}
+        assert ready["Ready"] == "True"
+        # Admission kept the lock-down (e.g. no mutating policy relaxed it).
+        assert pod["spec"]["securityContext"]["runAsNonRoot"] is True
+        assert pod["spec"]["serviceAccountName"] == "flux"
 
 
 @pytest.mark.cluster
@@ -399,6 +426,8 @@ def test_the_least_privilege_variant_limits_fluxd_to_its_namespaces(
         assert _can(kube, "delete", "services", "default")
         assert _can(kube, "patch", "secrets", NAMESPACE)
         assert _can(kube, "create", "configmaps", NAMESPACE)
+        assert _can(kube, "update", "leases.coordination.k8s.io", NAMESPACE)
+        assert not _can(kube, "update", "leases.coordination.k8s.io", "kube-system")
         assert _can(kube, "list", "namespaces")
         assert _can(kube, "list", "customresourcedefinitions.apiextensions.k8s.io")
         assert not _can(kube, "create", "deployments.apps", "kube-system")

@@ -1,0 +1,65 @@
+"""fluxd's leader election flags: several replicas, one of them syncing."""
+
+from __future__ import annotations
+
+from fluxd import flag_values as v
+from fluxd.flag_values import Flag
+from fluxids import is_object_name
+
+
+def _lease_name(text: str) -> str:
+    if not is_object_name(text) or text != text.lower():
+        raise ValueError(f"{text!r} is not an object name, e.g. fluxd-leader")
+    return text
+
+
+LEADER_FLAGS = (
+    Flag(
+        "--leader-elect",
+        "run as one of several replicas: only the one holding the Lease syncs; "
+        "the others serve the API and forward writes to it",
+        ("leader.elect",),
+        kind="bool",
+    ),
+    Flag(
+        "--leader-elect-lease-duration",
+        "how long a claim lasts unrenewed before another replica may take over",
+        ("leader.lease_duration",),
+        read=v.duration,
+        show=v.show_duration,
+    ),
+    Flag(
+        "--leader-elect-renew-deadline",
+        "a leader that could not renew for this long stops writing and steps down",
+        ("leader.renew_deadline",),
+        read=v.duration,
+        show=v.show_duration,
+    ),
+    Flag(
+        "--leader-elect-retry-period",
+        "how often the leader renews and the others look",
+        ("leader.retry_period",),
+        read=v.duration,
+        show=v.show_duration,
+    ),
+    Flag(
+        "--leader-elect-identity",
+        "this replica's name in the Lease (default: $POD_NAME, which deploy/ sets to the "
+        "pod's name, else the host name)",
+        ("leader.identity",),
+        fallback=lambda env: env.get("POD_NAME"),
+    ),
+    Flag(
+        "--leader-elect-lease-name",
+        "the Lease's name, in fluxd's namespace",
+        ("leader.lease_name",),
+        convert=_lease_name,
+    ),
+    Flag(
+        "--advertise-address",
+        "host:port where the other replicas reach this one's API "
+        "(default: $POD_IP and the port of --listen)",
+        ("leader.advertise_address",),
+        fallback=lambda env: env.get("POD_IP"),
+    ),
+)
