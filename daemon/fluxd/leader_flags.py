@@ -2,9 +2,32 @@
 
 from __future__ import annotations
 
+import re
+
 from fluxd import flag_values as v
+from fluxd.errors import SettingsError
 from fluxd.flag_values import Flag
 from fluxids import is_object_name
+
+#: A label key (an optional DNS prefix and a name) and value, as the API server checks them.
+_LABEL_NAME = r"[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?"
+_LABEL = re.compile(
+    rf"((?:[a-z0-9]([-a-z0-9.]{{0,251}}[a-z0-9])?/)?{_LABEL_NAME})=({_LABEL_NAME})?"
+)
+
+
+def _pod_labels(values: list[str]) -> tuple[tuple[str, str], ...]:
+    pairs: list[tuple[str, str]] = []
+    for item in v.split(values):
+        match = _LABEL.fullmatch(item)
+        if match is None:
+            raise SettingsError(
+                f"fluxd: --leader-pod-labels {item!r} is not a label as key=value",
+                help="Give key=value pairs, comma-separated, e.g. --leader-pod-labels=app=flux.",
+            )
+        key, _, value = item.partition("=")
+        pairs.append((key, value))
+    return tuple(pairs)
 
 
 def _lease_name(text: str) -> str:
@@ -54,6 +77,16 @@ LEADER_FLAGS = (
         "the Lease's name, in fluxd's namespace",
         ("leader.lease_name",),
         convert=_lease_name,
+    ),
+    Flag(
+        "--leader-pod-labels",
+        "labels the leader puts on its own pod (named by --leader-elect-identity) while it "
+        "leads, and takes off when it stops; deploy/ sets app=flux, so that Flux v1's "
+        "fluxctl, which refuses two matching pods, finds the leader (comma list or repeated)",
+        ("leader.pod_labels",),
+        kind="list",
+        convert=_pod_labels,
+        show=lambda value: ",".join(f"{k}={val}" for k, val in value),
     ),
     Flag(
         "--advertise-address",

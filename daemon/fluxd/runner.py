@@ -26,6 +26,7 @@ from fluxd.automation import AutomationLoop
 from fluxd.clock import Clock, SystemClock
 from fluxd.cluster import Cluster
 from fluxd.cluster.lease import LeaseStore
+from fluxd.cluster.podlabels import PodLabels
 from fluxd.daemon import Daemon
 from fluxd.errors import FluxError
 from fluxd.flags import split_address
@@ -38,6 +39,7 @@ from fluxd.passes import SyncPasses
 from fluxd.registry import Scanner
 from fluxd.settings import Settings, SyncState
 from fluxd.status_service import StatusService
+from fluxd.sync.badge import LeaderBadge
 from fluxd.sync.election import LeaderElector, advertised
 from fluxd.sync.engine import SyncEngine
 from fluxd.sync.loop import LoopTimings, SyncLoop
@@ -106,6 +108,16 @@ def _elector(
     metrics.set_leader(False)
     cluster.set_fence(elector.may_write)
     return elector
+
+
+def _badge(settings: Settings, cluster: Cluster) -> LeaderBadge | None:
+    leader = settings.leader
+    if not (leader.elect and leader.pod_labels):
+        return None
+    labels = PodLabels(
+        cluster.client, namespace=settings.cluster.namespace, labels=leader.pod_labels
+    )
+    return LeaderBadge(labels, pod=leader.identity)
 
 
 def _start_keyring(settings: Settings, cluster: Cluster) -> KeyRing:
@@ -240,20 +252,29 @@ class Parts:
     images: ImageLoops | None = None
     #: Who of the replicas syncs (None without --leader-elect: this one always does).
     elector: LeaderElector | None = None
+    #: The labels the leader wears on its pod (--leader-pod-labels).
+    badge: LeaderBadge | None = None
 
     async def sync(self) -> None:
         """Fetch and sync until cancelled; with election, sync only while leading (a
         standby keeps its mirror fresh, so that taking over costs one pass and no clone)."""
-        if self.elector is None:
+        elector, badge = self.elector, self.badge
+        if elector is None:
             await self.loop.run()
             return
 
         async def lead() -> None:
             # Another replica may have synced while this one stood by.
             await self.passes.forget()
-            await self.loop.run_syncing()
+            if badge is None:
+                await self.loop.run_syncing()
+                return
+            async with badge.worn(elector.taken_from):
+                await self.loop.run_syncing()
 
-        await self.elector.serve(self.loop.run_fetching, lead)
+        if badge is not None:
+            await badge.take_off_own()
+        await elector.serve(self.loop.run_fetching, lead)
 
 
 def build(settings: Settings, workdir: Path) -> Parts:
@@ -294,7 +315,8 @@ def build(settings: Settings, workdir: Path) -> Parts:
         settings, daemon=daemon, mirror=mirror, cluster=cluster, inventory=engine.inventory
     )
     servers = _servers(settings, daemon, status, registry)
-    return Parts(daemon, passes, loop, servers, cluster, keyring, images, elector)
+    badge = _badge(settings, cluster)
+    return Parts(daemon, passes, loop, servers, cluster, keyring, images, elector, badge)
 
 
 async def run(settings: Settings) -> None:

@@ -140,6 +140,10 @@ class LeaderSettings:
     advertise_address: str = ""
     #: The Lease's name, in fluxd's namespace.
     lease_name: str = "fluxd-leader"
+    #: Labels the leader puts on its own pod (named ``identity``) while it
+    #: leads: a client that finds fluxd by label and refuses two matches (Flux
+    #: v1's fluxctl) then finds exactly the leader.
+    pod_labels: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

@@ -82,6 +82,11 @@ class Replicated:
             check=False,
         ).stdout.strip()
 
+    def labelled(self, selector: str) -> set[str]:
+        """The pods of the install that ``selector`` picks (Flux v1's fluxctl's view)."""
+        out = self.kube.kubectl("get", "pods", "-n", self.namespace, "-l", selector, "-o", "json")
+        return {p["metadata"]["name"] for p in json.loads(out.stdout)["items"]}
+
     def leader_and_standby(self) -> tuple[HostFluxd, HostFluxd]:
         leaders = [d for d in self.daemons if leads(d)]
         if len(leaders) != 1:

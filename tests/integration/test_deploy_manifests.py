@@ -155,18 +155,24 @@ def test_every_commented_out_arg_is_a_fluxd_flag_too() -> None:
         assert warnings == [], arg
 
 
-def test_the_pod_carries_the_labels_both_fluxctl_selectors_look_for(
-    deployment: Obj,
+def test_the_leader_wears_the_first_fluxctl_selector_and_every_pod_the_second(
+    deployment: Obj, container: Obj
 ) -> None:
     labels = deployment["spec"]["template"]["metadata"]["labels"]
-    # fluxctl's first selector, --k8s-fwd-labels (default app=flux) ...
+    # fluxctl's first selector, --k8s-fwd-labels (default app=flux), only on
+    # the leader's pod: Flux v1's fluxctl refuses two pods that match ...
+    leader_labels = [
+        a.split("=", 1)[1] for a in container["args"] if a.startswith("--leader-pod-labels=")
+    ]
+    assert leader_labels == [DEFAULT_FORWARD_LABELS]
     for pair in DEFAULT_FORWARD_LABELS.split(","):
-        key, value = pair.split("=", 1)
-        assert labels.get(key) == value
-    # ... and its fallback, name in (flux,fluxd,weave-flux-agent).
+        key, _ = pair.split("=", 1)
+        assert key not in labels
+    # ... and its fallback, name in (flux,fluxd,weave-flux-agent), on every pod.
     found = re.fullmatch(r"(\w+) in \(([^)]*)\)", FALLBACK_SELECTOR)
     assert found, FALLBACK_SELECTOR
     assert labels.get(found.group(1)) in found.group(2).split(",")
+    # A label the leader takes off must not be one the ReplicaSet selects by.
     selector = deployment["spec"]["selector"]["matchLabels"]
     assert selector.items() <= labels.items()
 
@@ -342,12 +348,12 @@ def test_applying_deploy_to_a_fresh_cluster_gives_two_ready_pods_that_fluxctl_fi
     kube.kubectl(
         "wait", "-n", NAMESPACE, "deployment/flux", "--for=condition=Available", "--timeout=90s"
     )
-    by_labels = _running_pods(kube, DEFAULT_FORWARD_LABELS)
+    # The test bed's pods run no fluxd, so none leads and none wears app=flux
+    # (tests/reliability/test_replicas.py checks the leader's label).
+    assert _running_pods(kube, DEFAULT_FORWARD_LABELS) == []
     by_name = _running_pods(kube, FALLBACK_SELECTOR)
-    assert len(by_labels) == 2
-    names = sorted(p["metadata"]["name"] for p in by_labels)
-    assert sorted(p["metadata"]["name"] for p in by_name) == names
-    for pod in by_labels:
+    assert len(by_name) == 2
+    for pod in by_name:
         # One node here: the anti-affinity is a preference, so both run on it.
         assert pod["spec"]["nodeName"] == NODE_NAME
         ready = {c["type"]: c["status"] for c in pod["status"]["conditions"]}

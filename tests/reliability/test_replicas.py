@@ -68,6 +68,8 @@ def _takeover(kube: Cluster, git_server: GitServer, made: list[Replicated], coun
     assert inst.holder() == leader.pod
     assert passes(leader) >= 1
     assert passes(standby) == 0 and not leads(standby)
+    # Flux v1's fluxctl refuses two pods matching app=flux: only the leader wears it.
+    wait_for("the leader alone to wear app=flux", lambda: inst.labelled("app=flux") == {leader.pod})
 
     # fluxctl works through either pod: the standby forwards to the leader.
     for daemon in (standby, leader):
@@ -92,6 +94,10 @@ def _takeover(kube: Cluster, git_server: GitServer, made: list[Replicated], coun
     # The objects are live a moment before the standby's pass ends and is counted.
     wait_for("the standby's pass to end", lambda: passes(standby) >= 1, 60)
     assert leads(standby) and inst.holder() == standby.pod
+    # The new leader took app=flux off the pod of the one that died wearing it.
+    wait_for(
+        "the new leader alone to wear app=flux", lambda: inst.labelled("app=flux") == {standby.pod}
+    )
 
     # After the kill only the standby writes: never two replicas in one second.
     writes = [w for w in audit.writes(mark) if w.namespace in (inst.target, inst.namespace)]

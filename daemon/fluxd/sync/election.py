@@ -110,6 +110,8 @@ class LeaderElector:
         self._renewed_at: float | None = None
         self._changed = asyncio.Event()
         self.transitions = 0
+        #: Who held the Lease before this replica last took it ("" when no one did).
+        self.taken_from = ""
 
     # --- what the rest of fluxd asks ---------------------------------------------
 
@@ -227,6 +229,7 @@ class LeaderElector:
         self._record = written
         self._seen_at = self._clock.monotonic()
         if not ours:
+            self.taken_from = record.holder if record else ""
             log.info(
                 "event=leadership-acquired lease=%s identity=%s previous=%s",
                 self._lease.name,
