@@ -15,11 +15,13 @@ import json
 import sys
 import time
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
 from fluxtestbed.faults import config_maps, notify, record, time_until
 from fluxtestbed.fluxd_host import wait_for
+from fluxtestbed.fluxv1 import FluxV1Binaries
 from fluxtestbed.gitserver import GitServer
 from fluxtestbed.kube import Cluster
 from fluxtestbed.replicas import (
@@ -48,7 +50,13 @@ def made(kube: Cluster, git_server: GitServer) -> Iterator[list[Replicated]]:
         inst.stop()
 
 
-def _takeover(kube: Cluster, git_server: GitServer, made: list[Replicated], count: int) -> None:
+def _takeover(
+    kube: Cluster,
+    git_server: GitServer,
+    made: list[Replicated],
+    count: int,
+    go_fluxctl: Path | None = None,
+) -> None:
     # The API client is slowed a little so a pass of `count` objects takes a
     # few seconds: long enough to kill the leader in the middle of one.
     qps = max(50, count // 6)
@@ -70,6 +78,11 @@ def _takeover(kube: Cluster, git_server: GitServer, made: list[Replicated], coun
     assert passes(standby) == 0 and not leads(standby)
     # Flux v1's fluxctl refuses two pods matching app=flux: only the leader wears it.
     wait_for("the leader alone to wear app=flux", lambda: inst.labelled("app=flux") == {leader.pod})
+    if go_fluxctl is not None:
+        # Flux v1's fluxctl finds one pod by its default selector, not two.
+        found = inst.installation(leader).fluxctl("list-workloads", "-a", exe=go_fluxctl)
+        assert found.returncode == 0, found.stderr
+        assert "Ambiguous" not in found.stderr
 
     # fluxctl works through either pod: the standby forwards to the leader.
     for daemon in (standby, leader):
@@ -115,9 +128,9 @@ def _takeover(kube: Cluster, git_server: GitServer, made: list[Replicated], coun
 
 
 def test_the_standby_takes_over_when_the_leader_is_killed_mid_pass(
-    kube: Cluster, git_server: GitServer, made: list[Replicated]
+    kube: Cluster, git_server: GitServer, made: list[Replicated], fluxv1: FluxV1Binaries
 ) -> None:
-    _takeover(kube, git_server, made, 200)
+    _takeover(kube, git_server, made, 200, go_fluxctl=fluxv1.fluxctl)
 
 
 @pytest.mark.reliability
