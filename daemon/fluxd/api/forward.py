@@ -54,6 +54,10 @@ PREFER_LEADER = frozenset(
         ("GET", f"{API_PREFIX}/v11/services"),
         ("GET", f"{API_PREFIX}/v6/services"),
         ("POST", f"{API_PREFIX}/v9/git-repo-config"),
+        # A standby runs no passes and reads the inventory once: the leader's
+        # status and diff are the current ones.
+        ("GET", f"{API_PREFIX}/v11/status"),
+        ("POST", f"{API_PREFIX}/v11/diff"),
     }
 )
 #: Hop-by-hop headers and those httpx sets itself.

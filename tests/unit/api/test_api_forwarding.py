@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterator
+from dataclasses import replace
 
 import pytest
 from prometheus_client import CollectorRegistry
@@ -17,6 +18,7 @@ from fluxd.api.app import create_app
 from fluxd.settings import ApiSettings
 from fluxd.views import Leadership
 from unit.api.fakes import FakeDaemon
+from unit.api.test_status_routes import FakeStatus
 from unit.api.testclient import TestClient
 from unit.cli.fake_daemon import Server
 
@@ -133,3 +135,39 @@ def test_a_forwarded_request_is_never_forwarded_again(leader: tuple[FakeDaemon, 
         )
     assert answer.status_code == 200
     assert list(standby.jobs) == [answer.json()]
+
+
+def test_the_status_via_the_standby_is_the_leaders_which_has_run_the_passes() -> None:
+    leading_status = FakeStatus()
+    app = create_app(
+        FakeDaemon(), settings=ApiSettings(), registry=CollectorRegistry(), status=leading_status
+    )
+    server = Server(app).start()
+    try:
+        with TestClient(app, raise_server_exceptions=False) as direct:
+            from_leader = direct.get("/api/flux/v11/status").json()
+        view = Leadership(
+            elected=True, leading=False, leader="flux-a", leader_address=f"127.0.0.1:{server.port}"
+        )
+        standby_status = FakeStatus(view=replace(leading_status.view, passes=()))
+        standby = create_app(
+            FakeDaemon(leader=view),
+            settings=ApiSettings(),
+            registry=CollectorRegistry(),
+            status=standby_status,
+        )
+        with TestClient(standby, raise_server_exceptions=False) as client:
+            answer = client.get("/api/flux/v11/status")
+    finally:
+        server.stop()
+    assert answer.status_code == 200
+    assert answer.json() == from_leader
+    assert from_leader != _own_status(standby_status)
+
+
+def _own_status(status: FakeStatus) -> object:
+    app = create_app(
+        FakeDaemon(), settings=ApiSettings(), registry=CollectorRegistry(), status=status
+    )
+    with TestClient(app, raise_server_exceptions=False) as client:
+        return client.get("/api/flux/v11/status").json()
