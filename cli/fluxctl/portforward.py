@@ -91,6 +91,10 @@ def find_pod(api: PodApi, namespace: str, selectors: list[str], timeout: float) 
     for selector in selectors:
         pods = _list_pods(api, namespace, selector, timeout)
         live = [p for p in pods if _phase(p) == "Running" and not _terminating(p)]
+        if len(live) > 1 and _one_workload(live):
+            # Replicas of one fluxd Deployment (leader election): any of them
+            # answers, forwarding to the leader; a ready one is preferred.
+            live = sorted(live, key=lambda p: (bool(_unready(p)), _name(p)))[:1]
         if len(live) > 1:
             raise _ambiguous(namespace, selector, live)
         if live:
@@ -117,6 +121,22 @@ def _list_pods(api: PodApi, namespace: str, selector: str, timeout: float) -> li
             f"the Kubernetes API sent a pod list that is not JSON: {exc}"
         ) from exc
     return [item for item in items if isinstance(item, dict)]
+
+
+def _workload(pod: Pod) -> str:
+    """The Deployment a pod belongs to, from its ReplicaSet owner ("" for others)."""
+    for owner in pod.get("metadata", {}).get("ownerReferences") or ():
+        if owner.get("controller") and owner.get("kind") == "ReplicaSet":
+            hash_ = str(pod.get("metadata", {}).get("labels", {}).get("pod-template-hash", ""))
+            name = str(owner.get("name", ""))
+            return name.removesuffix(f"-{hash_}") if hash_ else ""
+    return ""
+
+
+def _one_workload(pods: list[Pod]) -> bool:
+    """Whether ``pods`` are all replicas of one Deployment (old and new during a roll)."""
+    owners = {_workload(p) for p in pods}
+    return len(owners) == 1 and "" not in owners
 
 
 def _name(pod: Pod) -> str:

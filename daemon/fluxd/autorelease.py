@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Protocol
 
 from fluxd.automation import ImageUpdate
@@ -33,13 +33,25 @@ class EventRecorder(Protocol):
 class JobReleases:
     """``ReleasePort`` over the job runner."""
 
-    def __init__(self, jobs: JobRunner, *, events: EventRecorder, namespace: str) -> None:
+    def __init__(
+        self,
+        jobs: JobRunner,
+        *,
+        events: EventRecorder,
+        namespace: str,
+        leading: Callable[[], bool] = lambda: True,
+    ) -> None:
         self._jobs = jobs
         self._events = events
         self._namespace = namespace
+        #: With replicas, only the leader writes to git; a standby only looks.
+        self._leading = leading
 
     async def release_images(self, updates: Sequence[ImageUpdate], *, message: str) -> str:
         """Commit and push ``updates``; the new revision ("" when git had them already)."""
+        if not self._leading():
+            log.info("event=automation-standby updates=%d (the leader releases)", len(updates))
+            return ""
         targets: dict[ObjectRef, dict[str, str]] = {}
         for update in updates:
             targets.setdefault(ObjectRef.parse(update.workload), {})[update.container] = (

@@ -21,12 +21,14 @@ from fluxd.manifests.yamlstream import dump_documents
 from fluxd.passes import SyncPasses
 from fluxd.registry import ImageCache
 from fluxd.settings import Settings
+from fluxd.sync.election import LeaderElector
 from fluxd.sync.results import SyncResult
 from fluxd.views import (
     ALL_WORKLOADS,
     GitConfig,
     GitStatus,
     JobStatus,
+    Leadership,
     ReadyStatus,
     Remote,
     SyncReport,
@@ -106,8 +108,10 @@ class Daemon:
         jobs: JobRunner,
         images: ImageCache | None = None,
         image_loops: ImageLoops | None = None,
+        elector: LeaderElector | None = None,
     ) -> None:
         self._settings = settings
+        self._elector = elector
         #: What the registry scan found (None: scanning is off).
         self._images = images
         self.image_loops = image_loops
@@ -142,6 +146,9 @@ class Daemon:
             last_sync_finished=last.started_at + last.duration if last else None,
             last_sync_failures=len(last.failures) if last else 0,
         )
+
+    def leadership(self) -> Leadership:
+        return self._elector.view() if self._elector is not None else Leadership()
 
     def notify_git_change(self, url: str, branch: str) -> None:
         log.info("event=notified url=%s branch=%s", url, branch)

@@ -7,6 +7,7 @@ shows the value the daemon really uses (``tests/unit/test_flags.py`` checks it).
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -14,6 +15,7 @@ from fluxd import flag_values as v
 from fluxd.errors import SettingsError
 from fluxd.flag_values import Flag
 from fluxd.image_flags import REGISTRY_FLAGS
+from fluxd.leader_flags import LEADER_FLAGS
 from fluxd.settings import LogFormat, SyncState
 
 #: Where Kubernetes mounts the pod's namespace; fluxd's namespace when not given.
@@ -29,6 +31,19 @@ def _pod_namespace(env: Mapping[str, str]) -> str | None:
         return POD_NAMESPACE_FILE.read_text().strip() or None
     except OSError:
         return None
+
+
+#: A label value (the instance name is one on every object fluxd applies).
+_LABEL_VALUE = re.compile(r"^([A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?)$")
+
+
+def _instance(text: str) -> str:
+    if not _LABEL_VALUE.match(text):
+        raise ValueError(
+            f"{text!r} is not a label value: up to 63 letters, digits, '-', '_' or '.', "
+            "beginning and ending with a letter or digit, e.g. --k8s-instance=team-a"
+        )
+    return text
 
 
 def _git_paths(values: list[str]) -> tuple[str, ...]:
@@ -221,6 +236,20 @@ _KUBERNETES = (
         fallback=lambda env: env.get("KUBECONFIG"),
     ),
     Flag(
+        "--k8s-instance",
+        "this install's name, labelled fluxd.io/instance on every object it applies; "
+        "drift checks and garbage collection see only objects with it "
+        "(default: fluxd's namespace)",
+        ("cluster.instance",),
+        convert=_instance,
+    ),
+    Flag(
+        "--k8s-instance-takeover",
+        "apply objects another install owns, taking them over, instead of refusing them",
+        ("cluster.instance_takeover",),
+        kind="bool",
+    ),
+    Flag(
         "--k8s-qps",
         "API requests per second, client side; 0 = no limit",
         ("cluster.qps",),
@@ -316,6 +345,7 @@ GROUPS: tuple[tuple[str | None, tuple[Flag, ...]], ...] = (
     ("git", _GIT),
     ("sync", _SYNC),
     ("kubernetes", _KUBERNETES),
+    ("leader election", LEADER_FLAGS),
     (MANIFESTS, _MANIFESTS),
     ("ssh", _SSH),
     ("api", _API),

@@ -23,6 +23,7 @@ from fluxd.settings import (
     ApiSettings,
     ClusterSettings,
     GitSettings,
+    LeaderSettings,
     ManifestSettings,
     RegistrySettings,
     Settings,
@@ -41,6 +42,7 @@ _GROUP_TYPES: Mapping[str, type[Any]] = {
     "api": ApiSettings,
     "manifests": ManifestSettings,
     "registry": RegistrySettings,
+    "leader": LeaderSettings,
 }
 
 
@@ -169,8 +171,22 @@ def _settings(ns: argparse.Namespace, env: Mapping[str, str], warnings: list[str
     ):
         if address:
             split_address(address, flag)
+    _check_leader(settings.leader)
     sync = _sync_rules(settings, "state" in fields["sync"], warnings)
     return dataclasses.replace(settings, sync=sync)
+
+
+def _check_leader(leader: LeaderSettings) -> None:
+    """The timings must nest, or two replicas could both believe they lead."""
+    if not 0 < leader.retry_period < leader.renew_deadline < leader.lease_duration:
+        raise SettingsError(
+            "fluxd: leader election needs --leader-elect-retry-period < "
+            "--leader-elect-renew-deadline < --leader-elect-lease-duration "
+            f"(got {leader.retry_period:g}s, {leader.renew_deadline:g}s, "
+            f"{leader.lease_duration:g}s)",
+            help="A leader must give up before its Lease expires for another to take "
+            "over safely; the defaults are 2s, 10s and 15s.",
+        )
 
 
 def _sync_rules(settings: Settings, state_given: bool, warnings: list[str]) -> SyncSettings:

@@ -70,6 +70,12 @@ class Metrics:
         self.git_ready = Gauge(
             "flux_git_ready", "1 when the git mirror is ready to sync, else 0.", registry=registry
         )
+        self.leader = Gauge(
+            "fluxd_leader",
+            "1 while this replica holds the Lease and syncs (always, without --leader-elect).",
+            registry=registry,
+        )
+        self.leader.set(1)
         # Present from the start so that alerts on them have a series to look at.
         for success in (True, False):
             self.sync_manifests.labels(_flag(success)).set(0)
@@ -94,6 +100,10 @@ class Metrics:
     def observe_history_rewrite(self) -> None:
         """Count one revision that rewrote the branch's history."""
         self.history_rewrites.inc()
+
+    def set_leader(self, leading: bool) -> None:
+        """Record whether this replica leads (and so syncs)."""
+        self.leader.set(1 if leading else 0)
 
     def set_git_ready(self, ready: bool) -> None:
         """Record whether the mirror can be synced from."""

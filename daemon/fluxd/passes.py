@@ -14,6 +14,7 @@ from typing import Protocol
 from fluxd.cluster import EventTarget, EventType
 from fluxd.errors import FluxError
 from fluxd.metrics import Metrics
+from fluxd.sync.election import OnePass
 from fluxd.sync.results import SyncResult
 from fluxids import ObjectRef
 
@@ -30,6 +31,8 @@ class Engine(Protocol):
     def run_pass(self, *, check_drift: bool = True) -> SyncResult: ...
 
     def applied_revision(self) -> str | None: ...
+
+    def forget(self) -> None: ...
 
 
 class EventRecorder(Protocol):
@@ -48,6 +51,8 @@ class SyncPasses:
         self._events = events
         self._metrics = metrics
         self._namespace = namespace
+        #: Passes (and what must not overlap one) run here, one at a time.
+        self._one = OnePass()
         self._results: OrderedDict[str, SyncResult] = OrderedDict()
         #: Revisions that rewrote history, with the revision applied before them.
         self._rewrites: OrderedDict[str, str] = OrderedDict()
@@ -76,9 +81,14 @@ class SyncPasses:
         """The revision applied before ``revision`` when it rewrote history, else ""."""
         return self._rewrites.get(revision, "")
 
+    async def forget(self) -> None:
+        """Drop what the engine read from the cluster (another replica may have synced
+        since), once a pass still running from an earlier leadership has ended."""
+        await self._one.run(self._engine.forget)
+
     async def run(self, full: bool = True) -> SyncResult:
         """One pass (``full``: also check drift), then its metrics, log lines and Events."""
-        result = await asyncio.to_thread(self._engine.run_pass, check_drift=full)
+        result = await self._one.run(lambda: self._engine.run_pass(check_drift=full))
         self.last_result = result
         self._results[result.revision] = result
         self._results.move_to_end(result.revision)

@@ -1,7 +1,9 @@
 """Composition root: build every part from the settings and run them together.
 
 The HTTP servers and the sync loop run as tasks of one TaskGroup; the first
-to fail stops the rest, and SIGTERM/SIGINT stop all of them cleanly.
+to fail stops the rest, and SIGTERM/SIGINT stop all of them cleanly. With
+--leader-elect the sync loop runs under the leader elector: every replica
+fetches, only the one holding the Lease syncs.
 """
 
 from __future__ import annotations
@@ -10,18 +12,22 @@ import asyncio
 import contextlib
 import logging
 import signal
+import socket
 import tempfile
 from collections.abc import Callable, Generator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import uvicorn
 
+from fluxd import __version__
 from fluxd.api.app import create_app, make_webhook_app
 from fluxd.automation import AutomationLoop
 from fluxd.autorelease import JobReleases
 from fluxd.clock import Clock, SystemClock
 from fluxd.cluster import Cluster
+from fluxd.cluster.lease import LeaseStore
+from fluxd.cluster.podlabels import PodLabels
 from fluxd.daemon import Daemon
 from fluxd.errors import FluxError
 from fluxd.flags import split_address
@@ -34,6 +40,8 @@ from fluxd.passes import SyncPasses
 from fluxd.registry import Scanner
 from fluxd.settings import Settings, SyncState
 from fluxd.status_service import StatusService
+from fluxd.sync.badge import LeaderBadge
+from fluxd.sync.election import LeaderElector, advertised
 from fluxd.sync.engine import SyncEngine
 from fluxd.sync.loop import LoopTimings, SyncLoop
 from fluxd.sync.marker import GitTagMarker, SecretMarker, SyncMarker
@@ -71,6 +79,49 @@ def _server(app: Callable[..., object], address: str, flag: str) -> _Server:
     return _Server(config)
 
 
+def _identified(settings: Settings) -> Settings:
+    """``settings`` with this replica's name for the Lease: the pod's (POD_NAME),
+    else the host's, which is the pod's too inside a container."""
+    identity = settings.leader.identity or socket.gethostname()
+    return replace(settings, leader=replace(settings.leader, identity=identity))
+
+
+def _connect(settings: Settings, clock: Clock) -> Cluster:
+    # Each replica names itself to the API server (its audit log shows who wrote what).
+    agent = f"fluxd/{__version__} ({settings.leader.identity or 'fluxd'})"
+    return Cluster.connect(settings.cluster, settings.sync, clock=clock, user_agent=agent)
+
+
+def _elector(
+    settings: Settings, cluster: Cluster, metrics: Metrics, clock: Clock
+) -> LeaderElector | None:
+    """The leader elector, fencing the cluster's writes; None without --leader-elect."""
+    leader = settings.leader
+    if not leader.elect:
+        return None
+    lease = LeaseStore(cluster.client, namespace=settings.cluster.namespace, name=leader.lease_name)
+    elector = LeaderElector(
+        lease,
+        leader,
+        address=advertised(leader.advertise_address, settings.api.listen),
+        clock=clock,
+        on_change=metrics.set_leader,
+    )
+    metrics.set_leader(False)
+    cluster.set_fence(elector.may_write)
+    return elector
+
+
+def _badge(settings: Settings, cluster: Cluster) -> LeaderBadge | None:
+    leader = settings.leader
+    if not (leader.elect and leader.pod_labels):
+        return None
+    labels = PodLabels(
+        cluster.client, namespace=settings.cluster.namespace, labels=leader.pod_labels
+    )
+    return LeaderBadge(labels, pod=leader.identity)
+
+
 def _start_keyring(settings: Settings, cluster: Cluster) -> KeyRing:
     store = KubeSecretStore(cluster.secret_requests())
     keyring = KeyRing(store, ssh=settings.ssh, data_key=settings.cluster.secret_data_key)
@@ -96,13 +147,19 @@ def _image_loops(
     clock: SystemClock,
     scanner: Scanner | None,
     jobs: JobRunner,
+    elector: LeaderElector | None,
 ) -> ImageLoops | None:
     """The registry scan and the automation check, unless scanning is off."""
     if scanner is None:
         return None
     # Without a writable repo automation only finds and logs its updates.
     writable = bool(settings.git.url) and not settings.git.readonly
-    releases = JobReleases(jobs, events=cluster, namespace=settings.cluster.namespace)
+    releases = JobReleases(
+        jobs,
+        events=cluster,
+        namespace=settings.cluster.namespace,
+        leading=elector.may_write if elector is not None else lambda: True,
+    )
     automation = AutomationLoop(
         workloads=lambda: cluster.list_workloads(None),
         cache=scanner.cache,
@@ -179,6 +236,16 @@ def _timings(settings: Settings) -> LoopTimings:
     )
 
 
+def _sync_loop(
+    settings: Settings, mirror: GitMirror, passes: SyncPasses, metrics: Metrics, clock: Clock
+) -> SyncLoop:
+    """The fetch-and-sync loop; the git-ready gauge reads the mirror it drives."""
+    metrics.track_git_ready(lambda: mirror.ready)
+    return SyncLoop(
+        mirror, passes.run, _timings(settings), clock=clock, on_retry=metrics.observe_retry
+    )
+
+
 def _servers(
     settings: Settings, daemon: Daemon, status: StatusService, registry: CollectorRegistry
 ) -> list[_Server]:
@@ -201,36 +268,61 @@ class Parts:
     """What ``run`` starts and stops."""
 
     daemon: Daemon
+    passes: SyncPasses
     loop: SyncLoop
     servers: list[_Server]
     cluster: Cluster
     keyring: KeyRing
     #: The registry scan and automation (None with --registry-disable-scanning).
     images: ImageLoops | None = None
+    #: Who of the replicas syncs (None without --leader-elect: this one always does).
+    elector: LeaderElector | None = None
+    #: The labels the leader wears on its pod (--leader-pod-labels).
+    badge: LeaderBadge | None = None
+
+    async def sync(self) -> None:
+        """Fetch and sync until cancelled; with election, sync only while leading (a
+        standby keeps its mirror fresh, so that taking over costs one pass and no clone)."""
+        elector, badge = self.elector, self.badge
+        if elector is None:
+            await self.loop.run()
+            return
+
+        async def lead() -> None:
+            # Another replica may have synced while this one stood by.
+            await self.passes.forget()
+            if badge is None:
+                await self.loop.run_syncing()
+                return
+            async with badge.worn(elector.taken_from):
+                await self.loop.run_syncing()
+
+        if badge is not None:
+            await badge.take_off_own()
+        await elector.serve(self.loop.run_fetching, lead)
 
 
 def build(settings: Settings, workdir: Path) -> Parts:
     """Every part of fluxd, wired: the one place that constructs them."""
+    settings = _identified(settings)
     # One clock for every wait (sync loop and pass deadline, API client
-    # throttling and 429s, CRD waits, discovery refreshes).
+    # throttling and 429s, CRD waits, discovery refreshes, the Lease).
     clock = SystemClock()
-    cluster = Cluster.connect(settings.cluster, settings.sync, clock=clock)
+    cluster = _connect(settings, clock)
     keyring = _start_keyring(settings, cluster)
     mirror = _mirror(settings, workdir, keyring)
     registry = CollectorRegistry()
     metrics = Metrics(registry)
-    metrics.track_git_ready(lambda: mirror.ready)
+    elector = _elector(settings, cluster, metrics, clock)
     engine = _engine(settings, mirror, cluster, clock)
     passes = SyncPasses(
         engine, events=cluster, metrics=metrics, namespace=settings.cluster.namespace
     )
-    loop = SyncLoop(
-        mirror, passes.run, _timings(settings), clock=clock, on_retry=metrics.observe_retry
-    )
+    loop = _sync_loop(settings, mirror, passes, metrics, clock)
     scanner = _scanner(settings, clock, registry)
     writer = _writer(settings, mirror, cluster, scanner)
     jobs = JobRunner(loop, writer, lambda: None if mirror.ready else mirror.error)
-    images = _image_loops(settings, cluster, clock, scanner, jobs)
+    images = _image_loops(settings, cluster, clock, scanner, jobs, elector)
     daemon = Daemon(
         settings,
         mirror=mirror,
@@ -241,12 +333,15 @@ def build(settings: Settings, workdir: Path) -> Parts:
         jobs=jobs,
         images=images.scan.scanner.cache if images else None,
         image_loops=images,
+        elector=elector,
     )
     status = StatusService(
         settings, daemon=daemon, mirror=mirror, cluster=cluster, inventory=engine.inventory
     )
     servers = _servers(settings, daemon, status, registry)
-    return Parts(daemon, loop, servers, cluster, keyring, images)
+    return Parts(
+        daemon, passes, loop, servers, cluster, keyring, images, elector, _badge(settings, cluster)
+    )
 
 
 async def run(settings: Settings) -> None:
@@ -272,7 +367,7 @@ async def run(settings: Settings) -> None:
                 tasks = [group.create_task(s.serve()) for s in servers]
                 if parts.images is not None:
                     tasks.append(group.create_task(parts.images.run()))
-                tasks.append(group.create_task(parts.loop.run()))
+                tasks.append(group.create_task(parts.sync()))
                 await stop.wait()
                 log.info("event=stopping")
                 for server in servers:

@@ -109,6 +109,41 @@ class ClusterSettings:
     burst: int = 1000
     #: ConfigMap (in ``namespace``) holding the inventory of applied objects.
     inventory_name: str = "flux-inventory"
+    #: The install's name, put on every object it applies (``fluxd.io/instance``)
+    #: so installs side by side never see or change each other's objects.
+    #: Empty means fluxd's namespace.
+    instance: str = ""
+    #: Apply objects another install owns (taking them over) instead of refusing.
+    instance_takeover: bool = False
+
+    @property
+    def instance_name(self) -> str:
+        return self.instance or self.namespace
+
+
+@dataclass(frozen=True, slots=True)
+class LeaderSettings:
+    """Leader election among the replicas of one install (``fluxd.sync.election``)."""
+
+    #: Off: this process syncs alone, as one replica always did.
+    elect: bool = False
+    #: How long a leader's claim lasts without renewal before another may take it.
+    lease_duration: float = 15.0
+    #: A leader that could not renew for this long stops writing and steps down.
+    renew_deadline: float = 10.0
+    #: How often the leader renews and the others look at the Lease.
+    retry_period: float = 2.0
+    #: This replica's name in the Lease: the pod name, else the host name.
+    identity: str = ""
+    #: Where the other replicas reach this one's API (``host:port``); they
+    #: forward writes there while it leads. Empty: the pod IP and --listen's port.
+    advertise_address: str = ""
+    #: The Lease's name, in fluxd's namespace.
+    lease_name: str = "fluxd-leader"
+    #: Labels the leader puts on its own pod (named ``identity``) while it
+    #: leads: a client that finds fluxd by label and refuses two matches (Flux
+    #: v1's fluxctl) then finds exactly the leader.
+    pod_labels: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -177,5 +212,6 @@ class Settings:
     api: ApiSettings = field(default_factory=ApiSettings)
     manifests: ManifestSettings = field(default_factory=ManifestSettings)
     registry: RegistrySettings = field(default_factory=RegistrySettings)
+    leader: LeaderSettings = field(default_factory=LeaderSettings)
     log_format: LogFormat = LogFormat.FMT
     regenerate_key: bool = False

@@ -15,6 +15,7 @@ from fluxd.cluster import Container, Rollout
 from fluxd.identity import PublicKeyInfo
 from fluxd.jobs import JobState
 from fluxd.sync.changes import Action, DiffReport, ObjectChange
+from fluxd.sync.election import Leadership
 from fluxd.sync.results import GcHold, ResourceFailure, SyncResult
 from fluxd.writeback import Results
 
@@ -28,6 +29,7 @@ __all__ = [
     "GitStatus",
     "ImageDetail",
     "JobStatus",
+    "Leadership",
     "ObjectChange",
     "ReadOnlyReason",
     "ReadyStatus",

@@ -7,6 +7,11 @@ server-side apply is a PATCH whose audit verb is ``patch``; ``apply`` tells
 it apart by the request's content type, which Metadata level does not keep,
 so a write is a write whatever its flavour. Counting from this log needs no
 cooperation from the client being measured.
+
+LISTs are recorded too (``lists``), with the request URI (and so the label
+selector): what a client asked to read is counted from the server as well.
+Each event keeps the client's user agent, which tells apart the replicas of
+one install that share a ServiceAccount (fluxd sends its replica's name).
 """
 
 from __future__ import annotations
@@ -24,6 +29,7 @@ QUIET_USERS = (
     "kwok-controller",
 )
 WRITE_VERBS = ("create", "update", "patch", "delete", "deletecollection")
+READ_VERBS = ("list",)
 
 
 def policy() -> str:
@@ -31,7 +37,11 @@ def policy() -> str:
     rules = [
         {"level": "None", "users": list(QUIET_USERS)},
         {"level": "None", "userGroups": ["system:nodes"]},
-        {"level": "Metadata", "verbs": list(WRITE_VERBS), "omitStages": ["RequestReceived"]},
+        {
+            "level": "Metadata",
+            "verbs": [*WRITE_VERBS, *READ_VERBS],
+            "omitStages": ["RequestReceived"],
+        },
         {"level": "None"},
     ]
     return json.dumps({"apiVersion": "audit.k8s.io/v1", "kind": "Policy", "rules": rules})
@@ -49,6 +59,8 @@ class AuditWrite:
     name: str
     code: int
     received: str  # RFC 3339 with microseconds, the server's clock
+    user_agent: str = ""
+    request_uri: str = ""
 
     @property
     def key(self) -> str:
@@ -68,6 +80,13 @@ class AuditLog:
 
     def writes(self, since: int = 0, user: str | None = None) -> list[AuditWrite]:
         """Every finished write after ``since`` (by ``user`` when given)."""
+        return [w for w in self.events(since, user) if w.verb in WRITE_VERBS]
+
+    def lists(self, since: int = 0, user: str | None = None) -> list[AuditWrite]:
+        """Every finished LIST after ``since`` (by ``user`` when given)."""
+        return [w for w in self.events(since, user) if w.verb in READ_VERBS]
+
+    def events(self, since: int = 0, user: str | None = None) -> list[AuditWrite]:
         if not self.path.exists():
             return []
         with self.path.open("rb") as log:
@@ -98,4 +117,6 @@ def _parse(line: bytes) -> AuditWrite | None:
         name=str(ref.get("name", "")),
         code=int((event.get("responseStatus") or {}).get("code", 0)),
         received=str(event.get("requestReceivedTimestamp", "")),
+        user_agent=str(event.get("userAgent", "")),
+        request_uri=str(event.get("requestURI", "")),
     )

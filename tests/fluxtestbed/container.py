@@ -233,7 +233,8 @@ def _secret_files(
 
 
 def _env(container: dict[str, Any], namespace: str, pod: str, extra: dict[str, str]) -> list[str]:
-    fields = {"metadata.namespace": namespace, "metadata.name": pod}
+    # No pod IP: the container is no pod; one replica leads alone and forwards nothing.
+    fields = {"metadata.namespace": namespace, "metadata.name": pod, "status.podIP": ""}
     values = {"POD_NAME": pod}
     for item in container.get("env", []):
         if "value" in item:

@@ -37,13 +37,23 @@ DEPLOY = ROOT / "deploy"
 #: The test bed reaches nothing but loopback: fluxd scans only registries on
 #: 127.0.0.1 (the test bed's), never Docker Hub for the demo's nginx.
 LOOPBACK_ONLY = ("--registry-include-image=127.0.0.1:*",)
-DEPLOY_FILES = ("flux-ns.yaml", "flux-account.yaml", "flux-secret.yaml", "flux-deployment.yaml")
+DEPLOY_FILES = (
+    "flux-ns.yaml",
+    "flux-account.yaml",
+    "flux-secret.yaml",
+    "flux-deployment.yaml",
+    "flux-pdb.yaml",
+)
 
 
 def deploy_documents(
-    namespace: str, git_url: str, extra_args: Sequence[str] = ()
+    namespace: str, git_url: str, extra_args: Sequence[str] = (), replicas: int = 1
 ) -> list[dict[str, Any]]:
-    """deploy/'s objects, placed in ``namespace`` with ``git_url`` as the user would set it."""
+    """deploy/'s objects, placed in ``namespace`` with ``git_url`` as the user would set it.
+
+    ``replicas``: deploy/ runs two, electing a leader; most tests need one
+    fluxd process, so they scale the Deployment to one, as a user may.
+    """
     docs: list[dict[str, Any]] = []
     for name in DEPLOY_FILES:
         docs += [d for d in yaml.safe_load_all((DEPLOY / name).read_text()) if d]
@@ -53,6 +63,7 @@ def deploy_documents(
             container = doc["spec"]["template"]["spec"]["containers"][0]
             args = [a for a in container["args"] if not a.startswith("--git-url=")]
             container["args"] = [f"--git-url={git_url}", *args, *LOOPBACK_ONLY, *extra_args]
+            doc["spec"]["replicas"] = replicas
     return docs
 
 
@@ -225,6 +236,32 @@ def start_host_fluxd(
         _wait_healthy(host)
         return host
     kubeconfig = _service_account_kubeconfig(cluster, namespace, workdir / "kubeconfig")
+    return _host_process(
+        cluster,
+        namespace,
+        pod,
+        workdir,
+        kubeconfig,
+        (port, metrics_port),
+        known_hosts,
+        host_args,
+        env,
+    )
+
+
+def _host_process(
+    cluster: Cluster,
+    namespace: str,
+    pod: str,
+    workdir: Path,
+    kubeconfig: Path,
+    ports: tuple[int, int],
+    known_hosts: Sequence[str],
+    host_args: Sequence[str],
+    env: dict[str, str] | None,
+) -> HostFluxd:
+    """A fluxd process on this host serving ``pod`` with the Deployment's args."""
+    port, metrics_port = ports
     known = workdir / "known_hosts"
     known.write_text("".join(line + "\n" for line in known_hosts))
     keygen = workdir / "keygen"
@@ -245,6 +282,8 @@ def start_host_fluxd(
         f"--k8s-namespace={namespace}",
         f"--ssh-keygen-dir={keygen}",
         f"--ssh-known-hosts={known}",
+        # The other replicas forward to this process, not to the pod's (fake) IP.
+        f"--advertise-address=127.0.0.1:{port}",
         *host_args,
     ]
     full_env = {"POD_NAME": pod, **(env or {})}
@@ -271,6 +310,63 @@ def _port_forward(namespace: str, pod: str, port: int) -> dict[str, Any]:
         "metadata": {"name": pod, "namespace": namespace},
         "spec": {"forwards": [{"ports": [3030], "target": {"port": port, "address": "127.0.0.1"}}]},
     }
+
+
+def start_host_replicas(
+    cluster: Cluster,
+    *,
+    namespace: str,
+    git_url: str,
+    replicas: int = 2,
+    known_hosts: Sequence[str] = (),
+    extra_args: Sequence[str] = (),
+    host_args: Sequence[str] = (),
+) -> list[HostFluxd]:
+    """Apply deploy/ with ``replicas`` pods into ``namespace``; a host fluxd serves each.
+
+    Every process runs as the ``flux`` ServiceAccount with its pod's name
+    (its Lease identity, and its user agent in the audit log).
+    """
+    workdir = Path(tempfile.mkdtemp(prefix=f"fluxd-{namespace}-"))
+    cluster.apply_objects(deploy_documents(namespace, git_url, extra_args, replicas=replicas))
+    pods = pods_of_deployment(cluster, namespace)
+    if len(pods) != replicas:
+        raise TestbedError(f"expected {replicas} flux pods in {namespace}, found {pods}")
+    kubeconfig = _service_account_kubeconfig(cluster, namespace, workdir / "kubeconfig")
+    return [
+        start_replica(cluster, namespace, pod, kubeconfig, known_hosts, host_args) for pod in pods
+    ]
+
+
+def start_replica(
+    cluster: Cluster,
+    namespace: str,
+    pod: str,
+    kubeconfig: Path,
+    known_hosts: Sequence[str] = (),
+    host_args: Sequence[str] = (),
+) -> HostFluxd:
+    """A host fluxd for one more pod of the Deployment (as kubelet starts a new pod)."""
+    workdir = Path(tempfile.mkdtemp(prefix=f"fluxd-{pod}-"))
+    ports = (free_port(), free_port())
+    cluster.apply_objects([_port_forward(namespace, pod, ports[0])])
+    return _host_process(
+        cluster, namespace, pod, workdir, kubeconfig, ports, known_hosts, host_args, None
+    )
+
+
+def pods_of_deployment(cluster: Cluster, namespace: str) -> list[str]:
+    """Names of the running, not terminating, flux pods."""
+    cluster.kubectl(
+        "wait", "-n", namespace, "--for=condition=Available", "deployment/flux", "--timeout=60s"
+    )
+    out = cluster.kubectl("get", "pods", "-n", namespace, "-l", "name=flux", "-o", "json").stdout
+    return sorted(
+        p["metadata"]["name"]
+        for p in json.loads(out)["items"]
+        if p.get("status", {}).get("phase") == "Running"
+        and not p["metadata"].get("deletionTimestamp")
+    )
 
 
 @contextmanager

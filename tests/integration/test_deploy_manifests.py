@@ -113,6 +113,7 @@ def test_deploy_holds_the_flux_v1_objects(objects: list[Obj]) -> None:
         ("ClusterRoleBinding", "", "flux"),
         ("Secret", NAMESPACE, "flux-git-deploy"),
         ("Deployment", NAMESPACE, "flux"),
+        ("PodDisruptionBudget", NAMESPACE, "flux"),
     }
     secret = _one(objects, "Secret", "flux-git-deploy")
     assert secret["type"] == "Opaque"
@@ -154,25 +155,55 @@ def test_every_commented_out_arg_is_a_fluxd_flag_too() -> None:
         assert warnings == [], arg
 
 
-def test_the_pod_carries_the_labels_both_fluxctl_selectors_look_for(
-    deployment: Obj,
+def test_the_leader_wears_the_first_fluxctl_selector_and_every_pod_the_second(
+    deployment: Obj, container: Obj
 ) -> None:
     labels = deployment["spec"]["template"]["metadata"]["labels"]
-    # fluxctl's first selector, --k8s-fwd-labels (default app=flux) ...
+    # fluxctl's first selector, --k8s-fwd-labels (default app=flux), only on
+    # the leader's pod: Flux v1's fluxctl refuses two pods that match ...
+    leader_labels = [
+        a.split("=", 1)[1] for a in container["args"] if a.startswith("--leader-pod-labels=")
+    ]
+    assert leader_labels == [DEFAULT_FORWARD_LABELS]
     for pair in DEFAULT_FORWARD_LABELS.split(","):
-        key, value = pair.split("=", 1)
-        assert labels.get(key) == value
-    # ... and its fallback, name in (flux,fluxd,weave-flux-agent).
+        key, _ = pair.split("=", 1)
+        assert key not in labels
+    # ... and its fallback, name in (flux,fluxd,weave-flux-agent), on every pod.
     found = re.fullmatch(r"(\w+) in \(([^)]*)\)", FALLBACK_SELECTOR)
     assert found, FALLBACK_SELECTOR
     assert labels.get(found.group(1)) in found.group(2).split(",")
+    # A label the leader takes off must not be one the ReplicaSet selects by.
     selector = deployment["spec"]["selector"]["matchLabels"]
     assert selector.items() <= labels.items()
 
 
-def test_one_replica_and_recreate_so_two_daemons_never_overlap(deployment: Obj) -> None:
-    assert deployment["spec"]["replicas"] == 1
-    assert deployment["spec"]["strategy"]["type"] == "Recreate"
+def test_two_replicas_elect_a_leader_and_roll_one_pod_at_a_time(
+    deployment: Obj, container: Obj
+) -> None:
+    spec = deployment["spec"]
+    assert spec["replicas"] == 2
+    assert spec["strategy"]["type"] == "RollingUpdate"
+    # A new pod is up before an old one goes: a standby is always there.
+    assert spec["strategy"]["rollingUpdate"] == {"maxSurge": 1, "maxUnavailable": 0}
+    settings, _ = parse([str(a) for a in container["args"]], env={"POD_NAME": "flux-a"})
+    assert settings.leader.elect is True
+    assert settings.leader.identity == "flux-a"
+    env = {e["name"]: e for e in container["env"]}
+    assert env["POD_NAME"]["valueFrom"]["fieldRef"]["fieldPath"] == "metadata.name"
+    assert env["POD_IP"]["valueFrom"]["fieldRef"]["fieldPath"] == "status.podIP"
+
+
+def test_replicas_spread_over_nodes_and_a_drain_leaves_one(
+    deployment: Obj, objects: list[Obj]
+) -> None:
+    labels = deployment["spec"]["template"]["metadata"]["labels"]
+    anti = deployment["spec"]["template"]["spec"]["affinity"]["podAntiAffinity"]
+    (term,) = anti["preferredDuringSchedulingIgnoredDuringExecution"]
+    assert term["podAffinityTerm"]["topologyKey"] == "kubernetes.io/hostname"
+    assert term["podAffinityTerm"]["labelSelector"]["matchLabels"].items() <= labels.items()
+    budget = _one(objects, "PodDisruptionBudget", "flux")
+    assert budget["spec"]["minAvailable"] == 1
+    assert budget["spec"]["selector"]["matchLabels"].items() <= labels.items()
 
 
 def test_ports_match_the_daemon_and_the_cli(container: Obj, deployment: Obj) -> None:
@@ -308,7 +339,7 @@ def _running_pods(kube: Cluster, selector: str) -> list[Obj]:
 
 
 @pytest.mark.cluster
-def test_applying_deploy_to_a_fresh_cluster_gives_one_ready_pod_that_fluxctl_finds(
+def test_applying_deploy_to_a_fresh_cluster_gives_two_ready_pods_that_fluxctl_finds(
     kube: Cluster, deploy_cleanup: None
 ) -> None:
     _cleanup(kube)  # from nothing, as the walkthrough starts: no namespace yet
@@ -317,17 +348,19 @@ def test_applying_deploy_to_a_fresh_cluster_gives_one_ready_pod_that_fluxctl_fin
     kube.kubectl(
         "wait", "-n", NAMESPACE, "deployment/flux", "--for=condition=Available", "--timeout=90s"
     )
-    by_labels = _running_pods(kube, DEFAULT_FORWARD_LABELS)
+    # The test bed's pods run no fluxd, so none leads and none wears app=flux
+    # (tests/reliability/test_replicas.py checks the leader's label).
+    assert _running_pods(kube, DEFAULT_FORWARD_LABELS) == []
     by_name = _running_pods(kube, FALLBACK_SELECTOR)
-    assert len(by_labels) == 1
-    assert [p["metadata"]["name"] for p in by_name] == [by_labels[0]["metadata"]["name"]]
-    pod = by_labels[0]
-    assert pod["spec"]["nodeName"] == NODE_NAME
-    ready = {c["type"]: c["status"] for c in pod["status"]["conditions"]}
-    assert ready["Ready"] == "True"
-    # Admission kept the lock-down (e.g. no mutating policy relaxed it).
-    assert pod["spec"]["securityContext"]["runAsNonRoot"] is True
-    assert pod["spec"]["serviceAccountName"] == "flux"
+    assert len(by_name) == 2
+    for pod in by_name:
+        # One node here: the anti-affinity is a preference, so both run on it.
+        assert pod["spec"]["nodeName"] == NODE_NAME
+        ready = {c["type"]: c["status"] for c in pod["status"]["conditions"]}
+        assert ready["Ready"] == "True"
+        # Admission kept the lock-down (e.g. no mutating policy relaxed it).
+        assert pod["spec"]["securityContext"]["runAsNonRoot"] is True
+        assert pod["spec"]["serviceAccountName"] == "flux"
 
 
 @pytest.mark.cluster
@@ -399,6 +432,8 @@ def test_the_least_privilege_variant_limits_fluxd_to_its_namespaces(
         assert _can(kube, "delete", "services", "default")
         assert _can(kube, "patch", "secrets", NAMESPACE)
         assert _can(kube, "create", "configmaps", NAMESPACE)
+        assert _can(kube, "update", "leases.coordination.k8s.io", NAMESPACE)
+        assert not _can(kube, "update", "leases.coordination.k8s.io", "kube-system")
         assert _can(kube, "list", "namespaces")
         assert _can(kube, "list", "customresourcedefinitions.apiextensions.k8s.io")
         assert not _can(kube, "create", "deployments.apps", "kube-system")

@@ -116,6 +116,7 @@ def make_bed(
     readonly: bool = False,
     files: dict[str, str | None] | None = None,
     paths: tuple[str, ...] = (),
+    takeover: bool = False,
 ) -> Bed:
     repo = f"engine-{namespace}"
     git.create_repo(repo)
@@ -129,6 +130,7 @@ def make_bed(
         kubeconfig=str(kube.kubeconfig),
         default_namespace=namespace,
         inventory_name="flux-inventory",
+        instance_takeover=takeover,
     )
     sync = SyncSettings(garbage_collection=gc, state=state)
     workdir = Path(tempfile.mkdtemp(prefix="engine-"))

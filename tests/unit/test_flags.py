@@ -251,3 +251,18 @@ def test_every_switch_and_text_flag_is_read_from_its_fluxd_variable() -> None:
         assert value == want, flag.env
         checked += 1
     assert checked >= 10
+
+
+def test_leader_pod_labels_are_key_value_pairs() -> None:
+    settings, _ = parse(
+        ["--leader-pod-labels=app=flux,fluxd.io/role=leader", "--leader-pod-labels=x="], env={}
+    )
+    assert settings.leader.pod_labels == (("app", "flux"), ("fluxd.io/role", "leader"), ("x", ""))
+
+
+@pytest.mark.parametrize("bad", ["app", "=flux", "app=fl ux", "a/b/c=d"])
+def test_a_malformed_leader_pod_label_names_the_flag(bad: str) -> None:
+    with pytest.raises(SettingsError) as caught:
+        parse([f"--leader-pod-labels={bad}"], env={})
+    assert "--leader-pod-labels" in str(caught.value)
+    assert caught.value.help

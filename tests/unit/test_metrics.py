@@ -50,6 +50,8 @@ def test_flux_v1_names_and_types_are_exposed(registry, metrics):
         "flux_daemon_history_rewrites_created": "gauge",  # prometheus_client's own
         "flux_daemon_sync_retries": "counter",
         "flux_daemon_sync_retries_created": "gauge",
+        # Ours: whether this replica leads (and so syncs).
+        "fluxd_leader": "gauge",
     }
 
 

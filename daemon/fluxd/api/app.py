@@ -13,6 +13,7 @@ from fluxd import __version__
 from fluxd.api.auth import token_checker
 from fluxd.api.errors import install_error_handlers
 from fluxd.api.flux_routes import flux_router, open_flux_router
+from fluxd.api.forward import LeaderForwarding
 from fluxd.api.hooks import hook_router
 from fluxd.api.middleware import JsonBodyDefault, RequestMetricsMiddleware
 from fluxd.api.models import API_PREFIX
@@ -56,6 +57,8 @@ def create_app(
     app.include_router(open_flux_router(daemon))
     app.include_router(hook_router(daemon, secret=settings.webhook_secret))
     app.add_middleware(JsonBodyDefault, prefix=f"{API_PREFIX}/")
+    # Outermost of ours: a follower relays the request before anything reads it.
+    app.add_middleware(LeaderForwarding, daemon=daemon)
     return app
 
 
@@ -66,6 +69,7 @@ def make_webhook_app(
     app = _base_app(registry, docs=False)
     app.include_router(hook_router(daemon, secret=settings.webhook_secret))
     app.include_router(probe_router(daemon))
+    app.add_middleware(LeaderForwarding, daemon=daemon)
     return app
 
 

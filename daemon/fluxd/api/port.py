@@ -25,6 +25,7 @@ from fluxd.views import (
     DiffReport,
     GitConfig,
     JobStatus,
+    Leadership,
     ReadyStatus,
     Remote,
     StatusView,
@@ -50,6 +51,10 @@ class DaemonPort(Protocol):
 
     def ready(self) -> ReadyStatus:
         """Whether fluxd is serving, plus git status and the last sync (quick)."""
+        ...
+
+    def leadership(self) -> Leadership:
+        """Whether this replica syncs, and where the one that does is (quick)."""
         ...
 
     def notify_git_change(self, url: str, branch: str) -> None:

@@ -42,6 +42,7 @@ FIELD_MANAGER = "fluxd"
 CRD_GROUP = "apiextensions.k8s.io"
 _POLL = 0.1
 OUT_OF_TIME = "not sent: the sync pass ran out of time (--sync-timeout); fluxd sends it again"
+NOT_LEADING = "not sent: this replica lost the leader Lease; the new leader applies it"
 
 Rank = Callable[[str], int]
 
@@ -72,9 +73,12 @@ class Applier:
         force: bool = True,
         wait_timeout: float = 60.0,
         clock: Clock | None = None,
+        fence: Callable[[], bool] = lambda: True,
     ) -> None:
         self._client = client
         self._clock: Clock = clock or SystemClock()
+        #: Asked before every request: false once this replica may no longer write.
+        self._fence = fence
         self._discovery = discovery
         self._concurrency = max(concurrency, 1)
         self._query = [("fieldManager", FIELD_MANAGER), ("force", "true" if force else "false")]
@@ -123,6 +127,8 @@ class Applier:
     ) -> tuple[ApplyOutcome, Mapping[str, Any]]:
         if deadline is not None and self._clock.monotonic() > deadline:
             return _failed(item, OUT_OF_TIME, transient=True)
+        if not self._fence():
+            return _failed(item, NOT_LEADING, transient=True)
         return self._apply(item)
 
     def _apply(self, item: ApplyItem) -> tuple[ApplyOutcome, Mapping[str, Any]]:

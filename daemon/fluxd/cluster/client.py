@@ -116,13 +116,19 @@ class KubeClient:
         pool_size: int,
         timeout: float = 60.0,
         clock: Clock | None = None,
+        user_agent: str = "",
     ) -> Self:
-        """Build a client from a kubeconfig (and context) or the in-cluster config."""
+        """Build a client from a kubeconfig (and context) or the in-cluster config.
+
+        ``user_agent`` names this replica in the API server's audit log.
+        """
         config = load_configuration(settings)
         # urllib3 keeps only this many connections per host; every apply
         # thread beyond it would open and tear down a TLS connection per request.
         config.connection_pool_maxsize = max(pool_size, 1)
         api = ApiClient(configuration=config)
+        if user_agent:
+            api.user_agent = user_agent
         return cls(api, qps=settings.qps, burst=settings.burst, timeout=timeout, clock=clock)
 
     def close(self) -> None:

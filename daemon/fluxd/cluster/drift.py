@@ -78,14 +78,21 @@ def detect_drift(
     entries: Iterable[InventoryEntry],
     *,
     namespaces: Sequence[str] = (),
+    selector: str = GC_MARK_LABEL,
 ) -> Drift:
-    """Compare ``entries`` with the cluster; one metadata LIST per kind (and namespace)."""
+    """Compare ``entries`` with the cluster; one metadata LIST per kind (and namespace).
+
+    ``selector`` picks this install's objects (``fluxd.cluster.ownership``);
+    one that lost it counts as missing, and is applied again.
+    """
     changed: set[str] = set()
     missing: set[str] = set()
     groups = group_by_kind(entries)
 
     def listed(key: tuple[str, str]) -> dict[ObjectRef, LiveMeta]:
-        return list_marked(client, discovery, key[0], key[1], namespaces=namespaces)
+        return list_marked(
+            client, discovery, key[0], key[1], namespaces=namespaces, selector=selector
+        )
 
     # One LIST per kind, all at once: they are independent, and waiting for
     # them in turn was most of a no-op pass.
@@ -116,8 +123,9 @@ def list_marked(
     kind: str,
     *,
     namespaces: Sequence[str] = (),
+    selector: str = GC_MARK_LABEL,
 ) -> dict[ObjectRef, LiveMeta]:
-    """Metadata of every object of a kind with our GC label, by ref.
+    """Metadata of every object of a kind that ``selector`` (our GC label) picks, by ref.
 
     With ``namespaces`` (fluxd limited by --k8s-allow-namespace) namespaced
     kinds are listed per namespace, since a cluster-wide LIST would be forbidden.
@@ -129,16 +137,17 @@ def list_marked(
     scopes = list(namespaces) if rtype.namespaced and namespaces else [""]
     found: dict[ObjectRef, LiveMeta] = {}
     for namespace in scopes:
-        for item in _pages(client, rtype.path(namespace), what=f"listing {kind} in {api_version}"):
+        what = f"listing {kind} in {api_version}"
+        for item in _pages(client, rtype.path(namespace), selector, what=what):
             meta = _live_meta(api_version, kind, item)
             found[meta.ref] = meta
     return found
 
 
-def _pages(client: KubeClient, path: str, *, what: str) -> Iterable[dict[str, Any]]:
+def _pages(client: KubeClient, path: str, selector: str, *, what: str) -> Iterable[dict[str, Any]]:
     token = ""
     while True:
-        query = [("labelSelector", GC_MARK_LABEL), ("limit", _PAGE)]
+        query = [("labelSelector", selector), ("limit", _PAGE)]
         if token:
             query.append(("continue", token))
         response = client.request("GET", path, query=query, accept=METADATA_LIST)

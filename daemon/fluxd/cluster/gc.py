@@ -33,6 +33,7 @@ from fluxd.cluster.drift import LiveMeta, group_by_kind, list_marked
 from fluxd.cluster.errors import status_message
 from fluxd.cluster.objects import GC_MARK_LABEL, IGNORE_ANNOTATION, IGNORE_VALUES, InventoryEntry
 from fluxd.errors import ClusterError
+from fluxids import ObjectRef
 
 log = logging.getLogger(__name__)
 
@@ -96,15 +97,19 @@ def collect_garbage(
     delete_crds: bool = False,
     concurrency: int = 16,
     guard: Guard | None = None,
+    fence: Callable[[], bool] = lambda: True,
+    selectors: tuple[str, ...] = (GC_MARK_LABEL,),
 ) -> GcReport:
     """Delete inventoried objects that left the desired set (see module docstring).
 
     ``guard`` sees the ids about to be deleted and may hold them all back by
-    answering why ("" lets them go).
+    answering why ("" lets them go). Live objects are looked for with each
+    of ``selectors`` in turn (this install's label, then the unlabelled marks
+    of before), the next only for ids the ones before did not find.
     """
     candidates = [entry for entry in inventory if entry.id not in desired]
     victims, gone, spared = _sort_out(
-        client, discovery, candidates, namespaces, (delete_namespaces, delete_crds)
+        client, discovery, candidates, namespaces, (delete_namespaces, delete_crds), selectors
     )
     for item_id, why in spared:
         log.info("gc: keeping %s: %s", item_id, why)
@@ -115,7 +120,7 @@ def collect_garbage(
         for victim in victims:
             log.info("gc dry run: would delete %s", victim.entry.id)
         return GcReport(True, ids, tuple(gone), tuple(spared))
-    deleted, failed = _delete_all(client, victims, rank, concurrency)
+    deleted, failed = _delete_all(client, victims, rank, concurrency, fence)
     return GcReport(False, tuple(deleted), tuple(gone), tuple(spared), tuple(failed))
 
 
@@ -125,13 +130,20 @@ def _sort_out(
     candidates: list[InventoryEntry],
     namespaces: Sequence[str],
     allow: tuple[bool, bool],
+    selectors: tuple[str, ...],
 ) -> tuple[list[_Victim], list[str], list[tuple[str, str]]]:
     """Split candidates into victims, ids not found with our label, and spared ids."""
     victims: list[_Victim] = []
     gone: list[str] = []
     spared: list[tuple[str, str]] = []
     for (api_version, kind), group in group_by_kind(candidates).items():
-        live = list_marked(client, discovery, api_version, kind, namespaces=namespaces)
+        live: dict[ObjectRef, LiveMeta] = {}
+        for selector in selectors:
+            if all(entry.ref in live for entry in group):
+                break
+            live |= list_marked(
+                client, discovery, api_version, kind, namespaces=namespaces, selector=selector
+            )
         rtype = discovery.lookup(api_version, kind)
         for entry in group:
             found = live.get(entry.ref)
@@ -149,14 +161,18 @@ def _sort_out(
 
 
 def _delete_all(
-    client: KubeClient, victims: list[_Victim], rank: Callable[[str], int], concurrency: int
+    client: KubeClient,
+    victims: list[_Victim],
+    rank: Callable[[str], int],
+    concurrency: int,
+    fence: Callable[[], bool],
 ) -> tuple[list[str], list[tuple[str, str]]]:
     deleted: list[str] = []
     failed: list[tuple[str, str]] = []
     ordered = sorted(victims, key=lambda v: -rank(v.entry.ref.kind))
     with ThreadPoolExecutor(max(concurrency, 1), thread_name_prefix="gc") as pool:
         for _, stage in groupby(ordered, key=lambda v: rank(v.entry.ref.kind)):
-            for victim, error in pool.map(lambda v: (v, _delete(client, v)), list(stage)):
+            for victim, error in pool.map(lambda v: (v, _delete(client, v, fence)), list(stage)):
                 if error:
                     failed.append((victim.entry.id, error))
                 else:
@@ -165,8 +181,10 @@ def _delete_all(
     return deleted, failed
 
 
-def _delete(client: KubeClient, victim: _Victim) -> str:
+def _delete(client: KubeClient, victim: _Victim, fence: Callable[[], bool]) -> str:
     """Delete one object; the error message, or "" on success (or already gone)."""
+    if not fence():
+        return "not deleted: this replica lost the leader Lease"
     options = {
         "apiVersion": "v1",
         "kind": "DeleteOptions",

@@ -14,11 +14,12 @@ from fluxd.clock import Clock
 from fluxd.cluster.applying import Applier, Rank
 from fluxd.cluster.client import KubeClient
 from fluxd.cluster.discovery import Discovery
-from fluxd.cluster.drift import Drift, detect_drift
+from fluxd.cluster.drift import Drift, LiveMeta, detect_drift
 from fluxd.cluster.dryrun import DryRunner, Preview
 from fluxd.cluster.gc import GcReport, Guard, collect_garbage
 from fluxd.cluster.inventory import Inventory, InventoryStore
 from fluxd.cluster.objects import ApplyItem, ApplyOutcome, InventoryEntry
+from fluxd.cluster.ownership import LEGACY_SELECTOR, foreign_objects, own_selector
 from fluxd.cluster.paths import check_settings
 from fluxd.cluster.records import (
     EventTarget,
@@ -31,7 +32,18 @@ from fluxd.cluster.records import (
     service_account_pull_secrets,
 )
 from fluxd.cluster.workloads import Workload, export_workloads, list_workloads
+from fluxd.errors import ClusterError
 from fluxd.settings import ClusterSettings, SyncSettings
+from fluxids import ObjectRef
+
+
+class NotLeading(ClusterError):
+    """A write refused because this replica lost the leader Lease."""
+
+    default_help = (
+        "Another replica holds the Lease now and syncs; nothing needs doing. "
+        "This replica writes again once it leads again."
+    )
 
 
 class Cluster:
@@ -50,6 +62,7 @@ class Cluster:
         self._settings = cluster
         self._sync = sync
         self.discovery = Discovery(client, clock=clock)
+        self._fence: Callable[[], bool] = lambda: True
         self._applier = Applier(
             client,
             self.discovery,
@@ -57,6 +70,7 @@ class Cluster:
             force=sync.force_conflicts,
             wait_timeout=sync.timeout,
             clock=clock,
+            fence=self.may_write,
         )
         self._dry_runner = DryRunner(
             client, self.discovery, concurrency=sync.concurrency, force=sync.force_conflicts
@@ -67,13 +81,22 @@ class Cluster:
 
     @classmethod
     def connect(
-        cls, cluster: ClusterSettings, sync: SyncSettings, *, clock: Clock | None = None
+        cls,
+        cluster: ClusterSettings,
+        sync: SyncSettings,
+        *,
+        clock: Clock | None = None,
+        user_agent: str = "",
     ) -> Cluster:
         """Build the client from the settings (kubeconfig, context or in-cluster)."""
         check_settings(cluster)  # before the kubeconfig, so a typo in a flag is named first
         # A few connections beyond the apply threads serve the API's reads.
         client = KubeClient.from_settings(
-            cluster, pool_size=sync.concurrency + 4, timeout=sync.timeout, clock=clock
+            cluster,
+            pool_size=sync.concurrency + 4,
+            timeout=sync.timeout,
+            clock=clock,
+            user_agent=user_agent,
         )
         return cls(client, cluster, sync, clock=clock)
 
@@ -86,6 +109,21 @@ class Cluster:
         return SecretRequests(
             self.client.api_client, namespace=settings.namespace, name=settings.secret_name
         )
+
+    def set_fence(self, fence: Callable[[], bool]) -> None:
+        """Ask ``fence`` before every write; once it answers False nothing more is written.
+
+        With leader election, it is the elector's ``may_write``: a replica
+        that lost the Lease stops before its next apply, delete or record.
+        """
+        self._fence = fence
+
+    def may_write(self) -> bool:
+        return self._fence()
+
+    def _check_fence(self, what: str) -> None:
+        if not self._fence():
+            raise NotLeading(f"not {what}: this replica no longer holds the leader Lease")
 
     def ping(self) -> None:
         """Raise ``ClusterError`` unless the API server answers."""
@@ -111,7 +149,21 @@ class Cluster:
     def detect_drift(self, entries: Iterable[InventoryEntry]) -> Drift:
         """Ids changed or gone since we applied them; reads metadata only."""
         return detect_drift(
-            self.client, self.discovery, entries, namespaces=self._settings.allow_namespaces
+            self.client,
+            self.discovery,
+            entries,
+            namespaces=self._settings.allow_namespaces,
+            selector=own_selector(self._settings.instance_name),
+        )
+
+    def foreign_objects(self, refs: Iterable[ObjectRef]) -> dict[ObjectRef, LiveMeta]:
+        """Of ``refs``, those live with another install's label or an unlabelled gc mark."""
+        return foreign_objects(
+            self.client,
+            self.discovery,
+            refs,
+            instance=self._settings.instance_name,
+            namespaces=self._settings.allow_namespaces,
         )
 
     def preview_apply(self, items: Sequence[ApplyItem]) -> list[Preview]:
@@ -126,6 +178,7 @@ class Cluster:
         return self._inventory.load()
 
     def save_inventory(self, inventory: Inventory) -> None:
+        self._check_fence("saving the inventory")
         self._inventory.save(inventory)
 
     def collect_garbage(
@@ -152,6 +205,8 @@ class Cluster:
             delete_crds=delete_crds,
             concurrency=self._sync.concurrency,
             guard=guard,
+            fence=self.may_write,
+            selectors=(own_selector(self._settings.instance_name), LEGACY_SELECTOR),
         )
 
     def namespace_annotations(self, name: str) -> dict[str, str]:
@@ -181,6 +236,7 @@ class Cluster:
     def annotate_secret(
         self, name: str, annotations: Mapping[str, str | None], namespace: str | None = None
     ) -> None:
+        self._check_fence(f"annotating Secret {name}")
         annotate_secret(self.client, namespace or self._settings.namespace, name, annotations)
 
     def record_event(
@@ -191,4 +247,5 @@ class Cluster:
         message: str,
         type: EventType = EventType.NORMAL,
     ) -> None:
+        self._check_fence(f"recording event {reason}")
         record_event(self.client, target, reason=reason, message=message, type=type)

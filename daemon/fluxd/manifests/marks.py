@@ -21,6 +21,8 @@ from fluxids import ObjectRef
 
 GC_MARK_LABEL = "fluxcd.io/sync-gc-mark"
 CHECKSUM_ANNOTATION = "fluxcd.io/sync-checksum"
+#: The install that applied the object (``fluxd.cluster.ownership`` reads it).
+INSTANCE_LABEL = "fluxd.io/instance"
 
 # Schemes git understands; anything else is tried as scp-style "user@host:path".
 _TRANSPORTS = frozenset({"ssh", "git", "git+ssh", "http", "https", "ftp", "ftps", "rsync", "file"})
@@ -75,12 +77,15 @@ def _gc_mark(set_name: str, resource_id: str) -> str:
     return "sha256." + _b64(digest)
 
 
-def with_marks(resource: Resource, set_name: str) -> JsonDict:
-    """The body to apply: a deep copy of ``resource.body`` with both marks added."""
+def with_marks(resource: Resource, set_name: str, instance: str = "") -> JsonDict:
+    """The body to apply: a deep copy of ``resource.body`` with the marks added
+    (and the install's label, given an ``instance``)."""
     body = _copy_tree(resource.body)
     metadata = body["metadata"]
     labels = dict(metadata.get("labels") or {})
     labels[GC_MARK_LABEL] = gc_mark(set_name, resource.ref)
+    if instance:
+        labels[INSTANCE_LABEL] = instance
     annotations = dict(metadata.get("annotations") or {})
     annotations[CHECKSUM_ANNOTATION] = resource.checksum
     metadata["labels"] = labels

@@ -52,6 +52,7 @@ from fluxd.manifests import (
 from fluxd.settings import ClusterSettings, GitSettings, ManifestSettings, SyncSettings
 from fluxd.sync.guard import DeletionGuard, GuardPolicy, approves
 from fluxd.sync.marker import SyncMarker
+from fluxd.sync.ownership import Owners, keep_own
 from fluxd.sync.ports import ClusterPort, Source
 from fluxd.sync.results import GcHold, ResourceFailure, SyncResult
 
@@ -111,12 +112,20 @@ class SyncEngine:
         self._allowed = frozenset(cluster_settings.allow_namespaces)
         self._default_namespace = cluster_settings.default_namespace
         self._namespace = cluster_settings.namespace
+        self._instance, self._takeover = (
+            cluster_settings.instance_name,
+            cluster_settings.instance_takeover,
+        )
         self._policy = GuardPolicy(sync.gc_max_share, sync.gc_guard_min_count)
         self._set_name = sync_set_name(git.url, git.branch, git.paths)
         self._cache = ParseCache(manifests)
         self._inventory: Inventory | None = None
         self._marker_revision: str | None = None
         self._marker_read = False
+
+    def forget(self) -> None:
+        """Drop what was read from the cluster: another replica may have synced since."""
+        self._inventory, self._marker_read = None, False
 
     def applied_revision(self) -> str | None:
         """The revision the sync marker records (read once, then tracked)."""
@@ -180,6 +189,8 @@ class SyncEngine:
         drifted = [r for r in the_plan.unchanged if str(r.ref) in drifted_ids]
         late: list[Resource] = []
         to_send = in_apply_order([*the_plan.to_apply, *drifted])
+        owners = Owners(self._instance, self._set_name, inventory.entries.keys(), self._takeover)
+        to_send = keep_own(self._cluster, to_send, owners, set(last) - drift.missing, failures)
         outcomes = self._cluster.apply(
             [self._item(r) for r in to_send],
             rank=rank_of,
@@ -227,6 +238,8 @@ class SyncEngine:
                 for u in again.unresolved
             )
             placed = [r for r in self._in_allowed_namespaces(again.resources) if not r.ignore]
+            owners = Owners(self._instance, self._set_name, (), self._takeover)
+            placed = keep_own(self._cluster, placed, owners, (), failures)
             late.extend(placed)
             return [self._item(r) for r in placed]
 
@@ -272,7 +285,9 @@ class SyncEngine:
         )
 
     def _item(self, resource: Resource) -> ApplyObject:
-        return ApplyObject(resource.ref, resource.source, with_marks(resource, self._set_name))
+        return ApplyObject(
+            resource.ref, resource.source, with_marks(resource, self._set_name, self._instance)
+        )
 
     def _in_allowed_namespaces(self, resources: Sequence[Resource]) -> list[Resource]:
         if not self._allowed:

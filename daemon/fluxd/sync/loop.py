@@ -152,12 +152,20 @@ class SyncLoop:
 
     async def run(self) -> None:
         """Run both loops until cancelled."""
+        async with asyncio.TaskGroup() as group:
+            group.create_task(self.run_fetching(), name="git-loop")
+            group.create_task(self.run_syncing(), name="sync-loop")
+
+    async def run_fetching(self) -> None:
+        """Keep the mirror fresh until cancelled (a standby replica does only this)."""
+        await self._git_loop()
+
+    async def run_syncing(self) -> None:
+        """Run sync passes until cancelled, beginning with a full one."""
         self.ask_for_sync(full=True)
         self._running = True
         try:
-            async with asyncio.TaskGroup() as group:
-                group.create_task(self._git_loop(), name="git-loop")
-                group.create_task(self._sync_loop(), name="sync-loop")
+            await self._sync_loop()
         finally:
             self._running = False
 

@@ -9,7 +9,16 @@ from __future__ import annotations
 from collections.abc import Callable, Collection, Iterable, Sequence
 from typing import Protocol
 
-from fluxd.cluster import ApplyItem, ApplyOutcome, Drift, GcReport, Inventory, InventoryEntry
+from fluxd.cluster import (
+    ApplyItem,
+    ApplyOutcome,
+    Drift,
+    GcReport,
+    Inventory,
+    InventoryEntry,
+    LiveMeta,
+)
+from fluxids import ObjectRef
 
 
 class Source(Protocol):
@@ -41,6 +50,10 @@ class ClusterPort(Protocol):
     ) -> list[ApplyOutcome]: ...
 
     def detect_drift(self, entries: Iterable[InventoryEntry]) -> Drift: ...
+
+    def foreign_objects(self, refs: Iterable[ObjectRef]) -> dict[ObjectRef, LiveMeta]:
+        """Of ``refs``, those live with another install's label or an unlabelled gc mark."""
+        ...
 
     def load_inventory(self) -> Inventory: ...
 

@@ -20,6 +20,7 @@ from fluxd.views import (
     GitStatus,
     ImageDetail,
     JobStatus,
+    Leadership,
     ReadyStatus,
     Remote,
     SyncReport,
@@ -64,6 +65,8 @@ class FakeDaemon:
     exported: str = "---\napiVersion: v1\nkind: Namespace\nmetadata:\n  name: demo\n"
     report: ReadyStatus = field(default_factory=lambda: ReadyStatus(ready=True, git_status="ready"))
     ping_error: Exception | None = None
+    #: A standby replica's view (leading=False, a leader address) makes the API forward.
+    leader: Leadership = field(default_factory=Leadership)
     # What the API asked for:
     notified: list[tuple[str, str]] = field(default_factory=list)
     regenerated: int = 0
@@ -80,6 +83,9 @@ class FakeDaemon:
 
     def ready(self) -> ReadyStatus:
         return self.report
+
+    def leadership(self) -> Leadership:
+        return self.leader
 
     def notify_git_change(self, url: str, branch: str) -> None:
         self.notified.append((url, branch))

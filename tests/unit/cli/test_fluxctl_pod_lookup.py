@@ -80,6 +80,33 @@ def test_two_running_pods_are_ambiguous() -> None:
     assert error.value.exit_code == 3
 
 
+def _replica(name: str, replica_set: str, template_hash: str, **kwargs: Any) -> dict[str, Any]:
+    made = pod(name, **kwargs)
+    made["metadata"]["labels"] = {"app": "flux", "pod-template-hash": template_hash}
+    made["metadata"]["ownerReferences"] = [
+        {"kind": "ReplicaSet", "name": replica_set, "controller": True}
+    ]
+    return made
+
+
+def test_replicas_of_one_deployment_are_not_ambiguous_a_ready_one_is_picked() -> None:
+    # deploy/ runs two replicas; any of them answers (the standby forwards to the leader).
+    old = _replica("flux-5c9-a", "flux-5c9", "5c9", ready=False)
+    new = _replica("flux-7f4-b", "flux-7f4", "7f4")
+    api = FakeApi({"app=flux": [old, new]})
+
+    assert find_pod(api, "flux", SELECTORS, 5).name == "flux-7f4-b"
+
+
+def test_pods_of_two_deployments_stay_ambiguous() -> None:
+    one = _replica("flux-5c9-a", "flux-5c9", "5c9")
+    other = _replica("fluxd-team-7f4-b", "fluxd-team-7f4", "7f4")
+    api = FakeApi({"app=flux": [one, other]})
+
+    with pytest.raises(AmbiguousPod):
+        find_pod(api, "flux", SELECTORS, 5)
+
+
 def test_a_running_pod_that_is_not_ready_is_still_used_and_its_state_kept() -> None:
     # fluxd is not Ready until git is: `fluxctl identity` must still reach it.
     api = FakeApi({"app=flux": [pod("flux-0", ready=False)]})

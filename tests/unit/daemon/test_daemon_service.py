@@ -75,6 +75,9 @@ class FakeEngine:
         self.applied = self.result.revision
         return self.result
 
+    def forget(self) -> None:
+        self.applied = None
+
 
 class BrokenKeyRing:
     def public_key(self) -> PublicKeyInfo | None:

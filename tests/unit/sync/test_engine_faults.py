@@ -18,10 +18,12 @@ from fluxd.cluster import (
     GcReport,
     Inventory,
     InventoryEntry,
+    LiveMeta,
     Result,
 )
 from fluxd.settings import ClusterSettings, GitSettings, SyncSettings
 from fluxd.sync.engine import SyncEngine
+from fluxids import ObjectRef
 
 
 def config_map(name: str) -> str:
@@ -84,6 +86,9 @@ class FlakyCluster:
 
     def detect_drift(self, entries: Iterable[InventoryEntry]) -> Drift:
         return Drift()
+
+    def foreign_objects(self, refs: Iterable[ObjectRef]) -> dict[ObjectRef, LiveMeta]:
+        return {}
 
     def load_inventory(self) -> Inventory:
         return Inventory()
