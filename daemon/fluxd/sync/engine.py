@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 
 from fluxd.clock import Clock, SystemClock
@@ -53,7 +53,7 @@ from fluxd.settings import ClusterSettings, GitSettings, ManifestSettings, SyncS
 from fluxd.sync.guard import DeletionGuard, GuardPolicy, approves
 from fluxd.sync.marker import SyncMarker
 from fluxd.sync.ownership import Owners, keep_own
-from fluxd.sync.ports import ClusterPort, Source
+from fluxd.sync.ports import ClusterPort, LazyBlobs, Source
 from fluxd.sync.results import GcHold, ResourceFailure, SyncResult
 
 log = logging.getLogger(__name__)
@@ -70,23 +70,6 @@ class _Pass:
     began: float
     deadline: float
     check_drift: bool
-
-
-class _Blobs(Mapping[str, bytes]):
-    """File contents read from git only when the parse cache lacks the blob."""
-
-    def __init__(self, files: Mapping[str, str], source: Source) -> None:
-        self._files = files
-        self._source = source
-
-    def __getitem__(self, path: str) -> bytes:
-        return self._source.read_blob(self._files[path])
-
-    def __iter__(self) -> Iterator[str]:
-        return iter(self._files)
-
-    def __len__(self) -> int:
-        return len(self._files)
 
 
 class SyncEngine:
@@ -158,7 +141,7 @@ class SyncEngine:
                 rewritten_from=rewritten_from,
             )
         loaded = load(
-            _Blobs(files, self._source),
+            LazyBlobs(files, self._source),
             files,
             scope=self._cluster.scope,
             default_namespace=self._default_namespace,
@@ -178,11 +161,7 @@ class SyncEngine:
         failures = [ResourceFailure("", e.path, str(e), line=e.line) for e in loaded.errors]
         desired = self._in_allowed_namespaces(loaded.resources)
         inventory = self._load_inventory()
-        last = {
-            key: entry.checksum
-            for key, entry in inventory.entries.items()
-            if entry.mark == gc_mark(self._set_name, key)
-        }
+        last = _last_checksums(inventory, self._set_name)
         the_plan = plan(desired, last)
         drift = self._drift(the_plan.unchanged, inventory) if the_pass.check_drift else Drift()
         drifted_ids = drift.ids  # a union, built once, not once per object
@@ -388,6 +367,15 @@ class SyncEngine:
             # The pass is applied either way; the marker is the record for others.
             log.warning("event=sync-marker-not-moved revision=%s error=%r", revision[:7], str(exc))
         self._marker_revision = revision
+
+
+def _last_checksums(inventory: Inventory, set_name: str) -> dict[str, str]:
+    """What the last passes applied, by id: only objects of this sync set count."""
+    return {
+        key: entry.checksum
+        for key, entry in inventory.entries.items()
+        if entry.mark == gc_mark(set_name, key)
+    }
 
 
 def _without_collected(

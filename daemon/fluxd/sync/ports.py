@@ -6,7 +6,7 @@ benchmarks' in-memory source does too.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection, Iterable, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from typing import Protocol
 
 from fluxd.cluster import (
@@ -69,3 +69,20 @@ class ClusterPort(Protocol):
     ) -> GcReport: ...
 
     def namespace_annotations(self, name: str) -> dict[str, str]: ...
+
+
+class LazyBlobs(Mapping[str, bytes]):
+    """File contents read from git only when the parse cache lacks the blob."""
+
+    def __init__(self, files: Mapping[str, str], source: Source) -> None:
+        self._files = files
+        self._source = source
+
+    def __getitem__(self, path: str) -> bytes:
+        return self._source.read_blob(self._files[path])
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._files)
+
+    def __len__(self) -> int:
+        return len(self._files)
