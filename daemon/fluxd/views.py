@@ -25,6 +25,7 @@ __all__ = [
     "CommitView",
     "ContainerImages",
     "DiffReport",
+    "GcHold",
     "GitConfig",
     "GitStatus",
     "ImageDetail",
