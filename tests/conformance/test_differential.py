@@ -98,11 +98,20 @@ KNOWN_DIFFERENCES: list[Known] = [
         )
     ),
     Known(
+        "The install's ownership label",
+        "GET /v6/services|GET /v6/services?namespace={target}|GET /v11/services"
+        "|GET /v11/services?namespace={target}|unconfigured: GET /v6/services?namespace={target}"
+        "|GET /v11/services?services={target}:deployment/nginx-deployment,{target}:daemonset/agent",
+        "$[ID=*].Labels.fluxd.io/instance: only ours (*)",
+        "fluxd labels what it applies with its install (fluxd.io/instance), so that installs "
+        "in one cluster never list, change or delete each other's objects; Flux v1 had none.",
+    ),
+    Known(
         CURRENT_IMAGE,
         IMAGES,
         "$[ID=*].Containers[*].Current.ID: ours '*', theirs ''",
         "Flux v1 takes Current from its registry scan, so with --registry-disable-scanning "
-        "every Current.ID is empty; fluxd never scans and sends the image the workload runs.",
+        "every Current.ID is empty; fluxd sends the image the workload runs.",
     ),
     *(
         Known(
