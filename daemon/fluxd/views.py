@@ -24,6 +24,7 @@ __all__ = [
     "CommitView",
     "ContainerImages",
     "DiffReport",
+    "GcHold",
     "GitConfig",
     "GitStatus",
     "ImageDetail",

@@ -13,6 +13,7 @@ from fluxd.cluster import Container, Rollout
 from fluxd.identity import PublicKeyInfo
 from fluxd.views import (
     ContainerImages,
+    GcHold,
     GitConfig,
     ImageDetail,
     JobStatus,
@@ -26,6 +27,7 @@ from fluxd.writeback import results_wire
 
 __all__ = [
     "controller_status",
+    "gc_hold",
     "git_config",
     "image_status",
     "job_status",
@@ -86,21 +88,22 @@ def job_status(status: JobStatus) -> models.JobStatus:
     )
 
 
+def gc_hold(hold: GcHold | None) -> models.GcHold | None:
+    """The deletion guard's hold as the wire shows it (null when nothing is held)."""
+    if hold is None:
+        return None
+    return models.GcHold(
+        reason=hold.reason, deletions=list(hold.deletions), inventory=hold.inventory, help=hold.help
+    )
+
+
 def sync_errors(report: SyncReport) -> models.SyncErrors:
-    hold = report.gc_hold
     return models.SyncErrors(
         revision=report.revision,
         errors=[
             models.ResourceError(ID=f.id, Path=f.source, Error=f.error) for f in report.failures
         ],
-        gcHeld=models.GcHold(
-            reason=hold.reason,
-            deletions=list(hold.deletions),
-            inventory=hold.inventory,
-            help=hold.help,
-        )
-        if hold is not None
-        else None,
+        gcHeld=gc_hold(report.gc_hold),
         historyRewrittenFrom=report.history_rewritten_from,
         retrying=report.retrying,
     )

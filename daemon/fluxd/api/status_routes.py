@@ -135,7 +135,6 @@ def status_report(view: StatusView) -> models.StatusReport:
 
 
 def pass_report(result: SyncResult) -> models.PassReport:
-    hold = result.gc_hold
     return models.PassReport(
         revision=result.revision,
         finished=_time(result.started_at + result.duration),
@@ -149,14 +148,7 @@ def pass_report(result: SyncResult) -> models.PassReport:
             for f in result.failures
         ],
         gcSkipped=result.gc_skipped,
-        gcHeld=models.GcHold(
-            reason=hold.reason,
-            deletions=list(hold.deletions),
-            inventory=hold.inventory,
-            help=hold.help,
-        )
-        if hold is not None
-        else None,
+        gcHeld=convert.gc_hold(result.gc_hold),
         timedOut=result.timed_out,
     )
 
