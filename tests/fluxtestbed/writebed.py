@@ -196,6 +196,9 @@ def start_fluxpy_bed(kube: Cluster, git: GitServer) -> WriteBed:
         known_hosts=git.known_hosts_lines(),
         extra_args=(
             f"--k8s-default-namespace={target}",
+            # Its own namespace only: other tests' workloads come and go, and
+            # an export or listing must not change between the two fluxctls.
+            f"--k8s-allow-namespace={target}",
             f"--git-user={GIT_USER}",
             f"--git-email={GIT_EMAIL}",
         ),
