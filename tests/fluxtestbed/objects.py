@@ -11,6 +11,7 @@ from fluxd.cluster.client import Query, Response
 from fluxids import ObjectRef
 
 MARK_LABEL = "fluxcd.io/sync-gc-mark"
+INSTANCE_LABEL = "fluxd.io/instance"
 RANKS = {"Namespace": 0, "CustomResourceDefinition": 1, "ConfigMap": 2, "Deployment": 3}
 
 
@@ -25,7 +26,16 @@ def item(body: dict[str, Any], source: str = "repo/app.yaml") -> ApplyObject:
 
 
 def marked(body: dict[str, Any]) -> dict[str, Any]:
-    body["metadata"].setdefault("labels", {})[MARK_LABEL] = "sha256.test"
+    """``body`` labelled as fluxd's engine labels what it applies.
+
+    The tests' Cluster is installed in the test's namespace and named after it
+    (no --k8s-instance), so the install label is the object's namespace;
+    cluster-scoped objects of these tests are not checked for drift.
+    """
+    labels = body["metadata"].setdefault("labels", {})
+    labels[MARK_LABEL] = "sha256.test"
+    if "namespace" in body["metadata"]:
+        labels[INSTANCE_LABEL] = body["metadata"]["namespace"]
     return body
 
 
