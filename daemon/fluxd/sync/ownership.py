@@ -23,7 +23,7 @@ from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 
 from fluxd.cluster import GC_MARK_LABEL, LiveMeta
-from fluxd.errors import FluxError
+from fluxd.errors import ClusterError, FluxError
 from fluxd.manifests import Resource, gc_mark
 from fluxd.manifests.marks import INSTANCE_LABEL
 from fluxd.sync.ports import ClusterPort
@@ -72,27 +72,45 @@ def keep_own(
 def without_foreign(
     cluster: ClusterPort, resources: Sequence[Resource], owners: Owners
 ) -> tuple[list[Resource], list[ResourceFailure]]:
-    """``resources`` less those owned by another install, and a failure for each of those."""
-    if not resources:
-        return [], []
-    try:
-        foreign = cluster.foreign_objects(r.ref for r in resources)
-    except FluxError as exc:
-        # Applying without knowing the owners could take another install's objects.
-        reason = f"not applied: who owns it could not be checked: {exc}"
-        return [], [ResourceFailure(str(r.ref), r.source, reason, True) for r in resources]
+    """``resources`` less those owned by another install, and a failure for each of those.
+
+    Checked kind by kind: a kind fluxd may not list (RBAC) fails only its own
+    objects, never the rest of the pass.
+    """
     kept: list[Resource] = []
     refused: list[ResourceFailure] = []
-    for resource in resources:
-        why = _refusal(resource, foreign, owners)
-        if why and owners.takeover:
-            log.warning("event=takeover id=%s was=%r", resource.ref, why)
-            why = ""
-        if why:
-            refused.append(ResourceFailure(str(resource.ref), resource.source, why))
-        else:
-            kept.append(resource)
+    for group in _by_kind(resources):
+        try:
+            foreign = cluster.foreign_objects(r.ref for r in group)
+        except FluxError as exc:
+            refused.extend(_unchecked(group, exc))
+            continue
+        for resource in group:
+            why = _refusal(resource, foreign, owners)
+            if why and owners.takeover:
+                log.warning("event=takeover id=%s was=%r", resource.ref, why)
+                why = ""
+            if why:
+                refused.append(ResourceFailure(str(resource.ref), resource.source, why))
+            else:
+                kept.append(resource)
     return kept, refused
+
+
+def _unchecked(group: Sequence[Resource], exc: FluxError) -> list[ResourceFailure]:
+    # Applying without knowing the owners could take another install's
+    # objects. A refusal (RBAC) stays until someone changes it; anything else
+    # (a kind not yet served, the API server away) may pass by itself.
+    transient = exc.transient if isinstance(exc, ClusterError) else True
+    reason = f"not applied: who owns it could not be checked: {exc}"
+    return [ResourceFailure(str(r.ref), r.source, reason, transient) for r in group]
+
+
+def _by_kind(resources: Sequence[Resource]) -> list[list[Resource]]:
+    groups: dict[tuple[str, str], list[Resource]] = {}
+    for resource in resources:
+        groups.setdefault((resource.ref.api_version, resource.ref.kind), []).append(resource)
+    return list(groups.values())
 
 
 def _refusal(resource: Resource, foreign: Mapping[ObjectRef, LiveMeta], owners: Owners) -> str:
