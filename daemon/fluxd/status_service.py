@@ -76,6 +76,7 @@ class StatusService:
             default_namespace=settings.cluster.default_namespace,
             allowed_namespaces=frozenset(settings.cluster.allow_namespaces),
             garbage_collection=sync.garbage_collection and not sync.garbage_collection_dry,
+            instance=settings.cluster.instance_name,
         )
         self._previewer = Previewer(mirror, cluster, scope, inventory, settings.manifests)
 

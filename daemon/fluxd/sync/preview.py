@@ -70,6 +70,8 @@ class Scope:
     default_namespace: str
     allowed_namespaces: frozenset[str] = frozenset()
     garbage_collection: bool = False
+    #: The install's name, labelled on what it applies (``fluxd.io/instance``).
+    instance: str = ""
 
 
 def blob_id(content: bytes) -> str:
@@ -162,7 +164,8 @@ class Previewer:
                 f"changes made in the cluster are not shown: the drift check failed: {exc}"
             )
         drifted = [r for r in the_plan.unchanged if str(r.ref) in drift.ids]
-        items = [_item(r, set_name) for r in [*the_plan.to_apply, *drifted]]
+        scope = self._scope
+        items = [_item(r, scope) for r in [*the_plan.to_apply, *drifted]]
         return items, len(the_plan.unchanged) - len(drifted)
 
     def _deletions(
@@ -191,11 +194,13 @@ class Previewer:
         return self._cluster.preview_delete(doomed)
 
 
-def _item(resource: Resource, set_name: str) -> ApplyItem:
+def _item(resource: Resource, scope: Scope) -> ApplyItem:
+    # Marked exactly as the engine marks what it applies, so the dry run
+    # differs from the live object only where git does.
     return ApplyObject(
         ref=resource.ref,
         source=resource.source,
-        body=marked(resource, set_name),
+        body=marked(resource, scope.set_name, scope.instance),
     )
 
 
