@@ -153,6 +153,7 @@ def _without_service_accounts(kube: Cluster, namespace: str) -> None:
             "configmaps", "secrets", "events", "namespaces", "pods", "services"]},
         {"apiGroups": ["events.k8s.io", "apps"], "resources": ["*"], "verbs": ["*"]},
         {"apiGroups": ["apiextensions.k8s.io"], "resources": ["*"], "verbs": ["get", "list"]},
+        {"apiGroups": ["coordination.k8s.io"], "resources": ["leases"], "verbs": ["*"]},
         {"nonResourceURLs": ["*"], "verbs": ["*"]},
     ]  # fmt: skip
     role = {
