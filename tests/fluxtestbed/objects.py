@@ -9,9 +9,9 @@ from typing import Any
 from fluxd.cluster import ApplyObject, KubeClient
 from fluxd.cluster.client import Query, Response
 from fluxids import ObjectRef
+from fluxids.marks import GC_MARK_LABEL as MARK_LABEL
+from fluxids.marks import INSTANCE_LABEL
 
-MARK_LABEL = "fluxcd.io/sync-gc-mark"
-INSTANCE_LABEL = "fluxd.io/instance"
 RANKS = {"Namespace": 0, "CustomResourceDefinition": 1, "ConfigMap": 2, "Deployment": 3}
 
 

@@ -15,8 +15,6 @@ from fluxd.cluster.gc import GcReport, spare_reason
 from fluxd.cluster.inventory import Inventory
 from fluxd.cluster.kube import Cluster
 from fluxd.cluster.objects import (
-    CHECKSUM_ANNOTATION,
-    GC_MARK_LABEL,
     IGNORE_ANNOTATION,
     RECREATE_ANNOTATION,
     ApplyItem,
@@ -34,6 +32,7 @@ from fluxd.cluster.records import (
 )
 from fluxd.cluster.rollout import Rollout, WorkloadStatus, rollout_status
 from fluxd.cluster.workloads import Container, Workload
+from fluxids.marks import CHECKSUM_ANNOTATION, GC_MARK_LABEL
 
 __all__ = [
     "CHECKSUM_ANNOTATION",

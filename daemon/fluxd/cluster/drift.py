@@ -34,8 +34,9 @@ from typing import Any
 from fluxd.cluster.client import METADATA_LIST, KubeClient
 from fluxd.cluster.discovery import Discovery
 from fluxd.cluster.errors import api_error
-from fluxd.cluster.objects import GC_MARK_LABEL, InventoryEntry
+from fluxd.cluster.objects import InventoryEntry
 from fluxids import ObjectRef
+from fluxids.marks import GC_MARK_LABEL
 
 _PAGE = "2000"
 _LIST_WORKERS = 8

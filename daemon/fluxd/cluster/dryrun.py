@@ -24,14 +24,10 @@ from fluxd.cluster.client import APPLY_PATCH, KubeClient
 from fluxd.cluster.discovery import Discovery
 from fluxd.cluster.errors import status_message
 from fluxd.cluster.managed import mask_secret, merge_fields, owned_fields, project
-from fluxd.cluster.objects import (
-    CHECKSUM_ANNOTATION,
-    GC_MARK_LABEL,
-    ApplyItem,
-    InventoryEntry,
-)
+from fluxd.cluster.objects import ApplyItem, InventoryEntry
 from fluxd.cluster.paths import InvalidName
 from fluxd.errors import ClusterError
+from fluxids.marks import CHECKSUM_ANNOTATION, GC_MARK_LABEL
 
 Obj = dict[str, Any]
 

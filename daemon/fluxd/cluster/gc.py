@@ -31,9 +31,10 @@ from fluxd.cluster.client import KubeClient
 from fluxd.cluster.discovery import Discovery
 from fluxd.cluster.drift import LiveMeta, group_by_kind, list_marked
 from fluxd.cluster.errors import status_message
-from fluxd.cluster.objects import GC_MARK_LABEL, IGNORE_ANNOTATION, IGNORE_VALUES, InventoryEntry
+from fluxd.cluster.objects import IGNORE_ANNOTATION, IGNORE_VALUES, InventoryEntry
 from fluxd.errors import ClusterError
 from fluxids import ObjectRef
+from fluxids.marks import GC_MARK_LABEL
 
 log = logging.getLogger(__name__)
 

@@ -15,8 +15,6 @@ from typing import Any, Protocol
 
 from fluxids import ObjectRef
 
-GC_MARK_LABEL = "fluxcd.io/sync-gc-mark"
-CHECKSUM_ANNOTATION = "fluxcd.io/sync-checksum"
 IGNORE_ANNOTATION = "fluxcd.io/ignore"
 RECREATE_ANNOTATION = "fluxcd.io/recreate"
 #: Values of ``fluxcd.io/ignore`` on a live object that keep it from GC.

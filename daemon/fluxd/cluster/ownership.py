@@ -21,10 +21,9 @@ from collections.abc import Iterable, Sequence
 from fluxd.cluster.client import KubeClient
 from fluxd.cluster.discovery import Discovery
 from fluxd.cluster.drift import LiveMeta, list_marked
-from fluxd.cluster.objects import GC_MARK_LABEL
 from fluxids import ObjectRef
+from fluxids.marks import GC_MARK_LABEL, INSTANCE_LABEL
 
-INSTANCE_LABEL = "fluxd.io/instance"
 #: Marked by some fluxd (or Flux v1) that did not label its install.
 LEGACY_SELECTOR = f"{GC_MARK_LABEL},!{INSTANCE_LABEL}"
 

@@ -22,8 +22,6 @@ from fluxd.manifests.loading import (
     resolve_unresolved,
 )
 from fluxd.manifests.marks import (
-    CHECKSUM_ANNOTATION,
-    GC_MARK_LABEL,
     gc_mark,
     safe_url,
     sync_set_name,
@@ -33,6 +31,7 @@ from fluxd.manifests.ordering import apply_stages, in_apply_order, in_gc_order, 
 from fluxd.manifests.parsing import ParseCache, checksum_of
 from fluxd.manifests.planning import Plan, plan
 from fluxd.manifests.resources import Resource, policies_of
+from fluxids.marks import CHECKSUM_ANNOTATION, GC_MARK_LABEL
 
 __all__ = [
     "CHECKSUM_ANNOTATION",

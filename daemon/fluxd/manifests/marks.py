@@ -18,11 +18,7 @@ from typing import Any
 from fluxd.manifests.parsing import JsonDict
 from fluxd.manifests.resources import Resource
 from fluxids import ObjectRef
-
-GC_MARK_LABEL = "fluxcd.io/sync-gc-mark"
-CHECKSUM_ANNOTATION = "fluxcd.io/sync-checksum"
-#: The install that applied the object (``fluxd.cluster.ownership`` reads it).
-INSTANCE_LABEL = "fluxd.io/instance"
+from fluxids.marks import CHECKSUM_ANNOTATION, GC_MARK_LABEL, INSTANCE_LABEL
 
 # Schemes git understands; anything else is tried as scp-style "user@host:path".
 _TRANSPORTS = frozenset({"ssh", "git", "git+ssh", "http", "https", "ftp", "ftps", "rsync", "file"})

@@ -25,10 +25,10 @@ from dataclasses import dataclass
 from fluxd.cluster import GC_MARK_LABEL, LiveMeta
 from fluxd.errors import ClusterError, FluxError
 from fluxd.manifests import Resource, gc_mark
-from fluxd.manifests.marks import INSTANCE_LABEL
 from fluxd.sync.ports import ClusterPort
 from fluxd.sync.results import ResourceFailure
 from fluxids import ObjectRef
+from fluxids.marks import INSTANCE_LABEL
 
 log = logging.getLogger(__name__)
 
