@@ -1,8 +1,9 @@
 """The HTTP client of fluxd's API: one typed method per route fluxctl uses.
 
-This is the only module that talks httpx. Transport failures and error
-answers are turned into ``fluxctl.errors`` here, so commands deal only in
-wire models and ``CliError``s.
+Requests go through ``fluxctl.transport`` (the standard library's
+``http.client``). Transport failures and error answers are turned into
+``fluxctl.errors`` here, so commands deal only in wire models and
+``CliError``s.
 """
 
 from __future__ import annotations
@@ -10,16 +11,23 @@ from __future__ import annotations
 import base64
 import binascii
 import json
-import logging
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any, Generic, TypeVar
 
-import httpx
 from pydantic import TypeAdapter, ValidationError
 
 from fluxctl.errors import CliError, DaemonApiError, DaemonUnreachable, WaitTimeout
 from fluxctl.params import format_duration
+from fluxctl.transport import (
+    Answer,
+    ConnectFailed,
+    ConnectTimedOut,
+    HttpTransport,
+    InvalidUrl,
+    ReadTimedOut,
+    TransportError,
+)
 from fluxd.api.models import (
     ControllerStatus,
     DiffRequest,
@@ -69,9 +77,6 @@ _AUTH_HELP = (
     "Check --token (FLUX_SERVICE_TOKEN)."
 )
 
-# httpx logs every request at INFO; a CLI must not print that.
-logging.getLogger("httpx").setLevel(logging.WARNING)
-
 
 class FluxClient:
     """Calls fluxd's API under ``base_url`` (``.../api/flux``)."""
@@ -94,14 +99,8 @@ class FluxClient:
         self._diagnose = diagnose
         self._unreachable_hint = unreachable_hint or f"Check that fluxd serves {self.base_url}."
         with self._translate("(connecting)"):
-            self._http = httpx.Client(
-                base_url=self.base_url,
-                headers=headers,
-                timeout=timeout,
-                trust_env=trust_env,
-                # Loading the CA bundle is a noticeable part of a command's run;
-                # plain http (the port-forward) never needs it.
-                verify=self.base_url.startswith("https:"),
+            self._http = HttpTransport(
+                self.base_url, headers=headers, timeout=timeout, trust_env=trust_env
             )
 
     def close(self) -> None:
@@ -110,11 +109,11 @@ class FluxClient:
     # --- routes ---------------------------------------------------------------
 
     def git_repo_config(self, *, regenerate: bool = False) -> GitConfig:
-        return self._call(_GIT_CONFIG, "POST", "/v9/git-repo-config", json=regenerate)
+        return self._call(_GIT_CONFIG, "POST", "/v9/git-repo-config", payload=regenerate)
 
     def update_manifests(self, spec: UpdateSpec) -> str:
         body = spec.model_dump(mode="json")
-        return self._call(_STRING, "POST", "/v9/update-manifests", json=body)
+        return self._call(_STRING, "POST", "/v9/update-manifests", payload=body)
 
     def job_status(self, job_id: str) -> JobStatus:
         return self._call(_JOB_STATUS, "GET", "/v6/jobs", params={"id": job_id})
@@ -160,7 +159,7 @@ class FluxClient:
 
     def diff(self, request: DiffRequest) -> DiffResult:
         body = request.model_dump(mode="json")
-        return self._call(_DIFF, "POST", "/v11/diff", json=body)
+        return self._call(_DIFF, "POST", "/v11/diff", payload=body)
 
     @property
     def page_url(self) -> str:
@@ -169,10 +168,20 @@ class FluxClient:
 
     # --- plumbing -------------------------------------------------------------
 
-    def _call(self, shape: _Shape[T], method: str, path: str, **kwargs: Any) -> T:
+    def _call(
+        self,
+        shape: _Shape[T],
+        method: str,
+        path: str,
+        *,
+        params: dict[str, str] | None = None,
+        payload: Any = None,
+    ) -> T:
+        # As Flux v1's Go client sent it: compact, UTF-8 as is.
+        body = None if payload is None else _json_bytes(payload)
         with self._translate(path):
-            response = self._http.request(method, path, **kwargs)
-        if response.status_code not in _SUCCESS:
+            response = self._http.request(method, path, params=params, body=body)
+        if response.status not in _SUCCESS:
             raise _api_error(response, path)
         return _decode(shape, response, path)
 
@@ -180,19 +189,17 @@ class FluxClient:
     def _translate(self, path: str) -> Iterator[None]:
         try:
             yield
-        except httpx.TimeoutException as exc:
-            if isinstance(exc, httpx.ConnectTimeout):
-                message = f"connecting to fluxd at {self.base_url} timed out"
-                raise self._unreachable(message) from exc
+        except ConnectTimedOut as exc:
+            message = f"connecting to fluxd at {self.base_url} timed out"
+            raise self._unreachable(message) from exc
+        except ReadTimedOut as exc:
             raise WaitTimeout(
                 f"fluxd did not answer {path} within {format_duration(self.timeout)}"
             ) from exc
-        except (httpx.ConnectError, httpx.RemoteProtocolError, httpx.ReadError) as exc:
-            raise self._unreachable(f"cannot reach fluxd at {self.base_url}: {exc}") from exc
-        except (httpx.UnsupportedProtocol, httpx.InvalidURL) as exc:
+        except InvalidUrl as exc:
             raise CliError(f"invalid fluxd URL {self.base_url!r}: {exc}") from exc
-        except httpx.TransportError as exc:
-            raise self._unreachable(f"talking to fluxd at {self.base_url} failed: {exc}") from exc
+        except (ConnectFailed, TransportError) as exc:
+            raise self._unreachable(f"cannot reach fluxd at {self.base_url}: {exc}") from exc
 
     def _unreachable(self, message: str) -> DaemonUnreachable:
         detail = self._diagnose() if self._diagnose else ""
@@ -201,9 +208,13 @@ class FluxClient:
         return DaemonUnreachable(message, hint=self._unreachable_hint)
 
 
-def _decode(shape: _Shape[T], response: httpx.Response, path: str) -> T:
+def _json_bytes(value: Any) -> bytes:
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":")).encode()
+
+
+def _decode(shape: _Shape[T], response: Answer, path: str) -> T:
     # A 204 or an empty body stands for JSON null (e.g. "no pending commits").
-    content = response.content or b"null"
+    content = response.body or b"null"
     try:
         return shape.validate_json(content)
     except ValidationError as exc:
@@ -211,22 +222,22 @@ def _decode(shape: _Shape[T], response: httpx.Response, path: str) -> T:
         raise CliError(f"unexpected answer from fluxd for {path}: {snippet!r} ({exc})") from exc
 
 
-def _api_error(response: httpx.Response, path: str) -> DaemonApiError:
-    status = response.status_code
+def _api_error(response: Answer, path: str) -> DaemonApiError:
+    status = response.status
     body = _error_body(response)
     if body is not None:
         return DaemonApiError(body.error or f"HTTP {status}", help=body.help, status=status)
     if status == 401:
         return DaemonApiError("authentication failed", help=_AUTH_HELP, status=status)
-    text = response.text.strip()[:500] or response.reason_phrase
+    text = response.text.strip()[:500] or response.reason
     return DaemonApiError(f"{path}: HTTP {status}: {text}", status=status)
 
 
-def _error_body(response: httpx.Response) -> ErrorBody | None:
-    if "json" not in response.headers.get("content-type", ""):
+def _error_body(response: Answer) -> ErrorBody | None:
+    if "json" not in response.content_type:
         return None
     try:
-        data = response.json()
+        data = json.loads(response.body)
     except (json.JSONDecodeError, UnicodeDecodeError):
         return None
     if not isinstance(data, dict) or not ({"error", "help"} & data.keys()):

@@ -145,8 +145,11 @@ def context_namespace(context: str = "") -> tuple[str, str]:
 def _read(path: Path) -> dict[str, Any]:
     import yaml  # here: only commands that need a kubeconfig pay for PyYAML
 
+    # libyaml's loader where PyYAML was built with it: a kubeconfig with
+    # inline certificates takes the pure-Python one a noticeable while.
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
     try:
-        doc = yaml.safe_load(path.read_text(encoding="utf-8"))
+        doc = yaml.load(path.read_text(encoding="utf-8"), Loader=loader)
     except (OSError, UnicodeDecodeError) as exc:
         raise KubeconfigError(f"cannot read the kubeconfig {path}: {exc}", hint=_FIX) from exc
     except yaml.YAMLError as exc:

@@ -2,22 +2,11 @@
 
 from __future__ import annotations
 
+import importlib
 from typing import Any
 
 import click
 
-from fluxctl.commands.completion import completion
-from fluxctl.commands.diff import diff
-from fluxctl.commands.identity import identity
-from fluxctl.commands.images import list_images
-from fluxctl.commands.install import install
-from fluxctl.commands.policy import automate, deautomate, lock, policy, unlock
-from fluxctl.commands.release import release
-from fluxctl.commands.save import save
-from fluxctl.commands.status import open_page, status
-from fluxctl.commands.sync import sync
-from fluxctl.commands.version import version
-from fluxctl.commands.workloads import list_workloads
 from fluxctl.globalflags import command_options, group_options, session_from
 
 EPILOG = """\
@@ -45,11 +34,41 @@ Exit status:
 ALIASES = {"list-controllers": "list-workloads"}
 
 
+# Each command's module and attribute, imported only when the command is
+# used (or listed by --help): importing every command's module cost a
+# command more CPU than its own work through the port-forward.
+COMMANDS = {
+    "identity": ("identity", "identity"),
+    "sync": ("sync", "sync"),
+    "diff": ("diff", "diff"),
+    "status": ("status", "status"),
+    "open": ("status", "open_page"),
+    "list-workloads": ("workloads", "list_workloads"),
+    "list-images": ("images", "list_images"),
+    "release": ("release", "release"),
+    "automate": ("policy", "automate"),
+    "deautomate": ("policy", "deautomate"),
+    "lock": ("policy", "lock"),
+    "unlock": ("policy", "unlock"),
+    "policy": ("policy", "policy"),
+    "save": ("save", "save"),
+    "install": ("install", "install"),
+    "version": ("version", "version"),
+    "completion": ("completion", "completion"),
+}
+
+
 class FluxctlGroup(click.Group):
-    """A group that resolves hidden command aliases."""
+    """A group that loads its commands on first use and resolves hidden aliases."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted(COMMANDS)
 
     def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
-        return super().get_command(ctx, ALIASES.get(cmd_name, cmd_name))
+        name = ALIASES.get(cmd_name, cmd_name)
+        if name not in self.commands and name in COMMANDS:
+            self.add_command(load_command(name))
+        return super().get_command(ctx, name)
 
     def resolve_command(
         self, ctx: click.Context, args: list[str]
@@ -70,31 +89,24 @@ def cli(ctx: click.Context, /, **flags: Any) -> None:
 
 cli.params.extend(group_options())
 
-_COMMANDS = (
-    identity,
-    sync,
-    diff,
-    status,
-    open_page,
-    list_workloads,
-    list_images,
-    release,
-    automate,
-    deautomate,
-    lock,
-    unlock,
-    policy,
-    save,
-    install,
-    version,
-    completion,
-)
 
-for _command in _COMMANDS:
+def load_command(name: str) -> click.Command:
+    """The command ``name`` of ``COMMANDS``, with the global flags added to its own."""
+    module, attribute = COMMANDS[name]
+    command: click.Command = getattr(
+        importlib.import_module(f"fluxctl.commands.{module}"), attribute
+    )
     # version, completion and install never talk to fluxd, but take the flags as Flux
     # v1's did (`fluxctl version --k8s-fwd-ns flux` is not a usage error).
-    _command.params.extend(command_options())
-    cli.add_command(_command)
+    command.params.extend(command_options())
+    return command
+
+
+def all_commands() -> dict[str, click.Command]:
+    """Every command by name, loaded (for documentation checks and tools)."""
+    with click.Context(cli) as ctx:
+        loaded = {name: cli.get_command(ctx, name) for name in cli.list_commands(ctx)}
+    return {name: command for name, command in loaded.items() if command is not None}
 
 
 def main() -> None:

@@ -49,9 +49,13 @@ class Deadline:
         return True
 
 
-def backoff(initial: float, cap: float, factor: float = 2.0) -> Iterator[float]:
-    """Delays ``initial, initial*factor, ...`` up to ``cap``, forever."""
-    delay = initial
+def backoff(
+    initial: float, cap: float, factor: float = 2.0, *, steady: float = 0.0
+) -> Iterator[float]:
+    """Delays ``initial`` for the first ``steady`` seconds, then ``*factor`` up to ``cap``."""
+    delay, waited = initial, 0.0
     while True:
         yield delay
-        delay = min(delay * factor, cap)
+        waited += delay
+        if waited >= steady:
+            delay = min(delay * factor, cap)

@@ -3,7 +3,9 @@
 The flow and its stderr lines are Flux v1's, so scripts and habits keep
 working. Two things differ on purpose: polling starts at 50 ms and its
 interval is capped at 2 s (one cheap request; Flux v1's 1-10 s made a no-op
-sync take a second or more and could print ``Done.`` 10 s late), and after the
+sync take a second or more and could print ``Done.`` 10 s late), the sync
+job, which usually ends within a second, is polled every 50 ms for that
+second, and after the
 revision is applied fluxctl asks which resources failed, so ``Done.`` means
 everything applied (Flux v1 issue #3304). It also says when fluxd's deletion
 guard held garbage collection back (and how to approve it), and warns when
@@ -29,6 +31,9 @@ if TYPE_CHECKING:
 
 FIRST_POLL = 0.05
 POLL_CAP = 2.0
+#: The job's git fetch usually ends within this: polled at FIRST_POLL until
+#: then, a finished job is seen within 50 ms instead of up to a doubling step.
+JOB_STEADY_POLL = 1.0
 _GPG_UNVERIFIED = ("branch HEAD in the git repo is not verified", "last verified commit was")
 
 
@@ -79,7 +84,7 @@ def _hint_context(session: Session, url: str) -> HintContext:
 def await_job(client: FluxClient, job_id: str, deadline: Deadline) -> str:
     """The revision the sync job fetched, once it has finished."""
     last = "unknown"
-    for delay in backoff(FIRST_POLL, POLL_CAP):
+    for delay in backoff(FIRST_POLL, POLL_CAP, steady=JOB_STEADY_POLL):
         status = client.job_status(job_id)
         last = status.StatusString
         if last == "succeeded":

@@ -61,6 +61,28 @@ def test_commands_that_need_no_daemon_never_load_the_cluster_client(args: list[s
     assert out.stdout.splitlines()[-2:] == ["False False", "False False"]
 
 
+@pytest.mark.parametrize("args", [["sync"], ["list-workloads", "-a"]])
+def test_a_command_loads_its_own_module_and_no_http_library(
+    args: list[str], daemon: FakeDaemon
+) -> None:
+    # Start-up is most of a command's CPU: every module imported is paid on each run.
+    probe = (
+        "import sys\n"
+        "from fluxctl.main import cli\n"
+        f"try: cli({args!r}, prog_name='fluxctl')\n"
+        "except SystemExit as exit: assert exit.code in (0, None), exit.code\n"
+        "heavy = ('httpx', 'httpcore', 'anyio', 'kubernetes', 'yaml', 'webbrowser')\n"
+        "print(sorted(m for m in sys.modules if m.split('.')[0] in heavy))\n"
+        "print(sorted(m for m in sys.modules if m.startswith('fluxctl.commands.')))\n"
+    )
+    env = {**os.environ, "KUBECONFIG": "/nonexistent", "FLUX_URL": daemon.url}
+    out = subprocess.run(
+        [sys.executable, "-c", probe], env=env, capture_output=True, text=True, check=True
+    )
+    module = {"sync": "sync", "list-workloads": "workloads"}[args[0]]
+    assert out.stdout.splitlines()[-2:] == ["[]", f"['fluxctl.commands.{module}']"]
+
+
 def test_the_port_forward_does_without_the_kubernetes_client_package() -> None:
     # Importing it took longer than a whole fluxctl command through the forward.
     probe = "import sys, fluxctl.portforward\nprint('kubernetes' in sys.modules)\n"

@@ -39,3 +39,9 @@ def test_waiting_for_an_apply_polls_with_backoff_until_the_timeout() -> None:
     delays = backoff(FIRST_POLL, POLL_CAP)
     assert clock.sleeps[:-1] == [next(delays) for _ in clock.sleeps[:-1]]
     assert daemon.asked == len(clock.sleeps) + 1
+
+
+def test_backoff_holds_the_first_delay_for_the_steady_time_then_doubles_to_the_cap() -> None:
+    delays = backoff(0.25, 2.0, steady=1.0)
+
+    assert [next(delays) for _ in range(8)] == [0.25, 0.25, 0.25, 0.25, 0.5, 1.0, 2.0, 2.0]
