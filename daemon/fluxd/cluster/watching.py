@@ -87,6 +87,10 @@ class MetaWatch:
     def join(self, timeout: float) -> None:
         self._thread.join(timeout)
 
+    @property
+    def running(self) -> bool:
+        return self._thread.is_alive()
+
     def cut(self) -> None:
         """Cut the current stream as a network fault would (it is resumed)."""
         with self._lock:

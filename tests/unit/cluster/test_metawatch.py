@@ -95,5 +95,5 @@ def test_stop_ends_a_watch_waiting_for_events() -> None:
     assert cache.wait(lambda: cache.usable, timeout=10)
     watch.stop()
     watch.join(10)
-    assert not watch._thread.is_alive()
+    assert not watch.running
     assert not cache.usable
