@@ -85,7 +85,7 @@ class Cluster:
         # without it every drift check lists, as before watches existed.
         self.watches: DriftWatches | None = None
         if sync.drift_watch and watch_client is not None:
-            self.watches = self._drift_watches(watch_client)
+            self.watches = self._drift_watches(watch_client, clock)
 
     @classmethod
     def connect(
@@ -115,12 +115,13 @@ class Cluster:
             )
         return cls(client, cluster, sync, clock=clock, watch_client=watch_client)
 
-    def _drift_watches(self, client: KubeClient) -> DriftWatches:
+    def _drift_watches(self, client: KubeClient, clock: Clock | None) -> DriftWatches:
         return DriftWatches(
             client,
             self.discovery,
             selector=own_selector(self._settings.instance_name),
             namespaces=self._settings.allow_namespaces,
+            clock=clock,
         )
 
     def close(self) -> None:

@@ -24,6 +24,7 @@ import threading
 from collections.abc import Iterable, Mapping, Sequence
 
 from fluxd import wirejson
+from fluxd.clock import Clock, SystemClock
 from fluxd.cluster.client import METADATA, KubeClient, Stream
 from fluxd.cluster.discovery import Discovery
 from fluxd.cluster.drift import LiveMeta, list_pages
@@ -40,6 +41,8 @@ WATCH_SECONDS = 120
 #: Beyond ``WATCH_SECONDS``, how long a silent connection is given before it
 #: counts as dead (the server sends a bookmark at least as it ends a watch).
 _READ_SLACK = 30.0
+#: A watch the server ends sooner than this counts as a failure (waits before the next).
+_SHORTEST_WATCH = 1.0
 #: Waits after failures: doubling from the first, up to the cap.
 _FIRST_RETRY, _MAX_RETRY = 0.5, 30.0
 #: How long the drift check waits for a watch to catch up with our applies.
@@ -57,9 +60,17 @@ class MetaWatch:
     """One thread keeping one ``MetaCache`` current (one kind, one scope)."""
 
     def __init__(
-        self, client: KubeClient, path: str, cache: MetaCache, *, selector: str, namespace: str
+        self,
+        client: KubeClient,
+        path: str,
+        cache: MetaCache,
+        *,
+        selector: str,
+        namespace: str,
+        clock: Clock | None = None,
     ) -> None:
         self.cache = cache
+        self._clock: Clock = clock or SystemClock()
         self.namespace = namespace
         self._client = client
         self._path = path
@@ -91,12 +102,6 @@ class MetaWatch:
     def running(self) -> bool:
         return self._thread.is_alive()
 
-    def cut(self) -> None:
-        """Cut the current stream as a network fault would (it is resumed)."""
-        with self._lock:
-            if self._stream is not None:
-                self._stream.abort()
-
     def _run(self) -> None:
         failures = 0
         while not self._stopping.is_set():
@@ -104,14 +109,19 @@ class MetaWatch:
             try:
                 if not self.cache.synced:
                     self._relist()
-                if self._watch():
+                began = self._clock.monotonic()
+                self._watch()
+                if self._clock.monotonic() - began >= _SHORTEST_WATCH:
                     failures = 0
-                else:  # ended at once, empty: do not spin on a server doing so
+                else:  # ended at once: do not spin on a server doing so
                     failures += 1
                     delay = retry_delay(failures)
             except WatchExpired as exc:
                 log.info("event=drift-watch-relist kind=%s reason=%r", self.cache.kind, exc.message)
                 self.cache.invalidate()
+                # The first relist is at once; one that expires again at once waits.
+                failures += 1
+                delay = retry_delay(failures) if failures > 1 else 0.0
             except ClusterError as exc:
                 if self._stopping.is_set():
                     break
@@ -146,8 +156,8 @@ class MetaWatch:
         self.lists += 1
         self.cache.relisted(metas, resource_version)
 
-    def _watch(self) -> bool:
-        """Watch from the cache's resourceVersion until the server ends; True if it sent any."""
+    def _watch(self) -> None:
+        """Watch from the cache's resourceVersion until the server ends it."""
         query = [
             ("labelSelector", self._selector),
             ("watch", "true"),
@@ -161,23 +171,22 @@ class MetaWatch:
         ) as stream:
             with self._lock:
                 if self._stopping.is_set():
-                    return False
+                    return
                 self._stream = stream
             try:
-                return self._follow(stream)
+                self._follow(stream)
             finally:
                 self.cache.disconnected()
                 with self._lock:
                     self._stream = None
 
-    def _follow(self, stream: Stream) -> bool:
+    def _follow(self, stream: Stream) -> None:
         what = f"watching {self.cache.kind}"
         if stream.status == 410:
             raise WatchExpired(f"the watch of {self.cache.kind} expired (410 Gone)")
         if not 200 <= stream.status < 300:
             raise api_error(stream.status, stream.read_all(), what=what, reason=stream.reason)
         self.cache.connected()
-        delivered = False
         for line in stream.lines():
             try:
                 event = wirejson.loads(line)
@@ -186,8 +195,6 @@ class MetaWatch:
             if not isinstance(event, Mapping):
                 raise ClusterError(f"{what}: an event is not a JSON object")
             self.cache.apply(event)
-            delivered = True
-        return delivered
 
 
 class DriftWatches:
@@ -201,8 +208,10 @@ class DriftWatches:
         selector: str,
         namespaces: Sequence[str] = (),
         catch_up: float = CATCH_UP,
+        clock: Clock | None = None,
     ) -> None:
         self._client = client
+        self._clock = clock
         self._discovery = discovery
         self._selector = selector
         self._namespaces = tuple(namespaces)
@@ -232,6 +241,7 @@ class DriftWatches:
                     MetaCache(*key),
                     selector=self._selector,
                     namespace=scope,
+                    clock=self._clock,
                 )
                 for scope in scopes
             ]

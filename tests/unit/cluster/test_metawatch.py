@@ -1,4 +1,4 @@
-"""A drift watch's loop against a scripted API server: resume, relist on 410, stop."""
+"""Drift watches against a scripted API server: resume, relist on 410, stop, vouch."""
 
 from __future__ import annotations
 
@@ -6,12 +6,16 @@ import json
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
+from functools import partial
 from typing import Any, cast
 
 from fluxd.cluster.client import KubeClient, Query, Response
+from fluxd.cluster.discovery import Discovery, ResourceType
 from fluxd.cluster.metacache import MetaCache
-from fluxd.cluster.watching import MetaWatch
+from fluxd.cluster.objects import InventoryEntry
+from fluxd.cluster.watching import DriftWatches, MetaWatch
 from fluxd.errors import ClusterError
+from fluxids import ObjectRef
 from unit.cluster.test_metacache import obj
 
 
@@ -97,3 +101,75 @@ def test_stop_ends_a_watch_waiting_for_events() -> None:
     watch.join(10)
     assert not watch.running
     assert not cache.usable
+
+
+class QuietServer:
+    """Answers each path's LIST from a table; its watches stay open and silent."""
+
+    def __init__(self, lists: dict[str, dict[str, Any]]) -> None:
+        self._lists = lists
+
+    def request(self, method: str, path: str, *, query: Query = (), **_: Any) -> Response:
+        return Response(200, json.dumps(self._lists[path]).encode())
+
+    @contextmanager
+    def stream(self, path: str, *, query: Query = (), **_: Any) -> Iterator[ScriptedStream]:
+        yield ScriptedStream(200, [], hang=True)
+
+
+class OneKind:
+    """Discovery that knows ConfigMaps only."""
+
+    def lookup(self, api_version: str, kind: str) -> ResourceType | None:
+        if (api_version, kind) == ("v1", "ConfigMap"):
+            return ResourceType("v1", "ConfigMap", "configmaps", namespaced=True)
+        return None
+
+
+def usable(cache: MetaCache) -> bool:
+    return cache.usable
+
+
+def entry(namespace: str, name: str, rv: str) -> InventoryEntry:
+    return InventoryEntry(ObjectRef(namespace, "ConfigMap", name, "v1"), "m", resource_version=rv)
+
+
+def test_watches_per_namespace_vouch_only_for_what_they_have_seen() -> None:
+    def at(namespace: str, rv: int) -> dict[str, Any]:
+        item = obj(f"in-{namespace}", rv)
+        item["metadata"]["namespace"] = namespace
+        return listing(rv, item)
+
+    server = QuietServer(
+        {
+            "/api/v1/namespaces/a/configmaps": at("a", 10),
+            "/api/v1/namespaces/b/configmaps": at("b", 30),
+        }
+    )
+    watches = DriftWatches(
+        cast(KubeClient, server),
+        cast(Discovery, OneKind()),
+        selector="s",
+        namespaces=("a", "b"),
+        catch_up=0.0,
+    )
+    watches.track([("v1", "ConfigMap"), ("example.com/v1", "Unknown")])
+    try:
+        assert watches.kinds() == {("v1", "ConfigMap")}, "a kind the server lacks is not watched"
+        for watch in watches.watches("v1", "ConfigMap"):
+            assert watch.cache.wait(partial(usable, watch.cache), timeout=10)
+        found = watches.cached(
+            "v1", "ConfigMap", [entry("a", "in-a", "10"), entry("b", "in-b", "30")]
+        )
+        assert found is not None and {r.name for r in found} == {"in-a", "in-b"}
+        # Namespace a's watch is at 10: an apply there answered 20 is not seen yet.
+        assert watches.cached("v1", "ConfigMap", [entry("a", "in-a", "20")]) is None
+        # The same revision in b, whose watch is at 30, is.
+        assert watches.cached("v1", "ConfigMap", [entry("b", "in-b", "20")]) is not None
+        # A recorded resourceVersion that is not a number cannot be compared.
+        assert watches.cached("v1", "ConfigMap", [entry("b", "in-b", "x1")]) is None
+        watches.retain([])
+        assert watches.kinds() == frozenset()
+        assert watches.cached("v1", "ConfigMap", [entry("b", "in-b", "20")]) is None
+    finally:
+        watches.stop()
