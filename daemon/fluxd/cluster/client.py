@@ -94,13 +94,8 @@ class Stream:
         self._client = client
         self._what = what
         self._lock = threading.Lock()
-        self._aborted = False
         self.status = int(raw.status)
         self.reason = str(raw.reason or "")
-
-    @property
-    def aborted(self) -> bool:
-        return self._aborted
 
     def read_all(self) -> bytes:
         """The whole body (for an error answer, which is short)."""
@@ -119,11 +114,9 @@ class Stream:
             yield pending
 
     def abort(self) -> None:
-        with self._lock:
-            self._aborted = True
-            # The reader thread may have released the connection already.
-            with contextlib.suppress(ValueError, RuntimeError, OSError):
-                self._raw.shutdown()
+        # The reader thread may have released the connection already.
+        with self._lock, contextlib.suppress(ValueError, RuntimeError, OSError):
+            self._raw.shutdown()
 
     def close(self) -> None:
         with self._lock, contextlib.suppress(OSError, urllib3.exceptions.HTTPError):

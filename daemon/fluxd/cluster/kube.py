@@ -37,6 +37,8 @@ from fluxd.errors import ClusterError
 from fluxd.settings import ClusterSettings, SyncSettings
 from fluxids import ObjectRef
 
+_WATCH_CONNECTIONS = 64
+
 
 class NotLeading(ClusterError):
     """A write refused because this replica lost the leader Lease."""
@@ -107,11 +109,18 @@ class Cluster:
             user_agent=user_agent,
         )
         # Watches hold a connection each for minutes: their own pool keeps
-        # them from taking the connections the apply threads reuse.
+        # them from taking the connections the apply threads reuse. It keeps
+        # up to _WATCH_CONNECTIONS (a watch per kind, and per namespace with
+        # --k8s-allow-namespace); past that urllib3 opens more and warns as
+        # it drops them.
         watch_client = None
         if sync.drift_watch:
             watch_client = KubeClient.from_settings(
-                cluster, pool_size=4, timeout=sync.timeout, clock=clock, user_agent=user_agent
+                cluster,
+                pool_size=_WATCH_CONNECTIONS,
+                timeout=sync.timeout,
+                clock=clock,
+                user_agent=user_agent,
             )
         return cls(client, cluster, sync, clock=clock, watch_client=watch_client)
 
