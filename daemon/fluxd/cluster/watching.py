@@ -230,7 +230,12 @@ class DriftWatches:
     def track(self, kinds: Iterable[Kind]) -> None:
         """Start watching each of ``kinds`` not watched yet (one the server lacks is skipped)."""
         for key in set(kinds) - self.kinds():
-            rtype = self._discovery.lookup(*key)
+            try:
+                rtype = self._discovery.lookup(*key)
+            except ClusterError as exc:
+                # Not watching costs a LIST per pass; the next pass tries again.
+                log.warning("event=drift-watch-not-started kind=%s error=%r", key[1], exc.message)
+                continue
             if rtype is None:
                 continue
             scopes = self._namespaces if rtype.namespaced and self._namespaces else ("",)

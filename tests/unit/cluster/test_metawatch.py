@@ -173,3 +173,20 @@ def test_watches_per_namespace_vouch_only_for_what_they_have_seen() -> None:
         assert watches.cached("v1", "ConfigMap", [entry("b", "in-b", "20")]) is None
     finally:
         watches.stop()
+
+
+class Unreachable:
+    """Discovery whose server does not answer."""
+
+    def lookup(self, api_version: str, kind: str) -> ResourceType | None:
+        raise ClusterError("cannot talk to the Kubernetes API at 127.0.0.1")
+
+
+def test_a_kind_that_cannot_be_looked_up_is_listed_not_watched() -> None:
+    watches = DriftWatches(
+        cast(KubeClient, QuietServer({})), cast(Discovery, Unreachable()), selector="s"
+    )
+    # Saving the inventory went through; failing to start a watch must not undo that.
+    watches.retain([("v1", "ConfigMap")])
+    assert watches.kinds() == frozenset()
+    assert watches.cached("v1", "ConfigMap", [entry("a", "x", "1")]) is None
