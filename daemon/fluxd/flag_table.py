@@ -165,6 +165,12 @@ _SYNC = (
         kind="bool",
     ),
     Flag(
+        "--sync-drift-watch",
+        "keep drift metadata current with watches instead of LISTs on every pass",
+        ("sync.drift_watch",),
+        kind="bool",
+    ),
+    Flag(
         "--sync-force-conflicts",
         "take over fields other managers own",
         ("sync.force_conflicts",),

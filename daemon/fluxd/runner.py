@@ -291,11 +291,15 @@ class Parts:
         async def lead() -> None:
             # Another replica may have synced while this one stood by.
             await self.passes.forget()
-            if badge is None:
-                await self.loop.run_syncing()
-                return
-            async with badge.worn(elector.taken_from):
-                await self.loop.run_syncing()
+            try:
+                if badge is None:
+                    await self.loop.run_syncing()
+                    return
+                async with badge.worn(elector.taken_from):
+                    await self.loop.run_syncing()
+            finally:
+                # A standby needs no drift watches; the next leadership starts them anew.
+                await asyncio.shield(asyncio.to_thread(self.cluster.stop_watching))
 
         if badge is not None:
             await badge.take_off_own()

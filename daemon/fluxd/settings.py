@@ -81,6 +81,9 @@ class SyncSettings:
     force_conflicts: bool = True
     #: Concurrent apply requests within one stage.
     concurrency: int = 16
+    #: Keep the drift check's metadata current with watches (fluxd.cluster.watching)
+    #: instead of listing every kind on every full pass.
+    drift_watch: bool = True
     # -- deletion guard and retries (fluxd.sync.guard, fluxd.sync.backoff) --
     #: Garbage collection deleting more than this share of the inventory is held...
     gc_max_share: float = 0.5

@@ -240,11 +240,12 @@ def _commit() -> str:
 
 
 class GitFront:
-    """A TCP front on 127.0.0.1 for the git server's sshd.
+    """A TCP front on 127.0.0.1 for the git server's sshd (or any TCP server).
 
     It forwards each connection while ``answering``; after ``hang()`` it
     accepts new connections and never sends or forwards a byte, like a host
-    behind a broken load balancer.
+    behind a broken load balancer. ``cut()`` drops the connections it is
+    forwarding, as a restarted proxy would (the API server's watches use it).
     """
 
     def __init__(self, target_port: int) -> None:
@@ -253,6 +254,7 @@ class GitFront:
         self.port = int(self._listener.getsockname()[1])
         self._hanging = threading.Event()
         self._held: list[socket.socket] = []
+        self._forwarded: list[socket.socket] = []
         self._lock = threading.Lock()
         threading.Thread(target=self._accept, daemon=True).start()
 
@@ -269,6 +271,16 @@ class GitFront:
     def close(self) -> None:
         self.answer()
         self._listener.close()
+
+    def cut(self) -> int:
+        """Close every connection being forwarded; how many there were."""
+        with self._lock:
+            cut, self._forwarded = self._forwarded, []
+        for conn in cut:
+            with contextlib.suppress(OSError):
+                conn.shutdown(socket.SHUT_RDWR)
+            conn.close()
+        return len(cut)
 
     def held(self) -> int:
         """Connections accepted and left hanging so far."""
@@ -292,6 +304,8 @@ class GitFront:
             conn.close()
             return
         upstream.settimeout(None)
+        with self._lock:
+            self._forwarded += [conn, upstream]
         threading.Thread(target=_pump, args=(upstream, conn), daemon=True).start()
         _pump(conn, upstream)
 

@@ -66,9 +66,15 @@ def deployment(
 
 
 class CountingClient(KubeClient):
-    """Counts the requests fluxd sends, by HTTP method."""
+    """Counts the requests fluxd sends, by HTTP method, and its LISTs by label selector."""
 
     sent: Counter[str]
+    #: GETs with a label selector (LISTs), by that selector.
+    listed: Counter[str]
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.sent, self.listed = Counter(), Counter()
 
     def request(
         self,
@@ -81,6 +87,8 @@ class CountingClient(KubeClient):
         accept: str = "application/json",
     ) -> Response:
         self.sent[method] += 1
+        if method == "GET":
+            self.listed.update(value for key, value in query if key == "labelSelector")
         return super().request(
             method, path, query=query, body=body, content_type=content_type, accept=accept
         )

@@ -12,12 +12,13 @@ import tempfile
 import time
 from collections import Counter
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import pytest
 
 from fluxd.cluster import Cluster as KubeCluster
+from fluxd.cluster import KubeClient
 from fluxd.git import GitMirror
 from fluxd.settings import ClusterSettings, GitSettings, SshSettings, SyncSettings, SyncState
 from fluxd.sync.engine import SyncEngine
@@ -117,7 +118,9 @@ def make_bed(
     files: dict[str, str | None] | None = None,
     paths: tuple[str, ...] = (),
     takeover: bool = False,
+    watch_kubeconfig: Path | None = None,
 ) -> Bed:
+    """A bed; with ``watch_kubeconfig`` its drift check is fed by watches through it."""
     repo = f"engine-{namespace}"
     git.create_repo(repo)
     git.push_files(repo, files or {"README.md": "manifests\n"}, "start")
@@ -140,7 +143,11 @@ def make_bed(
     assert mirror.ready, mirror.error
     client = CountingClient.from_settings(cluster_settings, pool_size=20)
     client.sent = Counter()
-    cluster = KubeCluster(client, cluster_settings, sync)
+    watch_client = None
+    if watch_kubeconfig is not None:
+        watch_settings = replace(cluster_settings, kubeconfig=str(watch_kubeconfig))
+        watch_client = KubeClient.from_settings(watch_settings, pool_size=4)
+    cluster = KubeCluster(client, cluster_settings, sync, watch_client=watch_client)
     marker: SyncMarker
     if readonly:
         kube.kubectl("create", "secret", "generic", "flux-git-deploy", "-n", namespace)

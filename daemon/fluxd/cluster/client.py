@@ -14,7 +14,9 @@ config loader's) becomes a ``ClusterError`` in this module and nowhere else.
 
 from __future__ import annotations
 
+import contextlib
 import os
+import threading
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -77,6 +79,50 @@ class Response:
         if not isinstance(decoded, dict):
             raise ClusterError(f"the API server sent a {type(decoded).__name__}, not an object")
         return decoded
+
+
+class Stream:
+    """An answer read as it arrives (a watch), one line at a time.
+
+    ``abort`` may be called from any thread: it shuts the socket's read side,
+    so a reader blocked waiting for the next event wakes with an error
+    instead of waiting out the read timeout (how fluxd stops a watch).
+    """
+
+    def __init__(self, raw: urllib3.BaseHTTPResponse, client: KubeClient, what: str) -> None:
+        self._raw = raw
+        self._client = client
+        self._what = what
+        self._lock = threading.Lock()
+        self.status = int(raw.status)
+        self.reason = str(raw.reason or "")
+
+    def read_all(self) -> bytes:
+        """The whole body (for an error answer, which is short)."""
+        with self._client.translated(self._what):
+            return bytes(self._raw.read())
+
+    def lines(self) -> Iterator[bytes]:
+        """Each non-empty line, as the server flushes it; ends when the server ends."""
+        pending = b""
+        with self._client.translated(self._what):
+            for chunk in self._raw.stream(None):
+                pending += chunk
+                *complete, pending = pending.split(b"\n")
+                yield from (line for line in complete if line.strip())
+        if pending.strip():
+            yield pending
+
+    def abort(self) -> None:
+        # The reader thread may have released the connection already.
+        with self._lock, contextlib.suppress(ValueError, RuntimeError, OSError):
+            self._raw.shutdown()
+
+    def close(self) -> None:
+        with self._lock, contextlib.suppress(OSError, urllib3.exceptions.HTTPError):
+            # A watch cut short leaves unread bytes: the connection is not reused.
+            self._raw.close()
+            self._raw.release_conn()
 
 
 class KubeClient:
@@ -196,6 +242,37 @@ class KubeClient:
                 reason=response.reason,
             )
         return response.json()
+
+    @contextmanager
+    def stream(
+        self, path: str, *, query: Query = (), accept: str = JSON, read_timeout: float
+    ) -> Iterator[Stream]:
+        """GET ``path`` and read the answer as it comes (a watch); closed on leaving.
+
+        ``read_timeout`` bounds the wait for each next byte: the server must
+        send something (an event or a bookmark) at least that often.
+        """
+        url = self.host + path + ("?" + urlencode(query) if query else "")
+        what = f"GET {path} (watch)"
+        self._limiter.take()
+        with self._translated(what):
+            raw = self._pool.request(
+                "GET",
+                url,
+                headers=self._headers(None, accept),
+                timeout=urllib3.Timeout(connect=self._timeout.connect_timeout, read=read_timeout),
+                retries=False,
+                preload_content=False,
+            )
+        stream = Stream(raw, self, what)
+        try:
+            yield stream
+        finally:
+            stream.close()
+
+    def translated(self, what: str) -> contextlib.AbstractContextManager[None]:
+        """Foreign exceptions raised inside become ``ClusterError`` (for ``Stream``)."""
+        return self._translated(what)
 
     def _headers(self, content_type: str | None, accept: str) -> dict[str, str]:
         headers = dict(self._api.default_headers)

@@ -5,7 +5,8 @@ interval, and each write is a round of admission, validation and an etcd
 transaction. Instead, for each kind we applied we LIST only the metadata of
 the objects carrying our ``fluxcd.io/sync-gc-mark`` label (the server sends
 ``PartialObjectMetadataList``: no spec, no status) and compare it with what
-the API server answered when we applied them.
+the API server answered when we applied them. A kind whose watch keeps that
+metadata current (``fluxd.cluster.watching``) is read from it, not listed.
 
 The rule:
 
@@ -26,7 +27,7 @@ are not seen here; the next change in git or a full re-apply restores them.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
@@ -66,6 +67,11 @@ class Drift:
         return self.changed | self.missing
 
 
+#: Metadata a watch keeps for a kind, given the entries to compare, or None
+#: when the watch cannot vouch for it now (then the kind is listed).
+Cached = Callable[[str, str, Sequence[InventoryEntry]], Mapping[ObjectRef, LiveMeta] | None]
+
+
 def has_drifted(recorded: InventoryEntry, live: LiveMeta) -> bool:
     """Whether ``live`` differs from what we applied (see the module docstring)."""
     if recorded.generation is not None and live.generation is not None:
@@ -80,15 +86,20 @@ def detect_drift(
     *,
     namespaces: Sequence[str] = (),
     selector: str = GC_MARK_LABEL,
+    cached: Cached | None = None,
 ) -> Drift:
     """Compare ``entries`` with the cluster; one metadata LIST per kind (and namespace).
 
     ``selector`` picks this install's objects (``fluxd.cluster.ownership``);
-    one that lost it counts as missing, and is applied again.
+    one that lost it counts as missing, and is applied again. A kind that
+    ``cached`` answers for (a watch keeps it, ``fluxd.cluster.watching``) is
+    not listed.
     """
     changed: set[str] = set()
     missing: set[str] = set()
     groups = group_by_kind(entries)
+    lives = _from_watches(cached, groups) if cached is not None else {}
+    to_list = [key for key in groups if key not in lives]
 
     def listed(key: tuple[str, str]) -> dict[ObjectRef, LiveMeta]:
         return list_marked(
@@ -97,8 +108,9 @@ def detect_drift(
 
     # One LIST per kind, all at once: they are independent, and waiting for
     # them in turn was most of a no-op pass.
-    with ThreadPoolExecutor(max(1, min(_LIST_WORKERS, len(groups)))) as pool:
-        lives = dict(zip(groups, pool.map(listed, groups), strict=True))
+    if to_list:
+        with ThreadPoolExecutor(max(1, min(_LIST_WORKERS, len(to_list)))) as pool:
+            lives.update(zip(to_list, pool.map(listed, to_list), strict=True))
     for key, group in groups.items():
         live = lives[key]
         for entry in group:
@@ -108,6 +120,14 @@ def detect_drift(
             elif has_drifted(entry, found) or found.labels.get(GC_MARK_LABEL) != entry.mark:
                 changed.add(entry.id)
     return Drift(frozenset(changed), frozenset(missing))
+
+
+def _from_watches(
+    cached: Cached, groups: Mapping[tuple[str, str], list[InventoryEntry]]
+) -> dict[tuple[str, str], Mapping[ObjectRef, LiveMeta]]:
+    """The kinds whose watches vouch for their entries, with the metadata they keep."""
+    found = {key: cached(key[0], key[1], group) for key, group in groups.items()}
+    return {key: live for key, live in found.items() if live is not None}
 
 
 def group_by_kind(entries: Iterable[InventoryEntry]) -> dict[tuple[str, str], list[InventoryEntry]]:
@@ -146,6 +166,14 @@ def list_marked(
 
 
 def _pages(client: KubeClient, path: str, selector: str, *, what: str) -> Iterable[dict[str, Any]]:
+    for listing in list_pages(client, path, selector, what=what):
+        yield from listing.get("items") or ()
+
+
+def list_pages(
+    client: KubeClient, path: str, selector: str, *, what: str
+) -> Iterator[dict[str, Any]]:
+    """Each page of a metadata LIST (none when the kind is not served)."""
     token = ""
     while True:
         query = [("labelSelector", selector), ("limit", _PAGE)]
@@ -157,7 +185,7 @@ def _pages(client: KubeClient, path: str, selector: str, *, what: str) -> Iterab
         if not response.ok:
             raise api_error(response.status, response.body, what=what, reason=response.reason)
         listing = response.json()
-        yield from listing.get("items") or ()
+        yield listing
         token = str((listing.get("metadata") or {}).get("continue") or "")
         if not token:
             return

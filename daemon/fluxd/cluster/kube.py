@@ -14,7 +14,7 @@ from fluxd.clock import Clock
 from fluxd.cluster.applying import Applier, Rank
 from fluxd.cluster.client import KubeClient
 from fluxd.cluster.discovery import Discovery
-from fluxd.cluster.drift import Drift, LiveMeta, detect_drift
+from fluxd.cluster.drift import Drift, LiveMeta, detect_drift, group_by_kind
 from fluxd.cluster.dryrun import DryRunner, Preview
 from fluxd.cluster.gc import GcReport, Guard, collect_garbage
 from fluxd.cluster.inventory import Inventory, InventoryStore
@@ -31,10 +31,13 @@ from fluxd.cluster.records import (
     record_event,
     service_account_pull_secrets,
 )
+from fluxd.cluster.watching import DriftWatches
 from fluxd.cluster.workloads import Workload, export_workloads, list_workloads
 from fluxd.errors import ClusterError
 from fluxd.settings import ClusterSettings, SyncSettings
 from fluxids import ObjectRef
+
+_WATCH_CONNECTIONS = 64
 
 
 class NotLeading(ClusterError):
@@ -56,9 +59,11 @@ class Cluster:
         sync: SyncSettings,
         *,
         clock: Clock | None = None,
+        watch_client: KubeClient | None = None,
     ) -> None:
         check_settings(cluster)
         self.client = client
+        self._watch_client = watch_client
         self._settings = cluster
         self._sync = sync
         self.discovery = Discovery(client, clock=clock)
@@ -78,6 +83,11 @@ class Cluster:
         self._inventory = InventoryStore(
             client, namespace=cluster.namespace, name=cluster.inventory_name
         )
+        # Drift watches need a client of their own (``connect`` makes one);
+        # without it every drift check lists, as before watches existed.
+        self.watches: DriftWatches | None = None
+        if sync.drift_watch and watch_client is not None:
+            self.watches = self._drift_watches(watch_client, clock)
 
     @classmethod
     def connect(
@@ -98,10 +108,41 @@ class Cluster:
             clock=clock,
             user_agent=user_agent,
         )
-        return cls(client, cluster, sync, clock=clock)
+        # Watches hold a connection each for minutes: their own pool keeps
+        # them from taking the connections the apply threads reuse. It keeps
+        # up to _WATCH_CONNECTIONS (a watch per kind, and per namespace with
+        # --k8s-allow-namespace); past that urllib3 opens more and warns as
+        # it drops them.
+        watch_client = None
+        if sync.drift_watch:
+            watch_client = KubeClient.from_settings(
+                cluster,
+                pool_size=_WATCH_CONNECTIONS,
+                timeout=sync.timeout,
+                clock=clock,
+                user_agent=user_agent,
+            )
+        return cls(client, cluster, sync, clock=clock, watch_client=watch_client)
+
+    def _drift_watches(self, client: KubeClient, clock: Clock | None) -> DriftWatches:
+        return DriftWatches(
+            client,
+            self.discovery,
+            selector=own_selector(self._settings.instance_name),
+            namespaces=self._settings.allow_namespaces,
+            clock=clock,
+        )
 
     def close(self) -> None:
+        self.stop_watching()
+        if self._watch_client is not None:
+            self._watch_client.close()
         self.client.close()
+
+    def stop_watching(self) -> None:
+        """End the drift watches (shutdown, or this replica stopped leading)."""
+        if self.watches is not None:
+            self.watches.stop()
 
     def secret_requests(self) -> SecretRequests:
         """Requests on fluxd's deploy-key Secret, for the key ring's store."""
@@ -147,13 +188,23 @@ class Cluster:
         return self._applier.apply(items, rank=rank, before_rest=before_rest, deadline=deadline)
 
     def detect_drift(self, entries: Iterable[InventoryEntry]) -> Drift:
-        """Ids changed or gone since we applied them; reads metadata only."""
+        """Ids changed or gone since we applied them; reads metadata only.
+
+        Kinds whose watch vouches for them are read from it; the others are
+        listed, and their watch is started (only while this replica leads:
+        a standby answering a preview keeps no watches).
+        """
+        entries = list(entries)
+        watches = self.watches if self.may_write() else None
+        if watches is not None:
+            watches.track(group_by_kind(entries))
         return detect_drift(
             self.client,
             self.discovery,
             entries,
             namespaces=self._settings.allow_namespaces,
             selector=own_selector(self._settings.instance_name),
+            cached=watches.cached if watches is not None else None,
         )
 
     def foreign_objects(self, refs: Iterable[ObjectRef]) -> dict[ObjectRef, LiveMeta]:
@@ -180,6 +231,10 @@ class Cluster:
     def save_inventory(self, inventory: Inventory) -> None:
         self._check_fence("saving the inventory")
         self._inventory.save(inventory)
+        if self.watches is not None:
+            # Watch what was just applied, so the next pass need not list it,
+            # and no longer what left the inventory.
+            self.watches.retain(group_by_kind(inventory.entries.values()))
 
     def collect_garbage(
         self,
