@@ -39,9 +39,9 @@ from types import MappingProxyType
 from typing import Any
 
 from fluxd.cluster.drift import LiveMeta
-from fluxd.cluster.objects import GC_MARK_LABEL
 from fluxd.errors import ClusterError
 from fluxids import ObjectRef
+from fluxids.marks import GC_MARK_LABEL
 
 _NO_ANNOTATIONS: Mapping[str, str] = MappingProxyType({})
 
