@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from fluxtestbed.bench.ceiling import summarize, verdict
+from fluxtestbed.bench.ceiling import CONCURRENCIES, schedule, summarize, verdict
 
 
 def _run(c: int, rate: float) -> dict[str, object]:
@@ -25,3 +25,10 @@ def test_fluxd_above_the_ceiling_by_more_than_five_percent_invalidates_it() -> N
 
 def test_no_ceiling_measured_gives_no_fraction() -> None:
     assert verdict(50, 0)["fraction"] is None
+
+
+def test_the_sweep_runs_every_concurrency_once_before_any_runs_again() -> None:
+    fresh = [f"t{i:02d}" for i in range(len(CONCURRENCIES) * 2)]
+    order = schedule(fresh, 2)
+    assert [c for c, _ in order] == [*CONCURRENCIES, *CONCURRENCIES]
+    assert [tag for _, tag in order] == fresh

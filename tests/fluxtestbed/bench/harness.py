@@ -26,8 +26,9 @@ from typing import Any
 from fluxtestbed.bench import ceiling
 from fluxtestbed.bench.api import AdminApi, Endpoint
 from fluxtestbed.bench.capture import recording
-from fluxtestbed.bench.fluxd import FLUXD_FLAGS, Session
+from fluxtestbed.bench.fluxd import FLUXD_FLAGS, Session, server_cpu
 from fluxtestbed.bench.objects import generate, namespace_count
+from fluxtestbed.bench.settle import QUIET_S
 from fluxtestbed.bench.tools import (
     Bed,
     measure_fluxd,
@@ -56,6 +57,8 @@ class Plan:
     #: Objects (beyond the namespaces) each ceiling run sends at most.
     ceiling_limit: int = 1000
     fluxctl_reps: int = 5
+    #: Seconds without a controller write before each measured run (bench.settle).
+    quiet_s: float = QUIET_S
     tools: tuple[str, ...] = TOOLS
     smoke: bool = False
     extra: dict[str, Any] = field(default_factory=dict)
@@ -89,6 +92,7 @@ def run(plan: Plan, progress: Progress = lambda _: None) -> dict[str, Any]:
             ),
             "fluxd_extra_flags": [*FLUXD_FLAGS, "--webhook-secret=<secret>"],
             "fluxd_rate_limit": fluxd_rate_limit(),
+            "settle_quiet_s": plan.quiet_s,
         }
     )
 
@@ -135,7 +139,7 @@ def run_case(
         raise TestbedError("the bench needs a test-bed cluster of its own (for its audit log)")
     n = int(case["n"])
     endpoint = Endpoint.from_kubeconfig(kube.kubeconfig)
-    bed = Bed(kube, git, AdminApi(endpoint), audit)
+    bed = Bed(kube, git, AdminApi(endpoint), audit, quiet_s=plan.quiet_s)
     tag = f"b{os.getpid() % 1000:03d}n{n}"
     sample = generate(tag, n)
     case.update(namespaces=namespace_count(n), objects_with_namespaces=len(sample.all))
@@ -217,7 +221,15 @@ def ceiling_case(plan: Plan, bed: Bed, endpoint: Endpoint, tag: str, n: int) -> 
     if count != len(repo.all):
         raise TestbedError(f"recorded {count} apply requests, expected {len(repo.all)}")
     fresh = [f"{tag}c{i:02d}" for i in range(len(ceiling.CONCURRENCIES) * plan.ceiling_reps)]
-    result = ceiling.sweep(bed.kube.kubeconfig, sent, captag, fresh, plan.ceiling_reps)
+    result = ceiling.sweep(
+        bed.kube.kubeconfig,
+        sent,
+        captag,
+        fresh,
+        plan.ceiling_reps,
+        before=bed.settle,
+        cpu=lambda: server_cpu(bed.kube),
+    )
     say(f"N={n}: ceiling {result['best_per_second']:.0f}/s at c={result['best_concurrency']}")
     result["recorded_requests"] = count
     result["load_avg"] = [round(x, 2) for x in os.getloadavg()]
