@@ -88,9 +88,16 @@ def _passes(first: dict[str, Any]) -> str:
     return f", {count} passes" if count > 1 else ""
 
 
+def _settled(waited: dict[str, Any] | None) -> str:
+    """How the wait for a settled cluster before a run went (absent in older results)."""
+    if not waited:
+        return "-"
+    return f"{waited['waited_s']:.1f} s" + ("" if waited["settled"] else " (not settled)")
+
+
 def _tool_row(name: str, row: dict[str, Any] | None) -> str:
     if row is None:
-        return f"| {NAMES[name]} | did not complete (below) |" + " |" * 8
+        return f"| {NAMES[name]} | did not complete (below) |" + " |" * 10
     first, noop, live = row["first_sync"], row["noop"], row.get("push_live")
     objects = int(first["expected"])
     cpu = first["cpu_s"]
@@ -103,9 +110,10 @@ def _tool_row(name: str, row: dict[str, Any] | None) -> str:
         f"{_passes(first)}) "
         f"| {objects / max(first['wall_s'], 1e-6):.0f} "
         f"| {noop['took_s']:.2f} s | {noop['writes']['total']} "
+        f"| {noop['writes'].get('lease_writes', '-')} "
         f"| {live_cell} | {row['peak_mib']:.0f} MiB "
         f"| {_per_k(cpu['tool'], objects)} | {_per_k(server, objects)} "
-        f"| {first['load_avg'][0]:.1f} |"
+        f"| {_settled(first.get('settling'))} | {first['load_avg'][0]:.1f} |"
     )
 
 
@@ -114,10 +122,11 @@ def side_by_side(case: dict[str, Any]) -> list[str]:
         f"### N = {case['n']:,} ({case['objects_with_namespaces']:,} objects with "
         f"{case['namespaces']} namespaces)",
         "",
-        "| tool | first sync (present/expected) | objects/s | no-op pass | no-op writes "
-        "| push → live p50 / p95 (samples) | peak RSS | tool CPU s / 1,000 "
-        "| apiserver+etcd CPU s / 1,000 | load avg (1 min) |",
-        "|---|---|---|---|---|---|---|---|---|---|",
+        "| tool | first sync (present/expected) | objects/s | no-op pass | no-op sync writes "
+        "| no-op Lease renewals | push → live p50 / p95 (samples) | peak RSS "
+        "| tool CPU s / 1,000 | apiserver+etcd CPU s / 1,000 | wait to settle before "
+        "| load avg (1 min) |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     errors = case.get("errors", {})
     for name in NAMES:
@@ -130,7 +139,7 @@ def side_by_side(case: dict[str, Any]) -> list[str]:
         lines.append(
             "| honest ceiling (Go, fluxd's requests) "
             f"| {case['objects_with_namespaces'] / ceil['best_per_second']:.2f} s (at its rate) "
-            f"| {ceil['best_per_second']:.0f} (c={ceil['best_concurrency']}) | | | | | | "
+            f"| {ceil['best_per_second']:.0f} (c={ceil['best_concurrency']}) | | | | | | | | "
             f"| {ceil['load_avg'][0]:.1f} |"
         )
         lines += ["", f"fluxd's throughput (objects / its pass's `took`): "
@@ -155,6 +164,27 @@ def ceiling_sweep(case: dict[str, Any]) -> list[str]:
         best = " **(best)**" if row["concurrency"] == ceil["best_concurrency"] else ""
         reps = ", ".join(f"{x:.0f}" for x in row["per_second"])
         lines.append(f"| {row['concurrency']} | {reps} | {row['median_per_second']:.0f}{best} |")
+    return [*lines, "", *ceiling_runs(ceil.get("runs") or [])]
+
+
+def ceiling_runs(runs: list[dict[str, Any]]) -> list[str]:
+    """Each ceiling run in the order it ran, with the wait before it and whose CPU it used."""
+    if not runs:
+        return []
+    lines = [
+        "Each run in the order it ran:",
+        "",
+        "| # | concurrency | objects/s | errors | wait to settle before | client CPU s "
+        "| apiserver+etcd CPU s | connections (protocol) | load avg (1 min) |",
+        "|---|---|---|---|---|---|---|---|---|",
+    ]
+    for i, r in enumerate(runs, 1):
+        server = sum(r.get("server_cpu_s", {}).values())
+        lines.append(
+            f"| {i} | {r['concurrency']} | {r['per_second']:.0f} | {r['errors']} "
+            f"| {_settled(r.get('settling'))} | {r.get('cpu_s', 0):.2f} | {server:.2f} "
+            f"| {r.get('connections', '-')} ({r.get('proto', '?')}) | {r['load_avg'][0]:.1f} |"
+        )
     return [*lines, ""]
 
 
@@ -162,15 +192,18 @@ def writes_detail(case: dict[str, Any]) -> list[str]:
     lines = [
         f"### N = {case['n']:,}",
         "",
-        "| tool | first sync writes | no-op writes by verb and resource | no-op writes by name |",
-        "|---|---|---|---|",
+        "| tool | first sync writes | no-op writes by verb and resource | no-op writes by name "
+        "| Lease renewals (first sync / no-op) |",
+        "|---|---|---|---|---|",
     ]
     for name, row in case["tools"].items():
         first = row["first_sync"]["writes"]["by_verb_resource"]
         noop = row["noop"]["writes"]
         lines.append(
             f"| {NAMES[name]} | {_pairs(first)} | {_pairs(noop['by_verb_resource']) or 'none'} "
-            f"| {_pairs(noop['by_name']) or 'none'} |"
+            f"| {_pairs(noop['by_name']) or 'none'} "
+            f"| {row['first_sync']['writes'].get('lease_writes', '-')} "
+            f"/ {noop.get('lease_writes', '-')} |"
         )
     return [*lines, ""]
 
