@@ -55,21 +55,22 @@ def sweep(
     fresh: list[str],
     reps: int = REPETITIONS,
     before: Callable[[], dict[str, Any]] = dict,
-    cpu: Callable[[], dict[str, float]] = dict,
+    watch: Callable[[], Callable[[], dict[str, Any]]] = lambda: dict,
 ) -> dict[str, Any]:
     """Replay ``recording`` at every concurrency ``reps`` times; ``fresh`` names the runs' tags.
 
     The client runs once per run, so ``before`` (which settles the cluster
-    and says how that went) runs between any two runs; ``cpu`` reads the
-    CPU seconds so far of the API server and etcd, to tell whose CPU a run used.
+    and says how that went) runs between any two runs; ``watch`` starts
+    watching one run and returns what says, at its end, what else happened
+    meanwhile (whose CPU it used, what the controllers wrote).
     """
     argv = _argv(kubeconfig, recording, tag)
     runs = []
     for c, run_tag in schedule(fresh, reps):
         waited = before()
-        server = cpu()
+        watching = watch()
         run = _one_run([*argv, f"-runs={c}:{run_tag}"])
-        run["server_cpu_s"] = {k: round(v - server[k], 2) for k, v in cpu().items()}
+        run.update(watching())
         run["settling"] = waited
         run["load_avg"] = [round(x, 2) for x in os.getloadavg()]
         runs.append(run)

@@ -239,7 +239,8 @@ class Session:
 
     def cpu_seconds(self) -> dict[str, float]:
         """CPU seconds so far of fluxd, kube-apiserver and etcd (from /proc)."""
-        return {"tool": cpu_seconds_of(self.daemon.process.popen.pid), **server_cpu(self.kube)}
+        tool = cpu_seconds_of(self.daemon.process.popen.pid)
+        return {"tool": tool, **server_cpu(self.kube), "machine": machine_cpu()["busy"]}
 
     @property
     def user(self) -> str:
@@ -324,6 +325,14 @@ _SERVERS = ("kube-apiserver", "etcd")
 def server_cpu(kube: Cluster) -> dict[str, float]:
     """CPU seconds so far of the test bed's kube-apiserver and etcd."""
     return {p.name: cpu_seconds_of(p.popen.pid) for p in kube.processes if p.name in _SERVERS}
+
+
+def machine_cpu() -> dict[str, float]:
+    """CPU seconds so far of the whole machine, all cores: busy, and stolen by the host."""
+    fields = [int(x) for x in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:9]]
+    user, nice, system, _idle, _iowait, irq, softirq, steal = fields
+    tick = os.sysconf("SC_CLK_TCK")
+    return {"busy": (user + nice + system + irq + softirq) / tick, "steal": steal / tick}
 
 
 def cpu_seconds_of(pid: int, *, children: bool = False) -> float:

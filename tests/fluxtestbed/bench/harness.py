@@ -23,10 +23,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from fluxtestbed.audit import CONTROLLERS, WRITE_VERBS
 from fluxtestbed.bench import ceiling
 from fluxtestbed.bench.api import AdminApi, Endpoint
 from fluxtestbed.bench.capture import recording
-from fluxtestbed.bench.fluxd import FLUXD_FLAGS, Session, server_cpu
+from fluxtestbed.bench.fluxd import FLUXD_FLAGS, Session, machine_cpu, server_cpu
 from fluxtestbed.bench.objects import generate, namespace_count
 from fluxtestbed.bench.settle import QUIET_S
 from fluxtestbed.bench.tools import (
@@ -228,12 +229,33 @@ def ceiling_case(plan: Plan, bed: Bed, endpoint: Endpoint, tag: str, n: int) -> 
         fresh,
         plan.ceiling_reps,
         before=bed.settle,
-        cpu=lambda: server_cpu(bed.kube),
+        watch=lambda: _watch(bed),
     )
     say(f"N={n}: ceiling {result['best_per_second']:.0f}/s at c={result['best_concurrency']}")
     result["recorded_requests"] = count
     result["load_avg"] = [round(x, 2) for x in os.getloadavg()]
     return result
+
+
+def _watch(bed: Bed) -> Callable[[], dict[str, Any]]:
+    """Start watching a ceiling run; the result says whose CPU it used, what controllers wrote."""
+    server, machine, mark = server_cpu(bed.kube), machine_cpu(), bed.audit.mark()
+
+    def done() -> dict[str, Any]:
+        events, _ = bed.audit.tail(mark)
+        return {
+            "server_cpu_s": {k: round(v - server[k], 2) for k, v in server_cpu(bed.kube).items()},
+            "machine_cpu_s": {k: round(v - machine[k], 2) for k, v in machine_cpu().items()},
+            "controller_writes": sum(
+                1 for e in events if e.verb in WRITE_VERBS and e.user.startswith(CONTROLLERS)
+            ),
+        }
+
+    return done
+
+
+def _less(after: dict[str, float], before: dict[str, float]) -> dict[str, float]:
+    return {k: round(v - before[k], 2) for k, v in after.items()}
 
 
 def _replay_file(out: Path, captag: str, limit: int) -> tuple[int, Path]:

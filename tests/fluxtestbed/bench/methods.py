@@ -100,5 +100,8 @@ def method_lines(meta: dict[str, Any]) -> list[str]:
         "push has landed (Flux v2: when its artifact is published); live when a GET of the "
         "ConfigMap (every 20 ms) shows it. p95 is nearest-rank.",
         "- Memory: VmHWM of the tool's process at the end of its run. CPU: utime+stime "
-        "from /proc over the first sync, for the tool and for kube-apiserver + etcd.",
+        "from /proc over the first sync, for the tool and for kube-apiserver + etcd; the "
+        "rest of the machine's CPU is the busy time of all cores (/proc/stat) less those: "
+        "the controllers, kwok, the bench itself and whatever else shares the machine, "
+        "which is what makes runs at different moments hard to compare.",
     ]

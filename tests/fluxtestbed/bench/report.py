@@ -97,11 +97,12 @@ def _settled(waited: dict[str, Any] | None) -> str:
 
 def _tool_row(name: str, row: dict[str, Any] | None) -> str:
     if row is None:
-        return f"| {NAMES[name]} | did not complete (below) |" + " |" * 10
+        return f"| {NAMES[name]} | did not complete (below) |" + " |" * 11
     first, noop, live = row["first_sync"], row["noop"], row.get("push_live")
     objects = int(first["expected"])
     cpu = first["cpu_s"]
     server = cpu.get("kube-apiserver", 0.0) + cpu.get("etcd", 0.0)
+    rest = f"{cpu['machine'] - server - cpu['tool']:.1f}" if "machine" in cpu else "-"
     live_cell = (
         f"{live['p50_s']:.2f} / {live['p95_s']:.2f} s ({len(live['samples'])})" if live else "n/a"
     )
@@ -112,7 +113,7 @@ def _tool_row(name: str, row: dict[str, Any] | None) -> str:
         f"| {noop['took_s']:.2f} s | {noop['writes']['total']} "
         f"| {noop['writes'].get('lease_writes', '-')} "
         f"| {live_cell} | {row['peak_mib']:.0f} MiB "
-        f"| {_per_k(cpu['tool'], objects)} | {_per_k(server, objects)} "
+        f"| {_per_k(cpu['tool'], objects)} | {_per_k(server, objects)} | {rest} "
         f"| {_settled(first.get('settling'))} | {first['load_avg'][0]:.1f} |"
     )
 
@@ -124,9 +125,9 @@ def side_by_side(case: dict[str, Any]) -> list[str]:
         "",
         "| tool | first sync (present/expected) | objects/s | no-op pass | no-op sync writes "
         "| no-op Lease renewals | push → live p50 / p95 (samples) | peak RSS "
-        "| tool CPU s / 1,000 | apiserver+etcd CPU s / 1,000 | wait to settle before "
-        "| load avg (1 min) |",
-        "|---|---|---|---|---|---|---|---|---|---|---|---|",
+        "| tool CPU s / 1,000 | apiserver+etcd CPU s / 1,000 | rest of the machine's CPU s "
+        "| wait to settle before | load avg (1 min) |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     errors = case.get("errors", {})
     for name in NAMES:
@@ -139,7 +140,7 @@ def side_by_side(case: dict[str, Any]) -> list[str]:
         lines.append(
             "| honest ceiling (Go, fluxd's requests) "
             f"| {case['objects_with_namespaces'] / ceil['best_per_second']:.2f} s (at its rate) "
-            f"| {ceil['best_per_second']:.0f} (c={ceil['best_concurrency']}) | | | | | | | | "
+            f"| {ceil['best_per_second']:.0f} (c={ceil['best_concurrency']}) | | | | | | | | | "
             f"| {ceil['load_avg'][0]:.1f} |"
         )
         lines += ["", f"fluxd's throughput (objects / its pass's `took`): "
@@ -172,17 +173,22 @@ def ceiling_runs(runs: list[dict[str, Any]]) -> list[str]:
     if not runs:
         return []
     lines = [
-        "Each run in the order it ran:",
+        "Each run in the order it ran (CPU in seconds over the run; the rest of the "
+        "machine is every other process, the benchmark's own included):",
         "",
-        "| # | concurrency | objects/s | errors | wait to settle before | client CPU s "
-        "| apiserver+etcd CPU s | connections (protocol) | load avg (1 min) |",
-        "|---|---|---|---|---|---|---|---|---|",
+        "| # | concurrency | objects/s | s | errors | wait to settle before | client CPU "
+        "| apiserver+etcd CPU | rest of the machine's CPU | controller writes during "
+        "| connections (protocol) | load avg (1 min) |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for i, r in enumerate(runs, 1):
         server = sum(r.get("server_cpu_s", {}).values())
+        busy = r.get("machine_cpu_s", {}).get("busy")
+        rest = f"{busy - server - r.get('cpu_s', 0):.1f}" if busy is not None else "-"
         lines.append(
-            f"| {i} | {r['concurrency']} | {r['per_second']:.0f} | {r['errors']} "
-            f"| {_settled(r.get('settling'))} | {r.get('cpu_s', 0):.2f} | {server:.2f} "
+            f"| {i} | {r['concurrency']} | {r['per_second']:.0f} | {r['seconds']:.1f} "
+            f"| {r['errors']} | {_settled(r.get('settling'))} | {r.get('cpu_s', 0):.2f} "
+            f"| {server:.1f} | {rest} | {r.get('controller_writes', '-')} "
             f"| {r.get('connections', '-')} ({r.get('proto', '?')}) | {r['load_avg'][0]:.1f} |"
         )
     return [*lines, ""]

@@ -18,7 +18,14 @@ from typing import Any
 
 from fluxtestbed.audit import AuditLog
 from fluxtestbed.bench.api import AdminApi
-from fluxtestbed.bench.fluxd import Session, cpu_seconds_of, peak_rss_mib, server_cpu, writes_of
+from fluxtestbed.bench.fluxd import (
+    Session,
+    cpu_seconds_of,
+    machine_cpu,
+    peak_rss_mib,
+    server_cpu,
+    writes_of,
+)
 from fluxtestbed.bench.fluxv2 import USER as FLUXV2_USER
 from fluxtestbed.bench.fluxv2 import FluxV2
 from fluxtestbed.bench.objects import RepoSet, with_probe
@@ -49,7 +56,7 @@ class Bed:
 
 def _cpu(bed: Bed, pid: int | None, *, children: bool = False) -> dict[str, float]:
     tool = cpu_seconds_of(pid, children=children) if pid else 0.0
-    return {"tool": tool, **server_cpu(bed.kube)}
+    return {"tool": tool, **server_cpu(bed.kube), "machine": machine_cpu()["busy"]}
 
 
 def _used(after: dict[str, float], before: dict[str, float]) -> dict[str, float]:
