@@ -90,6 +90,40 @@ def sweep(
     return found
 
 
+def others_cores(
+    first_sync: dict[str, Any], runs: list[dict[str, Any]], cores: int
+) -> dict[str, Any]:
+    """Cores that every other process kept busy: during fluxd's first sync, and each run.
+
+    fluxd's first sync and the ceiling's runs happen at different moments of
+    a shared machine; this says how different the moments were.
+    """
+
+    def share(busy: float, own: float, seconds: float) -> float:
+        return round(max(busy - own, 0.0) / max(seconds, 1e-6), 2)
+
+    cpu = first_sync["cpu_s"]
+    fluxd = None
+    if "machine" in cpu:
+        own = cpu["tool"] + cpu.get("kube-apiserver", 0.0) + cpu.get("etcd", 0.0)
+        fluxd = share(cpu["machine"], own, first_sync["wall_s"])
+    per_run = [
+        share(
+            r["machine_cpu_s"]["busy"],
+            r["cpu_s"] + sum(r["server_cpu_s"].values()),
+            r["seconds"],
+        )
+        for r in runs
+        if "machine_cpu_s" in r
+    ]
+    return {
+        "cores": cores,
+        "fluxd_first_sync": fluxd,
+        "ceiling_runs_median": round(statistics.median(per_run), 2) if per_run else None,
+        "ceiling_runs_range": [min(per_run), max(per_run)] if per_run else None,
+    }
+
+
 def _one_run(argv: list[str]) -> dict[str, Any]:
     out = subprocess.run(argv, capture_output=True, text=True, check=False, timeout=900)
     if out.returncode != 0:

@@ -179,6 +179,9 @@ def _verdict(case: dict[str, Any]) -> None:
         rate = fluxd["first_sync"]["expected"] / max(fluxd["first_sync"]["took_s"], 1e-6)
         case["fluxd_per_second"] = round(rate, 1)
         case["ceiling"]["verdict"] = ceiling.verdict(rate, case["ceiling"]["best_per_second"])
+        case["ceiling"]["others_cores"] = ceiling.others_cores(
+            fluxd["first_sync"], case["ceiling"].get("runs") or [], os.cpu_count() or 1
+        )
 
 
 def _measure(plan: Plan, bed: Bed, tool: str, repo: Any) -> dict[str, Any]:

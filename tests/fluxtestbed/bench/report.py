@@ -118,6 +118,20 @@ def _tool_row(name: str, row: dict[str, Any] | None) -> str:
     )
 
 
+def _others(ceil: dict[str, Any]) -> str:
+    """How busy the rest of the machine was during fluxd's first sync and the ceiling's runs."""
+    found = ceil.get("others_cores") or {}
+    if found.get("fluxd_first_sync") is None or found.get("ceiling_runs_median") is None:
+        return ""
+    low, high = found["ceiling_runs_range"]
+    return (
+        f" Every other process kept {found['fluxd_first_sync']:.2f} of the "
+        f"{found['cores']} cores busy during fluxd's first sync, and "
+        f"{found['ceiling_runs_median']:.2f} (median; {low:.2f} to {high:.2f}) "
+        "during the ceiling's runs."
+    )
+
+
 def side_by_side(case: dict[str, Any]) -> list[str]:
     lines = [
         f"### N = {case['n']:,} ({case['objects_with_namespaces']:,} objects with "
@@ -144,7 +158,7 @@ def side_by_side(case: dict[str, Any]) -> list[str]:
             f"| {ceil['load_avg'][0]:.1f} |"
         )
         lines += ["", f"fluxd's throughput (objects / its pass's `took`): "
-                  f"{case.get('fluxd_per_second', 0):.0f}/s; {ratio}."]  # fmt: skip
+                  f"{case.get('fluxd_per_second', 0):.0f}/s; {ratio}.{_others(ceil)}"]  # fmt: skip
     for name, why in errors.items():
         lines += ["", f"{NAMES.get(name, name)} did not complete:", "", "```", why, "```"]
     return lines
