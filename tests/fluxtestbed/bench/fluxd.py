@@ -240,7 +240,12 @@ class Session:
     def cpu_seconds(self) -> dict[str, float]:
         """CPU seconds so far of fluxd, kube-apiserver and etcd (from /proc)."""
         tool = cpu_seconds_of(self.daemon.process.popen.pid)
-        return {"tool": tool, **server_cpu(self.kube), "machine": machine_cpu()["busy"]}
+        return {
+            "tool": tool,
+            **server_cpu(self.kube),
+            "controllers": housekeeping_cpu(self.kube),
+            "machine": machine_cpu()["busy"],
+        }
 
     @property
     def user(self) -> str:
@@ -320,11 +325,18 @@ class Session:
 
 
 _SERVERS = ("kube-apiserver", "etcd")
+#: The rest of the test bed: what answers to the objects a run creates.
+_HOUSEKEEPERS = ("kube-controller-manager", "kube-scheduler", "kwok")
 
 
-def server_cpu(kube: Cluster) -> dict[str, float]:
-    """CPU seconds so far of the test bed's kube-apiserver and etcd."""
-    return {p.name: cpu_seconds_of(p.popen.pid) for p in kube.processes if p.name in _SERVERS}
+def server_cpu(kube: Cluster, names: tuple[str, ...] = _SERVERS) -> dict[str, float]:
+    """CPU seconds so far of the test bed's kube-apiserver and etcd (or of ``names``)."""
+    return {p.name: cpu_seconds_of(p.popen.pid) for p in kube.processes if p.name in names}
+
+
+def housekeeping_cpu(kube: Cluster) -> float:
+    """CPU seconds so far of the controllers, the scheduler and kwok together."""
+    return sum(server_cpu(kube, _HOUSEKEEPERS).values())
 
 
 def machine_cpu() -> dict[str, float]:

@@ -27,7 +27,13 @@ from fluxtestbed.audit import CONTROLLERS, WRITE_VERBS
 from fluxtestbed.bench import ceiling
 from fluxtestbed.bench.api import AdminApi, Endpoint
 from fluxtestbed.bench.capture import recording
-from fluxtestbed.bench.fluxd import FLUXD_FLAGS, Session, machine_cpu, server_cpu
+from fluxtestbed.bench.fluxd import (
+    FLUXD_FLAGS,
+    Session,
+    housekeeping_cpu,
+    machine_cpu,
+    server_cpu,
+)
 from fluxtestbed.bench.objects import generate, namespace_count
 from fluxtestbed.bench.settle import QUIET_S
 from fluxtestbed.bench.tools import (
@@ -243,12 +249,14 @@ def ceiling_case(plan: Plan, bed: Bed, endpoint: Endpoint, tag: str, n: int) -> 
 def _watch(bed: Bed) -> Callable[[], dict[str, Any]]:
     """Start watching a ceiling run; the result says whose CPU it used, what controllers wrote."""
     server, machine, mark = server_cpu(bed.kube), machine_cpu(), bed.audit.mark()
+    housekeeping = housekeeping_cpu(bed.kube)
 
     def done() -> dict[str, Any]:
         events, _ = bed.audit.tail(mark)
         return {
-            "server_cpu_s": {k: round(v - server[k], 2) for k, v in server_cpu(bed.kube).items()},
-            "machine_cpu_s": {k: round(v - machine[k], 2) for k, v in machine_cpu().items()},
+            "server_cpu_s": _less(server_cpu(bed.kube), server),
+            "machine_cpu_s": _less(machine_cpu(), machine),
+            "controllers_cpu_s": round(housekeeping_cpu(bed.kube) - housekeeping, 2),
             "controller_writes": sum(
                 1 for e in events if e.verb in WRITE_VERBS and e.user.startswith(CONTROLLERS)
             ),

@@ -103,6 +103,8 @@ def _tool_row(name: str, row: dict[str, Any] | None) -> str:
     cpu = first["cpu_s"]
     server = cpu.get("kube-apiserver", 0.0) + cpu.get("etcd", 0.0)
     rest = f"{cpu['machine'] - server - cpu['tool']:.1f}" if "machine" in cpu else "-"
+    if "controllers" in cpu:
+        rest += f" ({cpu['controllers']:.1f})"
     live_cell = (
         f"{live['p50_s']:.2f} / {live['p95_s']:.2f} s ({len(live['samples'])})" if live else "n/a"
     )
@@ -125,7 +127,8 @@ def _others(ceil: dict[str, Any]) -> str:
         return ""
     low, high = found["ceiling_runs_range"]
     return (
-        f" Every other process kept {found['fluxd_first_sync']:.2f} of the "
+        f" Every other process (the controllers and kwok included) kept "
+        f"{found['fluxd_first_sync']:.2f} of the "
         f"{found['cores']} cores busy during fluxd's first sync, and "
         f"{found['ceiling_runs_median']:.2f} (median; {low:.2f} to {high:.2f}) "
         "during the ceiling's runs."
@@ -139,7 +142,8 @@ def side_by_side(case: dict[str, Any]) -> list[str]:
         "",
         "| tool | first sync (present/expected) | objects/s | no-op pass | no-op sync writes "
         "| no-op Lease renewals | push → live p50 / p95 (samples) | peak RSS "
-        "| tool CPU s / 1,000 | apiserver+etcd CPU s / 1,000 | rest of the machine's CPU s "
+        "| tool CPU s / 1,000 | apiserver+etcd CPU s / 1,000 "
+        "| rest of the machine's CPU s (of it controllers+kwok) "
         "| wait to settle before | load avg (1 min) |",
         "|---|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
@@ -191,14 +195,16 @@ def ceiling_runs(runs: list[dict[str, Any]]) -> list[str]:
         "machine is every other process, the benchmark's own included):",
         "",
         "| # | concurrency | objects/s | s | errors | wait to settle before | client CPU "
-        "| apiserver+etcd CPU | rest of the machine's CPU | controller writes during "
-        "| connections (protocol) | load avg (1 min) |",
+        "| apiserver+etcd CPU | rest of the machine's CPU (of it controllers+kwok) "
+        "| controller writes during | connections (protocol) | load avg (1 min) |",
         "|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for i, r in enumerate(runs, 1):
         server = sum(r.get("server_cpu_s", {}).values())
         busy = r.get("machine_cpu_s", {}).get("busy")
         rest = f"{busy - server - r.get('cpu_s', 0):.1f}" if busy is not None else "-"
+        if "controllers_cpu_s" in r:
+            rest += f" ({r['controllers_cpu_s']:.1f})"
         lines.append(
             f"| {i} | {r['concurrency']} | {r['per_second']:.0f} | {r['seconds']:.1f} "
             f"| {r['errors']} | {_settled(r.get('settling'))} | {r.get('cpu_s', 0):.2f} "

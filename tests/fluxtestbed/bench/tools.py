@@ -21,6 +21,7 @@ from fluxtestbed.bench.api import AdminApi
 from fluxtestbed.bench.fluxd import (
     Session,
     cpu_seconds_of,
+    housekeeping_cpu,
     machine_cpu,
     peak_rss_mib,
     server_cpu,
@@ -56,7 +57,12 @@ class Bed:
 
 def _cpu(bed: Bed, pid: int | None, *, children: bool = False) -> dict[str, float]:
     tool = cpu_seconds_of(pid, children=children) if pid else 0.0
-    return {"tool": tool, **server_cpu(bed.kube), "machine": machine_cpu()["busy"]}
+    return {
+        "tool": tool,
+        **server_cpu(bed.kube),
+        "controllers": housekeeping_cpu(bed.kube),
+        "machine": machine_cpu()["busy"],
+    }
 
 
 def _used(after: dict[str, float], before: dict[str, float]) -> dict[str, float]:
