@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from fluxtestbed.bench.ceiling import CONCURRENCIES, TOLERANCE
+from fluxtestbed.bench.ceiling import CONCURRENCIES, REPETITIONS, TOLERANCE
 from fluxtestbed.bench.fluxv2 import FLAGS as FLUXV2_FLAGS
 from fluxtestbed.bench.peers import FLUXV1_FLAGS
 from fluxtestbed.bench.settle import TIMEOUT_S
@@ -32,7 +32,7 @@ def method_lines(meta: dict[str, Any]) -> list[str]:
         "`bench-fluxv1`, `bench-fluxv2`), and its writes are counted from that log per verb, "
         "resource and name. A server-side apply is a `patch`. Nothing is subtracted, but "
         "writes to Leases are counted apart as Lease renewals: they are leader election's "
-        "(fluxd renews its `fluxd-leader` Lease every few seconds whether it syncs or not), "
+        "(fluxd renews its `fluxd-leader` Lease on a timer whether it syncs or not), "
         "not sync writes.",
         f"- Settling: every object a run creates sets kube-controller-manager to work (per "
         "Deployment a ReplicaSet and status updates, per Service Endpoints and an "
@@ -84,9 +84,10 @@ def method_lines(meta: dict[str, Any]) -> list[str]:
         "PATCH (path, query, headers, body) to a file. A Go program (tests/fluxtestbed/"
         "ceiling, stdlib net/http, built by build-ceiling.sh) replays that file with the "
         "admin client certificate over HTTP/1.1 keep-alive connections, namespaces first, "
-        f"at concurrency {', '.join(str(c) for c in CONCURRENCIES)}, the whole sweep once "
-        "and then again (interleaved, so a drift of the machine's load spreads over every "
-        "concurrency), one process per run with the cluster settled before it, each run "
+        f"at concurrency {', '.join(str(c) for c in CONCURRENCIES)}, in {REPETITIONS} rounds "
+        "of one run per concurrency (interleaved, so a drift of the machine's load spreads "
+        "over every concurrency; one round in `--smoke`), one process per run with the "
+        "cluster settled before it, each run "
         "renaming the run tag so it creates fresh objects of the same size, in the order "
         "fluxd sent them (above 1,000 objects a run "
         "sends the namespaces and the first 1,000 others: every run creates what it sends, "
