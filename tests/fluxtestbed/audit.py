@@ -28,6 +28,9 @@ QUIET_USERS = (
     "system:apiserver",
     "kwok-controller",
 )
+#: kube-controller-manager runs each controller under a ServiceAccount of its
+#: own (--use-service-account-credentials), so the log keeps their writes.
+CONTROLLERS = "system:serviceaccount:kube-system:"
 WRITE_VERBS = ("create", "update", "patch", "delete", "deletecollection")
 READ_VERBS = ("list",)
 
@@ -94,6 +97,20 @@ class AuditLog:
             lines = log.read().splitlines()
         found = [_parse(line) for line in lines if line.strip()]
         return [w for w in found if w is not None and (user is None or w.user == user)]
+
+    def tail(self, since: int) -> tuple[list[AuditWrite], int]:
+        """The events of the whole lines after ``since``, and where they end.
+
+        A line still being written is left for the next call.
+        """
+        if not self.path.exists():
+            return [], since
+        with self.path.open("rb") as log:
+            log.seek(since)
+            data = log.read()
+        end = data.rfind(b"\n") + 1
+        found = [_parse(line) for line in data[:end].splitlines() if line.strip()]
+        return [w for w in found if w is not None], since + end
 
     def count(self, since: int = 0, user: str | None = None) -> Counter[str]:
         """Writes after ``since`` counted per verb, resource and name."""

@@ -22,7 +22,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--smoke",
         action="store_true",
-        help="N=50, every tool once, 2 pushes of ours, 1 of each peer, 1 ceiling rep",
+        help="N=50, every tool once, 2 pushes of ours, 1 of each peer, 1 ceiling rep, "
+        "0.5 s of quiet before each measured run",
     )
     parser.add_argument("--out", type=Path, default=DOCS, help="where to write the results")
     parser.add_argument("--sizes", default="", help="comma list of N (default 5000; 20000 too)")
@@ -55,6 +56,7 @@ def main(argv: list[str] | None = None) -> int:
             fluxv1_pushes=1,
             fluxv2_pushes=1,
             ceiling_reps=1,
+            quiet_s=0.5,
             smoke=True,
         )
     if args.sizes:

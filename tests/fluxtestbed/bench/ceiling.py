@@ -2,16 +2,19 @@
 
 tests/fluxtestbed/ceiling (stdlib only, built by build-ceiling.sh) sends the
 recording over HTTP/1.1 keep-alive connections with the admin client
-certificate at each concurrency, three times each; every run renames the
-recording's run tag to a fresh one of the same length, so each creates new
-objects with bodies of the same size. The ceiling is the best median.
+certificate at each concurrency, the whole sweep three times over; every run
+renames the recording's run tag to a fresh one of the same length, so each
+creates new objects with bodies of the same size. Before each run the
+cluster settles (fluxtestbed.bench.settle). The ceiling is the best median.
 """
 
 from __future__ import annotations
 
 import json
+import os
 import statistics
 import subprocess
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -35,27 +38,42 @@ def ceiling_binary() -> Path:
     return Path(out.stdout.strip().splitlines()[-1])
 
 
+def schedule(fresh: list[str], reps: int) -> list[tuple[int, str]]:
+    """(concurrency, tag) of every run: the whole sweep once, then again, ``reps`` times.
+
+    Interleaved rather than each concurrency ``reps`` times in a row, so a
+    drift of the machine's load over the sweep spreads over every concurrency.
+    """
+    order = [c for _ in range(reps) for c in CONCURRENCIES]
+    return list(zip(order, fresh, strict=True))
+
+
 def sweep(
-    kubeconfig: Path, recording: Path, tag: str, fresh: list[str], reps: int = REPETITIONS
+    kubeconfig: Path,
+    recording: Path,
+    tag: str,
+    fresh: list[str],
+    reps: int = REPETITIONS,
+    before: Callable[[], dict[str, Any]] = dict,
+    watch: Callable[[], Callable[[], dict[str, Any]]] = lambda: dict,
 ) -> dict[str, Any]:
-    """Replay ``recording`` at every concurrency ``reps`` times; ``fresh`` names the runs' tags."""
-    conf = yaml.safe_load(kubeconfig.read_text())
-    cluster, user = conf["clusters"][0]["cluster"], conf["users"][0]["user"]
-    specs = [f"{c}:{fresh[i * reps + r]}" for i, c in enumerate(CONCURRENCIES) for r in range(reps)]
-    argv = [
-        str(ceiling_binary()),
-        f"-server={cluster['server']}",
-        f"-ca={cluster['certificate-authority']}",
-        f"-cert={user['client-certificate']}",
-        f"-key={user['client-key']}",
-        f"-requests={recording}",
-        f"-from={tag}",
-        f"-runs={','.join(specs)}",
-    ]
-    out = subprocess.run(argv, capture_output=True, text=True, check=False, timeout=3600)
-    if out.returncode != 0:
-        raise TestbedError(f"the ceiling client failed: {out.stderr[-2000:]}")
-    runs = [json.loads(line) for line in out.stdout.splitlines() if line.strip()]
+    """Replay ``recording`` at every concurrency ``reps`` times; ``fresh`` names the runs' tags.
+
+    The client runs once per run, so ``before`` (which settles the cluster
+    and says how that went) runs between any two runs; ``watch`` starts
+    watching one run and returns what says, at its end, what else happened
+    meanwhile (whose CPU it used, what the controllers wrote).
+    """
+    argv = _argv(kubeconfig, recording, tag)
+    runs = []
+    for c, run_tag in schedule(fresh, reps):
+        waited = before()
+        watching = watch()
+        run = _one_run([*argv, f"-runs={c}:{run_tag}"])
+        run.update(watching())
+        run["settling"] = waited
+        run["load_avg"] = [round(x, 2) for x in os.getloadavg()]
+        runs.append(run)
     # A run with failed requests (an overloaded API server answers 504) is no
     # measure of throughput: it is reported, and left out of the medians.
     failed = [r for r in runs if r["errors"]]
@@ -68,7 +86,64 @@ def sweep(
         }
         for r in failed
     ]
+    found["runs"] = [{k: v for k, v in r.items() if k != "first_error"} for r in runs]
     return found
+
+
+def others_cores(
+    first_sync: dict[str, Any], runs: list[dict[str, Any]], cores: int
+) -> dict[str, Any]:
+    """Cores that every other process kept busy: during fluxd's first sync, and each run.
+
+    fluxd's first sync and the ceiling's runs happen at different moments of
+    a shared machine; this says how different the moments were.
+    """
+
+    def share(busy: float, own: float, seconds: float) -> float:
+        return round(max(busy - own, 0.0) / max(seconds, 1e-6), 2)
+
+    cpu = first_sync["cpu_s"]
+    fluxd = None
+    if "machine" in cpu:
+        own = cpu["tool"] + cpu.get("kube-apiserver", 0.0) + cpu.get("etcd", 0.0)
+        fluxd = share(cpu["machine"], own, first_sync["wall_s"])
+    per_run = [
+        share(
+            r["machine_cpu_s"]["busy"],
+            r["cpu_s"] + sum(r["server_cpu_s"].values()),
+            r["seconds"],
+        )
+        for r in runs
+        if "machine_cpu_s" in r
+    ]
+    return {
+        "cores": cores,
+        "fluxd_first_sync": fluxd,
+        "ceiling_runs_median": round(statistics.median(per_run), 2) if per_run else None,
+        "ceiling_runs_range": [min(per_run), max(per_run)] if per_run else None,
+    }
+
+
+def _one_run(argv: list[str]) -> dict[str, Any]:
+    out = subprocess.run(argv, capture_output=True, text=True, check=False, timeout=900)
+    if out.returncode != 0:
+        raise TestbedError(f"the ceiling client failed: {out.stderr[-2000:]}")
+    found: dict[str, Any] = json.loads(out.stdout)
+    return found
+
+
+def _argv(kubeconfig: Path, recording: Path, tag: str) -> list[str]:
+    conf = yaml.safe_load(kubeconfig.read_text())
+    cluster, user = conf["clusters"][0]["cluster"], conf["users"][0]["user"]
+    return [
+        str(ceiling_binary()),
+        f"-server={cluster['server']}",
+        f"-ca={cluster['certificate-authority']}",
+        f"-cert={user['client-certificate']}",
+        f"-key={user['client-key']}",
+        f"-requests={recording}",
+        f"-from={tag}",
+    ]
 
 
 def summarize(runs: list[dict[str, Any]]) -> dict[str, Any]:

@@ -23,11 +23,19 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from fluxtestbed.audit import CONTROLLERS, WRITE_VERBS
 from fluxtestbed.bench import ceiling
 from fluxtestbed.bench.api import AdminApi, Endpoint
 from fluxtestbed.bench.capture import recording
-from fluxtestbed.bench.fluxd import FLUXD_FLAGS, Session
+from fluxtestbed.bench.fluxd import (
+    FLUXD_FLAGS,
+    Session,
+    housekeeping_cpu,
+    machine_cpu,
+    server_cpu,
+)
 from fluxtestbed.bench.objects import generate, namespace_count
+from fluxtestbed.bench.settle import QUIET_S
 from fluxtestbed.bench.tools import (
     Bed,
     measure_fluxd,
@@ -56,6 +64,8 @@ class Plan:
     #: Objects (beyond the namespaces) each ceiling run sends at most.
     ceiling_limit: int = 1000
     fluxctl_reps: int = 5
+    #: Seconds without a controller write before each measured run (bench.settle).
+    quiet_s: float = QUIET_S
     tools: tuple[str, ...] = TOOLS
     smoke: bool = False
     extra: dict[str, Any] = field(default_factory=dict)
@@ -89,6 +99,7 @@ def run(plan: Plan, progress: Progress = lambda _: None) -> dict[str, Any]:
             ),
             "fluxd_extra_flags": [*FLUXD_FLAGS, "--webhook-secret=<secret>"],
             "fluxd_rate_limit": fluxd_rate_limit(),
+            "settle_quiet_s": plan.quiet_s,
         }
     )
 
@@ -135,7 +146,7 @@ def run_case(
         raise TestbedError("the bench needs a test-bed cluster of its own (for its audit log)")
     n = int(case["n"])
     endpoint = Endpoint.from_kubeconfig(kube.kubeconfig)
-    bed = Bed(kube, git, AdminApi(endpoint), audit)
+    bed = Bed(kube, git, AdminApi(endpoint), audit, quiet_s=plan.quiet_s)
     tag = f"b{os.getpid() % 1000:03d}n{n}"
     sample = generate(tag, n)
     case.update(namespaces=namespace_count(n), objects_with_namespaces=len(sample.all))
@@ -174,6 +185,9 @@ def _verdict(case: dict[str, Any]) -> None:
         rate = fluxd["first_sync"]["expected"] / max(fluxd["first_sync"]["took_s"], 1e-6)
         case["fluxd_per_second"] = round(rate, 1)
         case["ceiling"]["verdict"] = ceiling.verdict(rate, case["ceiling"]["best_per_second"])
+        case["ceiling"]["others_cores"] = ceiling.others_cores(
+            fluxd["first_sync"], case["ceiling"].get("runs") or [], os.cpu_count() or 1
+        )
 
 
 def _measure(plan: Plan, bed: Bed, tool: str, repo: Any) -> dict[str, Any]:
@@ -217,11 +231,42 @@ def ceiling_case(plan: Plan, bed: Bed, endpoint: Endpoint, tag: str, n: int) -> 
     if count != len(repo.all):
         raise TestbedError(f"recorded {count} apply requests, expected {len(repo.all)}")
     fresh = [f"{tag}c{i:02d}" for i in range(len(ceiling.CONCURRENCIES) * plan.ceiling_reps)]
-    result = ceiling.sweep(bed.kube.kubeconfig, sent, captag, fresh, plan.ceiling_reps)
+    result = ceiling.sweep(
+        bed.kube.kubeconfig,
+        sent,
+        captag,
+        fresh,
+        plan.ceiling_reps,
+        before=bed.settle,
+        watch=lambda: _watch(bed),
+    )
     say(f"N={n}: ceiling {result['best_per_second']:.0f}/s at c={result['best_concurrency']}")
     result["recorded_requests"] = count
     result["load_avg"] = [round(x, 2) for x in os.getloadavg()]
     return result
+
+
+def _watch(bed: Bed) -> Callable[[], dict[str, Any]]:
+    """Start watching a ceiling run; the result says whose CPU it used, what controllers wrote."""
+    server, machine, mark = server_cpu(bed.kube), machine_cpu(), bed.audit.mark()
+    housekeeping = housekeeping_cpu(bed.kube)
+
+    def done() -> dict[str, Any]:
+        events, _ = bed.audit.tail(mark)
+        return {
+            "server_cpu_s": _less(server_cpu(bed.kube), server),
+            "machine_cpu_s": _less(machine_cpu(), machine),
+            "controllers_cpu_s": round(housekeeping_cpu(bed.kube) - housekeeping, 2),
+            "controller_writes": sum(
+                1 for e in events if e.verb in WRITE_VERBS and e.user.startswith(CONTROLLERS)
+            ),
+        }
+
+    return done
+
+
+def _less(after: dict[str, float], before: dict[str, float]) -> dict[str, float]:
+    return {k: round(v - before[k], 2) for k, v in after.items()}
 
 
 def _replay_file(out: Path, captag: str, limit: int) -> tuple[int, Path]:

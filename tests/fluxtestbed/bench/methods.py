@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from fluxtestbed.bench.ceiling import CONCURRENCIES, TOLERANCE
+from fluxtestbed.bench.ceiling import CONCURRENCIES, REPETITIONS, TOLERANCE
 from fluxtestbed.bench.fluxv2 import FLAGS as FLUXV2_FLAGS
 from fluxtestbed.bench.peers import FLUXV1_FLAGS
+from fluxtestbed.bench.settle import TIMEOUT_S
 
 
 def method_lines(meta: dict[str, Any]) -> list[str]:
@@ -29,7 +30,19 @@ def method_lines(meta: dict[str, Any]) -> list[str]:
         "(create, update, patch, delete) by clients; each tool has a user name of its own "
         "(fluxd: its ServiceAccount `flux`; the others a client certificate `bench-kubectl`, "
         "`bench-fluxv1`, `bench-fluxv2`), and its writes are counted from that log per verb, "
-        "resource and name. A server-side apply is a `patch`. Nothing is subtracted.",
+        "resource and name. A server-side apply is a `patch`. Nothing is subtracted, but "
+        "writes to Leases are counted apart as Lease renewals: they are leader election's "
+        "(fluxd renews its `fluxd-leader` Lease on a timer whether it syncs or not), "
+        "not sync writes.",
+        f"- Settling: every object a run creates sets kube-controller-manager to work (per "
+        "Deployment a ReplicaSet and status updates, per Service Endpoints and an "
+        "EndpointSlice, per namespace a ServiceAccount and a ConfigMap), on the same API "
+        "server, etcd and cores, and it goes on after the run. So before each measured run "
+        "(each tool's first sync, each ceiling run) the bench waits until the controllers "
+        "have written nothing (their writes are in the audit log under their own "
+        f"ServiceAccounts) for {meta.get('settle_quiet_s', 2.0):g} s, at most "
+        f"{TIMEOUT_S:.0f} s; the wait is in each run's row (a run after the longest wait is "
+        "marked not settled).",
         "- **fluxd (ours)**: deploy/'s `flux` pod served by a host process behind a kwok "
         f"port-forward, with deploy/'s args plus `{' '.join(meta['fluxd_extra_flags'])}`; "
         f"client rate limit qps={rate['qps']:g}, burst={rate['burst']}. First sync: from the "
@@ -71,10 +84,16 @@ def method_lines(meta: dict[str, Any]) -> list[str]:
         "PATCH (path, query, headers, body) to a file. A Go program (tests/fluxtestbed/"
         "ceiling, stdlib net/http, built by build-ceiling.sh) replays that file with the "
         "admin client certificate over HTTP/1.1 keep-alive connections, namespaces first, "
-        f"at concurrency {', '.join(str(c) for c in CONCURRENCIES)}, each run renaming the "
-        "run tag so it creates fresh objects of the same size (above 1,000 objects a run "
+        f"at concurrency {', '.join(str(c) for c in CONCURRENCIES)}, in {REPETITIONS} rounds "
+        "of one run per concurrency (interleaved, so a drift of the machine's load spreads "
+        "over every concurrency; one round in `--smoke`), one process per run with the "
+        "cluster settled before it, each run "
+        "renaming the run tag so it creates fresh objects of the same size, in the order "
+        "fluxd sent them (above 1,000 objects a run "
         "sends the namespaces and the first 1,000 others: every run creates what it sends, "
-        "and 21 runs of all N take too long on a shared 2-core machine). The ceiling is the best "
+        "and 21 runs of all N take too long on a shared 2-core machine). Each run reports "
+        "the client's own CPU (getrusage), the API server's and etcd's, the connections it "
+        "opened and the protocol answered. The ceiling is the best "
         f"median; if fluxd's throughput is above it by more than {TOLERANCE:.0%}, the "
         "ceiling is reported invalid instead of a ratio.",
         f"- Push to live ({meta.get('pushes', '?')} samples for ours): one ConfigMap value "
@@ -82,5 +101,8 @@ def method_lines(meta: dict[str, Any]) -> list[str]:
         "push has landed (Flux v2: when its artifact is published); live when a GET of the "
         "ConfigMap (every 20 ms) shows it. p95 is nearest-rank.",
         "- Memory: VmHWM of the tool's process at the end of its run. CPU: utime+stime "
-        "from /proc over the first sync, for the tool and for kube-apiserver + etcd.",
+        "from /proc over the first sync, for the tool and for kube-apiserver + etcd; the "
+        "rest of the machine's CPU is the busy time of all cores (/proc/stat) less those: "
+        "the controllers, kwok, the bench itself and whatever else shares the machine, "
+        "which is what makes runs at different moments hard to compare.",
     ]

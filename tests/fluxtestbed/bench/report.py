@@ -88,13 +88,23 @@ def _passes(first: dict[str, Any]) -> str:
     return f", {count} passes" if count > 1 else ""
 
 
+def _settled(waited: dict[str, Any] | None) -> str:
+    """How the wait for a settled cluster before a run went (absent in older results)."""
+    if not waited:
+        return "-"
+    return f"{waited['waited_s']:.1f} s" + ("" if waited["settled"] else " (not settled)")
+
+
 def _tool_row(name: str, row: dict[str, Any] | None) -> str:
     if row is None:
-        return f"| {NAMES[name]} | did not complete (below) |" + " |" * 8
+        return f"| {NAMES[name]} | did not complete (below) |" + " |" * 11
     first, noop, live = row["first_sync"], row["noop"], row.get("push_live")
     objects = int(first["expected"])
     cpu = first["cpu_s"]
     server = cpu.get("kube-apiserver", 0.0) + cpu.get("etcd", 0.0)
+    rest = f"{cpu['machine'] - server - cpu['tool']:.1f}" if "machine" in cpu else "-"
+    if "controllers" in cpu:
+        rest += f" ({cpu['controllers']:.1f})"
     live_cell = (
         f"{live['p50_s']:.2f} / {live['p95_s']:.2f} s ({len(live['samples'])})" if live else "n/a"
     )
@@ -103,9 +113,25 @@ def _tool_row(name: str, row: dict[str, Any] | None) -> str:
         f"{_passes(first)}) "
         f"| {objects / max(first['wall_s'], 1e-6):.0f} "
         f"| {noop['took_s']:.2f} s | {noop['writes']['total']} "
+        f"| {noop['writes'].get('lease_writes', '-')} "
         f"| {live_cell} | {row['peak_mib']:.0f} MiB "
-        f"| {_per_k(cpu['tool'], objects)} | {_per_k(server, objects)} "
-        f"| {first['load_avg'][0]:.1f} |"
+        f"| {_per_k(cpu['tool'], objects)} | {_per_k(server, objects)} | {rest} "
+        f"| {_settled(first.get('settling'))} | {first['load_avg'][0]:.1f} |"
+    )
+
+
+def _others(ceil: dict[str, Any]) -> str:
+    """How busy the rest of the machine was during fluxd's first sync and the ceiling's runs."""
+    found = ceil.get("others_cores") or {}
+    if found.get("fluxd_first_sync") is None or found.get("ceiling_runs_median") is None:
+        return ""
+    low, high = found["ceiling_runs_range"]
+    return (
+        f" Every other process (the controllers and kwok included) kept "
+        f"{found['fluxd_first_sync']:.2f} of the "
+        f"{found['cores']} cores busy during fluxd's first sync, and "
+        f"{found['ceiling_runs_median']:.2f} (median; {low:.2f} to {high:.2f}) "
+        "during the ceiling's runs."
     )
 
 
@@ -114,10 +140,12 @@ def side_by_side(case: dict[str, Any]) -> list[str]:
         f"### N = {case['n']:,} ({case['objects_with_namespaces']:,} objects with "
         f"{case['namespaces']} namespaces)",
         "",
-        "| tool | first sync (present/expected) | objects/s | no-op pass | no-op writes "
-        "| push → live p50 / p95 (samples) | peak RSS | tool CPU s / 1,000 "
-        "| apiserver+etcd CPU s / 1,000 | load avg (1 min) |",
-        "|---|---|---|---|---|---|---|---|---|---|",
+        "| tool | first sync (present/expected) | objects/s | no-op pass | no-op sync writes "
+        "| no-op Lease renewals | push → live p50 / p95 (samples) | peak RSS "
+        "| tool CPU s / 1,000 | apiserver+etcd CPU s / 1,000 "
+        "| rest of the machine's CPU s (of it controllers+kwok) "
+        "| wait to settle before | load avg (1 min) |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     errors = case.get("errors", {})
     for name in NAMES:
@@ -130,11 +158,11 @@ def side_by_side(case: dict[str, Any]) -> list[str]:
         lines.append(
             "| honest ceiling (Go, fluxd's requests) "
             f"| {case['objects_with_namespaces'] / ceil['best_per_second']:.2f} s (at its rate) "
-            f"| {ceil['best_per_second']:.0f} (c={ceil['best_concurrency']}) | | | | | | "
+            f"| {ceil['best_per_second']:.0f} (c={ceil['best_concurrency']}) | | | | | | | | | "
             f"| {ceil['load_avg'][0]:.1f} |"
         )
         lines += ["", f"fluxd's throughput (objects / its pass's `took`): "
-                  f"{case.get('fluxd_per_second', 0):.0f}/s; {ratio}."]  # fmt: skip
+                  f"{case.get('fluxd_per_second', 0):.0f}/s; {ratio}.{_others(ceil)}"]  # fmt: skip
     for name, why in errors.items():
         lines += ["", f"{NAMES.get(name, name)} did not complete:", "", "```", why, "```"]
     return lines
@@ -155,6 +183,34 @@ def ceiling_sweep(case: dict[str, Any]) -> list[str]:
         best = " **(best)**" if row["concurrency"] == ceil["best_concurrency"] else ""
         reps = ", ".join(f"{x:.0f}" for x in row["per_second"])
         lines.append(f"| {row['concurrency']} | {reps} | {row['median_per_second']:.0f}{best} |")
+    return [*lines, "", *ceiling_runs(ceil.get("runs") or [])]
+
+
+def ceiling_runs(runs: list[dict[str, Any]]) -> list[str]:
+    """Each ceiling run in the order it ran, with the wait before it and whose CPU it used."""
+    if not runs:
+        return []
+    lines = [
+        "Each run in the order it ran (CPU in seconds over the run; the rest of the "
+        "machine is every other process, the benchmark's own included):",
+        "",
+        "| # | concurrency | objects/s | s | errors | wait to settle before | client CPU "
+        "| apiserver+etcd CPU | rest of the machine's CPU (of it controllers+kwok) "
+        "| controller writes during | connections (protocol) | load avg (1 min) |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    for i, r in enumerate(runs, 1):
+        server = sum(r.get("server_cpu_s", {}).values())
+        busy = r.get("machine_cpu_s", {}).get("busy")
+        rest = f"{busy - server - r.get('cpu_s', 0):.1f}" if busy is not None else "-"
+        if "controllers_cpu_s" in r:
+            rest += f" ({r['controllers_cpu_s']:.1f})"
+        lines.append(
+            f"| {i} | {r['concurrency']} | {r['per_second']:.0f} | {r['seconds']:.1f} "
+            f"| {r['errors']} | {_settled(r.get('settling'))} | {r.get('cpu_s', 0):.2f} "
+            f"| {server:.1f} | {rest} | {r.get('controller_writes', '-')} "
+            f"| {r.get('connections', '-')} ({r.get('proto', '?')}) | {r['load_avg'][0]:.1f} |"
+        )
     return [*lines, ""]
 
 
@@ -162,15 +218,18 @@ def writes_detail(case: dict[str, Any]) -> list[str]:
     lines = [
         f"### N = {case['n']:,}",
         "",
-        "| tool | first sync writes | no-op writes by verb and resource | no-op writes by name |",
-        "|---|---|---|---|",
+        "| tool | first sync writes | no-op writes by verb and resource | no-op writes by name "
+        "| Lease renewals (first sync / no-op) |",
+        "|---|---|---|---|---|",
     ]
     for name, row in case["tools"].items():
         first = row["first_sync"]["writes"]["by_verb_resource"]
         noop = row["noop"]["writes"]
         lines.append(
             f"| {NAMES[name]} | {_pairs(first)} | {_pairs(noop['by_verb_resource']) or 'none'} "
-            f"| {_pairs(noop['by_name']) or 'none'} |"
+            f"| {_pairs(noop['by_name']) or 'none'} "
+            f"| {row['first_sync']['writes'].get('lease_writes', '-')} "
+            f"/ {noop.get('lease_writes', '-')} |"
         )
     return [*lines, ""]
 

@@ -18,12 +18,21 @@ from typing import Any
 
 from fluxtestbed.audit import AuditLog
 from fluxtestbed.bench.api import AdminApi
-from fluxtestbed.bench.fluxd import Session, cpu_seconds_of, peak_rss_mib, server_cpu, writes_of
+from fluxtestbed.bench.fluxd import (
+    Session,
+    cpu_seconds_of,
+    housekeeping_cpu,
+    machine_cpu,
+    peak_rss_mib,
+    server_cpu,
+    writes_of,
+)
 from fluxtestbed.bench.fluxv2 import USER as FLUXV2_USER
 from fluxtestbed.bench.fluxv2 import FluxV2
 from fluxtestbed.bench.objects import RepoSet, with_probe
 from fluxtestbed.bench.peers import FLUXV1_USER, KUBECTL_USER, FluxV1, kubectl_apply
 from fluxtestbed.bench.pushing import WorkClone
+from fluxtestbed.bench.settle import QUIET_S, TIMEOUT_S, settle
 from fluxtestbed.gitserver import GitServer
 from fluxtestbed.kube import Cluster
 from fluxtestbed.procs import TestbedError
@@ -37,11 +46,23 @@ class Bed:
     git: GitServer
     api: AdminApi
     audit: AuditLog
+    #: Seconds without a controller write before a measured run (bench.settle).
+    quiet_s: float = QUIET_S
+    settle_timeout_s: float = TIMEOUT_S
+
+    def settle(self) -> dict[str, object]:
+        """Wait for the controllers to finish what earlier runs gave them; how it went."""
+        return settle(self.audit, self.quiet_s, self.settle_timeout_s).as_dict()
 
 
 def _cpu(bed: Bed, pid: int | None, *, children: bool = False) -> dict[str, float]:
     tool = cpu_seconds_of(pid, children=children) if pid else 0.0
-    return {"tool": tool, **server_cpu(bed.kube)}
+    return {
+        "tool": tool,
+        **server_cpu(bed.kube),
+        "controllers": housekeeping_cpu(bed.kube),
+        "machine": machine_cpu()["busy"],
+    }
 
 
 def _used(after: dict[str, float], before: dict[str, float]) -> dict[str, float]:
@@ -94,6 +115,7 @@ def measure_fluxd(
 ) -> dict[str, Any]:
     session = Session.start(bed.kube, bed.git, bed.api, repo.run)
     try:
+        waited = bed.settle()
         mark = bed.audit.mark()
         first = session.first_sync(repo)
         writes = writes_of(bed.audit, mark, session.user)
@@ -101,6 +123,7 @@ def measure_fluxd(
         out["first_sync"] = _first(bed, repo, first["wall_s"], first["cpu_s"], writes)
         out["first_sync"]["took_s"] = first["took_s"]
         out["first_sync"]["applied"] = first["applied"]
+        out["first_sync"]["settling"] = waited
         out["peak_mib"] = round(session.memory()[0], 1)
         out["noop"] = session.noop(bed.audit)
         samples = [s["live_s"] for s in session.push_live(repo, "webhook", pushes)]
@@ -116,13 +139,17 @@ def measure_fluxd(
 
 
 def measure_kubectl(bed: Bed, repo: RepoSet) -> dict[str, Any]:
+    waited = bed.settle()
     before = _cpu(bed, None)
     mark = bed.audit.mark()
     run = kubectl_apply(bed.kube, repo)
     cpu = _used(_cpu(bed, None), before) | {"tool": run["tool_cpu_s"]}
     writes = writes_of(bed.audit, mark, KUBECTL_USER)
     out: dict[str, Any] = {"tool": "kubectl", "user": KUBECTL_USER, "peak_mib": run["peak_mib"]}
-    out["first_sync"] = _first(bed, repo, run["wall_s"], cpu, writes) | {"applied": run["applied"]}
+    out["first_sync"] = _first(bed, repo, run["wall_s"], cpu, writes) | {
+        "applied": run["applied"],
+        "settling": waited,
+    }
     mark = bed.audit.mark()
     again = kubectl_apply(bed.kube, repo)
     out["noop"] = {"took_s": again["wall_s"], "writes": writes_of(bed.audit, mark, KUBECTL_USER)}
@@ -139,13 +166,17 @@ def measure_fluxv1(bed: Bed, repo: RepoSet, pushes: int) -> dict[str, Any]:
     try:
         out: dict[str, Any] = {"tool": "fluxv1", "user": FLUXV1_USER}
         head = bed.git.push_files(peer.repo, repo.files(), f"{len(repo.objects)} objects")
+        waited = bed.settle()
         cpu, mark = _cpu(bed, peer.pid, children=True), bed.audit.mark()
         began = time.monotonic()
         peer.sync()
         wall = time.monotonic() - began
         used = _used(_cpu(bed, peer.pid, children=True), cpu)
         writes = writes_of(bed.audit, mark, FLUXV1_USER)
-        out["first_sync"] = _first(bed, repo, wall, used, writes) | {"revision": head}
+        out["first_sync"] = _first(bed, repo, wall, used, writes) | {
+            "revision": head,
+            "settling": waited,
+        }
         out["peak_mib"] = round(peak_rss_mib(peer.pid), 1)
         out["noop"] = _fluxv1_noop(bed, peer)
         out["push_live"] = _fluxv1_push_live(bed, peer, repo, pushes)
@@ -189,13 +220,17 @@ def measure_fluxv2(bed: Bed, repo: RepoSet, pushes: int) -> dict[str, Any]:
     try:
         out: dict[str, Any] = {"tool": "fluxv2", "user": FLUXV2_USER}
         head = bed.git.push_files(peer.repo, repo.files(), f"{len(repo.objects)} objects")
+        waited = bed.settle()
         cpu, mark = _cpu(bed, pid), bed.audit.mark()
         began = peer.publish(head)
         peer.request_reconcile()
         done = peer.wait_ready(revision=head)
         used = _used(_cpu(bed, pid), cpu)
         writes = writes_of(bed.audit, mark, FLUXV2_USER)
-        out["first_sync"] = _first(bed, repo, done - began, used, writes) | {"revision": head}
+        out["first_sync"] = _first(bed, repo, done - began, used, writes) | {
+            "revision": head,
+            "settling": waited,
+        }
         out["peak_mib"] = round(peak_rss_mib(pid), 1)
         mark = bed.audit.mark()
         began = time.monotonic()

@@ -7,14 +7,18 @@
 // Namespaces go first (nothing in them can be created before), then every
 // other request; that is the only ordering the API server imposes. Each run
 // renames the recording's run tag to a fresh one of the same length, so
-// every run creates new objects with bodies of the same size.
+// every run creates new objects with bodies of the same size. The benchmark
+// starts it once per run, so the cluster can settle between runs.
 //
-// Output: one JSON object per run on stdout.
+// Output: one JSON object per run on stdout, with the CPU the process used
+// during the run (to tell a starved client from a slow server), the protocol
+// the server answered with and how many connections were opened.
 package main
 
 import (
 	"bufio"
 	"bytes"
+	"context"
 	"crypto/tls"
 	"crypto/x509"
 	"encoding/json"
@@ -22,11 +26,13 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/http/httptrace"
 	"os"
 	"regexp"
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 )
 
@@ -47,6 +53,17 @@ type result struct {
 	PerSecond   float64 `json:"per_second"`
 	Errors      int64   `json:"errors"`
 	FirstError  string  `json:"first_error"`
+	CPUSeconds  float64 `json:"cpu_s"`
+	Proto       string  `json:"proto"`
+	Connections int64   `json:"connections"`
+}
+
+// stats is what the workers of one run share.
+type stats struct {
+	errs     atomic.Int64
+	firstErr atomic.Value
+	proto    atomic.Value
+	conns    atomic.Int64
 }
 
 var namespacePath = regexp.MustCompile(`^/api/v1/namespaces/[^/?]+(\?|$)`)
@@ -150,21 +167,32 @@ func replay(client *http.Client, server string, reqs []request, c int) result {
 			rest = append(rest, r)
 		}
 	}
-	var errs atomic.Int64
-	var firstErr atomic.Value
+	var st stats
+	cpu := cpuSeconds()
 	began := time.Now()
 	for _, stage := range [][]request{first, rest} {
-		send(client, server, stage, c, &errs, &firstErr)
+		send(client, server, stage, c, &st)
 	}
 	took := time.Since(began).Seconds()
-	msg, _ := firstErr.Load().(string)
+	msg, _ := st.firstErr.Load().(string)
+	proto, _ := st.proto.Load().(string)
 	return result{
 		Concurrency: c, Requests: len(reqs), Seconds: took,
-		PerSecond: float64(len(reqs)) / took, Errors: errs.Load(), FirstError: msg,
+		PerSecond: float64(len(reqs)) / took, Errors: st.errs.Load(), FirstError: msg,
+		CPUSeconds: cpuSeconds() - cpu, Proto: proto, Connections: st.conns.Load(),
 	}
 }
 
-func send(client *http.Client, server string, reqs []request, c int, errs *atomic.Int64, firstErr *atomic.Value) {
+// cpuSeconds is the user and system CPU this process has used so far.
+func cpuSeconds() float64 {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano()).Seconds()
+}
+
+func send(client *http.Client, server string, reqs []request, c int, st *stats) {
 	work := make(chan request)
 	var wg sync.WaitGroup
 	for range c {
@@ -172,9 +200,9 @@ func send(client *http.Client, server string, reqs []request, c int, errs *atomi
 		go func() {
 			defer wg.Done()
 			for r := range work {
-				if err := do(client, server, r); err != nil {
-					if errs.Add(1) == 1 {
-						firstErr.Store(err.Error())
+				if err := do(client, server, r, st); err != nil {
+					if st.errs.Add(1) == 1 {
+						st.firstErr.Store(err.Error())
 					}
 				}
 			}
@@ -187,8 +215,14 @@ func send(client *http.Client, server string, reqs []request, c int, errs *atomi
 	wg.Wait()
 }
 
-func do(client *http.Client, server string, r request) error {
-	req, err := http.NewRequest(r.Method, server+r.Path, bytes.NewReader([]byte(r.Body)))
+func do(client *http.Client, server string, r request, st *stats) error {
+	trace := &httptrace.ClientTrace{GotConn: func(info httptrace.GotConnInfo) {
+		if !info.Reused {
+			st.conns.Add(1)
+		}
+	}}
+	ctx := httptrace.WithClientTrace(context.Background(), trace)
+	req, err := http.NewRequestWithContext(ctx, r.Method, server+r.Path, bytes.NewReader([]byte(r.Body)))
 	if err != nil {
 		return err
 	}
@@ -205,6 +239,7 @@ func do(client *http.Client, server string, r request) error {
 	if err != nil {
 		return err
 	}
+	st.proto.CompareAndSwap(nil, resp.Proto)
 	if resp.StatusCode >= 300 {
 		return fmt.Errorf("%s %s: %d %.200s", r.Method, r.Path, resp.StatusCode, body)
 	}
