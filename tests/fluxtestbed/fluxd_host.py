@@ -193,9 +193,24 @@ def _pod_of_deployment(cluster: Cluster, namespace: str) -> str:
     return names[0]
 
 
-def _deployment_args(cluster: Cluster, namespace: str) -> list[str]:
+def _deployment_container(cluster: Cluster, namespace: str) -> dict[str, Any]:
     out = cluster.kubectl("get", "deployment", "flux", "-n", namespace, "-o", "json").stdout
-    return list(json.loads(out)["spec"]["template"]["spec"]["containers"][0]["args"])
+    return dict(json.loads(out)["spec"]["template"]["spec"]["containers"][0])
+
+
+def _deployment_args(cluster: Cluster, namespace: str) -> list[str]:
+    return list(_deployment_container(cluster, namespace)["args"])
+
+
+def _malloc_env(cluster: Cluster, namespace: str) -> dict[str, str]:
+    """glibc's tuning variables the Deployment sets, so a host fluxd's memory is
+    measured as the pod's is (the others, like HOME=/tmp, are the image's)."""
+    env = _deployment_container(cluster, namespace).get("env") or []
+    return {
+        str(item["name"]): str(item["value"])
+        for item in env
+        if str(item["name"]).startswith("MALLOC_") and "value" in item
+    }
 
 
 def start_host_fluxd(
@@ -286,7 +301,7 @@ def _host_process(
         f"--advertise-address=127.0.0.1:{port}",
         *host_args,
     ]
-    full_env = {"POD_NAME": pod, **(env or {})}
+    full_env = {**_malloc_env(cluster, namespace), "POD_NAME": pod, **(env or {})}
     process = start("fluxd", argv, logdir=workdir, env=full_env)
     host = HostFluxd(namespace, pod, port, metrics_port, process, workdir, env=full_env)
     _wait_healthy(host)

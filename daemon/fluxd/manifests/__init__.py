@@ -22,6 +22,7 @@ from fluxd.manifests.loading import (
     resolve_unresolved,
 )
 from fluxd.manifests.marks import (
+    Marked,
     gc_mark,
     safe_url,
     sync_set_name,
@@ -37,6 +38,7 @@ __all__ = [
     "CHECKSUM_ANNOTATION",
     "GC_MARK_LABEL",
     "LoadResult",
+    "Marked",
     "ParseCache",
     "Plan",
     "Resource",

@@ -13,6 +13,7 @@ import hashlib
 import re
 import urllib.parse
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from fluxd.manifests.parsing import JsonDict
@@ -87,6 +88,32 @@ def with_marks(resource: Resource, set_name: str, instance: str = "") -> JsonDic
     metadata["labels"] = labels
     metadata["annotations"] = annotations
     return body
+
+
+@dataclass(frozen=True, slots=True)
+class Marked:
+    """A resource to apply, its marked body made each time it is read.
+
+    Keeping every marked copy from the start of a pass to its end held a
+    second copy of the repo in memory; made when the request is sent, a body
+    lives only as long as that request.
+    """
+
+    resource: Resource
+    set_name: str
+    instance: str = ""
+
+    @property
+    def ref(self) -> ObjectRef:
+        return self.resource.ref
+
+    @property
+    def source(self) -> str:
+        return self.resource.source
+
+    @property
+    def body(self) -> JsonDict:
+        return with_marks(self.resource, self.set_name, self.instance)
 
 
 def _copy_tree(tree: JsonDict) -> JsonDict:

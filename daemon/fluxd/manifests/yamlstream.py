@@ -8,6 +8,7 @@ anything more. libyaml's own composer counts nothing and cannot be stopped.
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -60,7 +61,26 @@ class RecursiveAlias(yaml.YAMLError):
     """An alias inside the node it names: the value would be infinite."""
 
 
-class _Loader(Composer, _BaseLoader):
+#: Scalars up to this long are interned (see ``_Interning``).
+_INTERNED_UP_TO = 64
+
+
+class _Interning(_BaseLoader):
+    """Short strings made one shared object per value across all files.
+
+    Keys (``metadata``, ``name``, ``labels``) and many values (kinds,
+    apiVersions, label values) repeat in every object: at 20,000 objects
+    the repeated copies were a third of the parsed repo's memory.
+    """
+
+    def construct_scalar(self, node: Any) -> Any:
+        value = super().construct_scalar(node)
+        if isinstance(value, str) and len(value) <= _INTERNED_UP_TO:
+            return sys.intern(value)
+        return value
+
+
+class _Loader(Composer, _Interning):
     """Safe loader that counts what it composes and leaves timestamps as strings.
 
     The Kubernetes decoder keeps ``2024-01-01`` as a string; a ``datetime``
@@ -188,7 +208,7 @@ def _attach(frame: _Open, node: Node) -> None:
 SMALL_FILE = 64 * 1024
 
 
-class _Plain(_BaseLoader):
+class _Plain(_Interning):
     """libyaml's composer, for small files without anchors."""
 
 

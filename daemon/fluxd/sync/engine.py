@@ -29,7 +29,6 @@ from dataclasses import dataclass, replace
 from fluxd.clock import Clock, SystemClock
 from fluxd.cluster import (
     ApplyItem,
-    ApplyObject,
     Drift,
     GcReport,
     Inventory,
@@ -38,6 +37,7 @@ from fluxd.cluster import (
 from fluxd.errors import FluxError, GitError
 from fluxd.manifests import (
     LoadResult,
+    Marked,
     ParseCache,
     Resource,
     gc_mark,
@@ -47,7 +47,6 @@ from fluxd.manifests import (
     rank_of,
     resolve_unresolved,
     sync_set_name,
-    with_marks,
 )
 from fluxd.settings import ClusterSettings, GitSettings, ManifestSettings, SyncSettings
 from fluxd.sync.guard import DeletionGuard, GuardPolicy, approves
@@ -263,10 +262,8 @@ class SyncEngine:
             timed_out=timed_out,
         )
 
-    def _item(self, resource: Resource) -> ApplyObject:
-        return ApplyObject(
-            resource.ref, resource.source, with_marks(resource, self._set_name, self._instance)
-        )
+    def _item(self, resource: Resource) -> Marked:
+        return Marked(resource, self._set_name, self._instance)
 
     def _in_allowed_namespaces(self, resources: Sequence[Resource]) -> list[Resource]:
         if not self._allowed:

@@ -313,9 +313,7 @@ class Session:
         before = len(self.passes())
         self.daemon.process.stop()
         log = self.daemon.process.log
-        self.daemon.process = start(
-            "fluxd", argv, logdir=log.parent, env={"POD_NAME": self.daemon.pod}
-        )
+        self.daemon.process = start("fluxd", argv, logdir=log.parent, env=self.daemon.env)
         # The log is appended to; count passes from the old process's end.
         head = self.git.git(self.repo, "rev-parse", "HEAD")
         self.wait_pass(head, after=before, poke=True, timeout=300)
