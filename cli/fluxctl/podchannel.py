@@ -37,6 +37,8 @@ log = logging.getLogger(__name__)
 PROTOCOL = "v4.channel.k8s.io"
 _DATA, _ERROR = 0, 1
 _CHUNK = 256 * 1024
+#: How long closing waits for the pump threads to see the stream end.
+_JOIN_SECONDS = 2.0
 
 
 class DialError(Exception):
@@ -97,8 +99,12 @@ class PodChannel:
         self._near, self._far = socket.socketpair()
         self._errors: list[str] = []
         self.failure = ""
-        for target, direction in ((self._down, "in"), (self._up, "out")):
-            threading.Thread(target=target, name=f"port-forward {direction}", daemon=True).start()
+        self._pumps = [
+            threading.Thread(target=target, name=f"port-forward {direction}", daemon=True)
+            for target, direction in ((self._down, "in"), (self._up, "out"))
+        ]
+        for pump in self._pumps:
+            pump.start()
 
     def socket(self) -> socket.socket:
         return self._near
@@ -107,8 +113,28 @@ class PodChannel:
         return "".join(self._errors) or self.failure or None
 
     def close(self) -> None:
+        """End the stream; the websocket's socket is closed only once no pump uses it.
+
+        Closing a socket while another thread reads it (OpenSSL reads the
+        raw descriptor) frees the descriptor's number for the next file
+        this process opens, and the reader then consumes that file's bytes.
+        A shutdown wakes the pumps instead and keeps the number taken.
+        """
         _quietly(self._near.close)
+        self._end_stream()
+        me = threading.current_thread()
+        for pump in self._pumps:
+            if pump is not me:
+                pump.join(_JOIN_SECONDS)
+        if any(pump.is_alive() for pump in self._pumps):
+            return  # left to the process's exit rather than risk a reused descriptor
         _quietly(self._websocket.shutdown)
+        _quietly(self._far.close)
+
+    def _end_stream(self) -> None:
+        sock = self._websocket.sock
+        if sock is not None:
+            _quietly(lambda: sock.shutdown(socket.SHUT_RDWR))
 
     def _down(self) -> None:
         """Pod to tunnel: channel-0 payloads into the socket, channel-1 text kept."""
@@ -131,7 +157,7 @@ class PodChannel:
         finally:
             # The end of the stream, passed on: the tunnel then finishes the connection.
             _quietly(lambda: self._far.shutdown(socket.SHUT_WR))
-            _quietly(self._websocket.shutdown)
+            self._end_stream()
 
     def _take(self, data: bytes, started: list[bool]) -> None:
         if not data or data[0] not in (_DATA, _ERROR):

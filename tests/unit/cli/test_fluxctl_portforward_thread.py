@@ -20,6 +20,16 @@ from fluxctl.podchannel import PodChannel
 from fluxctl.portforward import FLUX_PORT, Forward, PodRef
 
 
+class ScriptedSocket:
+    """The websocket's socket: a shutdown ends the stream, as the kernel's does."""
+
+    def __init__(self, shut: threading.Event) -> None:
+        self._shut = shut
+
+    def shutdown(self, how: int) -> None:
+        self._shut.set()
+
+
 class ScriptedWebsocket:
     """Answers ``recv_data_frame`` from a list of (opcode, payload); then the stream ends."""
 
@@ -28,6 +38,9 @@ class ScriptedWebsocket:
         self.sent: list[bytes] = []
         self.shut = threading.Event()
         self.closed_by_us = threading.Event()
+        self.sock = ScriptedSocket(self.shut)
+        #: Set when the socket is closed: its descriptor's number is free again.
+        self.released = threading.Event()
 
     def recv_data_frame(self, control_frame: bool) -> tuple[int, object]:
         if not self._frames:
@@ -43,6 +56,7 @@ class ScriptedWebsocket:
         self.closed_by_us.set()
 
     def shutdown(self) -> None:
+        self.released.set()
         self.shut.set()
 
 
@@ -115,3 +129,24 @@ def test_opening_a_forward_installs_no_process_wide_hook(monkeypatch: pytest.Mon
         assert threading.excepthook is before
     finally:
         forward.close()
+
+
+def test_the_socket_is_given_back_only_after_the_reader_stopped_reading_it() -> None:
+    # A descriptor closed under a reader is reused by the next file opened,
+    # and the reader then eats that file's first bytes.
+    websocket = ScriptedWebsocket(OPENING)
+    released_while_reading: list[bool] = []
+    scripted = websocket.recv_data_frame
+
+    def recv_data_frame(control_frame: bool) -> tuple[int, object]:
+        frame = scripted(control_frame)
+        released_while_reading.append(websocket.released.is_set())
+        return frame
+
+    websocket.recv_data_frame = recv_data_frame  # type: ignore[method-assign]
+    channel = PodChannel(websocket, FLUX_PORT)  # type: ignore[arg-type]
+
+    channel.close()
+
+    assert websocket.released.is_set()
+    assert released_while_reading == [False, False, False]
