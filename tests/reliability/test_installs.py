@@ -146,6 +146,17 @@ def _live(kube: Cluster, namespace: str, name: str) -> dict[str, Any]:
     return body
 
 
+def _present(kube: Cluster, namespace: str, name: str) -> bool:
+    """Whether the ConfigMap exists yet (a 404 until the pass applied it)."""
+    try:
+        _live(kube, namespace, name)
+    except urllib.error.HTTPError as exc:
+        if exc.code == 404:
+            return False
+        raise
+    return True
+
+
 def test_a_second_install_refuses_an_object_the_first_owns_and_changes_nothing(
     kube: Cluster, fluxd_factory: Callable[..., Installation]
 ) -> None:
@@ -153,7 +164,7 @@ def test_a_second_install_refuses_an_object_the_first_owns_and_changes_nothing(
     first_files = {"shared.yaml": _shared(first.target, "first")}
     first.git.push_files(first.repo, first_files, "a shared object")
     first.fluxctl("sync")
-    wait_for("the first install's object", lambda: _live(kube, first.target, "shared"), 60)
+    wait_for("the first install's object", lambda: _present(kube, first.target, "shared"), 60)
     before = _live(kube, first.target, "shared")
     assert before["metadata"]["labels"][INSTANCE_LABEL] == first.namespace
     mark = _audit(kube).mark()
