@@ -164,8 +164,7 @@ class Previewer:
                 f"changes made in the cluster are not shown: the drift check failed: {exc}"
             )
         drifted = [r for r in the_plan.unchanged if str(r.ref) in drift.ids]
-        scope = self._scope
-        items = [_item(r, scope) for r in [*the_plan.to_apply, *drifted]]
+        items = [_item(r, self._scope) for r in [*the_plan.to_apply, *drifted]]
         return items, len(the_plan.unchanged) - len(drifted)
 
     def _deletions(
