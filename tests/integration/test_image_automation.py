@@ -118,6 +118,13 @@ class Automated:
         return out.stdout if out.returncode == 0 else ""
 
 
+def seen_with_time(bed: Automated, tag: str) -> bool:
+    """``list-images`` shows ``tag`` with its creation time (empty while not yet read)."""
+    return any(
+        tag in line and line.rstrip().endswith("UTC") for line in bed.list_images().splitlines()
+    )
+
+
 @pytest.fixture(scope="module")
 def automated(kube: Cluster, git_server: GitServer, registry: Registry) -> Iterator[Automated]:
     sfx = uuid.uuid4().hex[:6]
@@ -209,7 +216,8 @@ def test_a_minor_release_outside_the_filter_is_not_released(automated):
 def test_release_update_all_images_chooses_from_the_registry_scan(automated):
     bed = automated
     bed.push("2.0.0", created="2021-01-01T10:00:00Z")
-    wait_for("the scan to see 2.0.0", lambda: "2.0.0" in bed.list_images())
+    # The tag is listed before its creation time is read, and only then is it the newest.
+    wait_for("the scan to see 2.0.0 and when it was made", lambda: seen_with_time(bed, "2.0.0"))
     # frozen has no tag filter (glob:*): the newest image by creation time.
     out = fluxctl(
         "release", f"--workload={bed.target}:deployment/frozen", "--update-all-images",
