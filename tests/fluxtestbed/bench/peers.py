@@ -27,12 +27,14 @@ from fluxtestbed.procs import TestbedError, start, wait_until
 FLUXV1_USER = "bench-fluxv1"
 KUBECTL_USER = "bench-kubectl"
 #: As ours runs: garbage collection on, no timer-driven fetch or pass while measuring.
-#: Its git timeout (default 20 s) is raised: at N = 5,000 on a busy machine its ``git notes``
-#: step after the apply ran past 20 s and the whole pass failed, which measures nothing.
+#: Its sync and git timeouts (default 1 min and 20 s) are raised: at N = 5,000 its
+#: ``kubectl apply`` alone takes over a minute, and the ``git notes`` step after it then
+#: ran out of the pass's time, failing every pass, which measures nothing.
 FLUXV1_FLAGS = (
     "--sync-garbage-collection",
     "--git-poll-interval=1h",
     "--sync-interval=1h",
+    "--sync-timeout=30m",
     "--git-timeout=5m",
 )
 # Successful passes only: one that found no clone yet is counted too, with success="false".
