@@ -3,7 +3,7 @@
 Requests go through ``fluxctl.transport`` (the standard library's
 ``http.client``). Transport failures and error answers are turned into
 ``fluxctl.errors`` here, so commands deal only in wire models and
-``CliError``s.
+``CliError``s. Answers are decoded by ``fluxctl.wire``.
 """
 
 from __future__ import annotations
@@ -13,9 +13,7 @@ import binascii
 import json
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import Any, Generic, TypeVar
-
-from pydantic import TypeAdapter, ValidationError
+from typing import Any, TypeVar
 
 from fluxctl.errors import CliError, DaemonApiError, DaemonUnreachable, WaitTimeout
 from fluxctl.params import format_duration
@@ -28,7 +26,7 @@ from fluxctl.transport import (
     ReadTimedOut,
     TransportError,
 )
-from fluxd.api.models import (
+from fluxctl.wire import (
     ControllerStatus,
     DiffRequest,
     DiffResult,
@@ -36,40 +34,26 @@ from fluxd.api.models import (
     GitConfig,
     ImageStatus,
     JobStatus,
+    Shape,
     StatusReport,
     SyncErrors,
     UpdateSpec,
+    error_body,
+    to_plain,
 )
 
 T = TypeVar("T")
 
 
-class _Shape(Generic[T]):
-    """The type of an answer; its validator is built when a command first needs it.
-
-    Building every route's validator at import cost more than most
-    commands' own work.
-    """
-
-    def __init__(self, shape: Any) -> None:
-        self._shape = shape
-        self._adapter: TypeAdapter[T] | None = None
-
-    def validate_json(self, content: bytes) -> T:
-        if self._adapter is None:
-            self._adapter = TypeAdapter(self._shape)
-        return self._adapter.validate_json(content)
-
-
-_GIT_CONFIG: _Shape[GitConfig] = _Shape(GitConfig)
-_JOB_STATUS: _Shape[JobStatus] = _Shape(JobStatus)
-_SYNC_ERRORS: _Shape[SyncErrors] = _Shape(SyncErrors)
-_STRING: _Shape[str] = _Shape(str)
-_REVISIONS: _Shape[list[str] | None] = _Shape(list[str] | None)
-_WORKLOADS: _Shape[list[ControllerStatus] | None] = _Shape(list[ControllerStatus] | None)
-_IMAGES: _Shape[list[ImageStatus] | None] = _Shape(list[ImageStatus] | None)
-_STATUS: _Shape[StatusReport] = _Shape(StatusReport)
-_DIFF: _Shape[DiffResult] = _Shape(DiffResult)
+_GIT_CONFIG: Shape[GitConfig] = Shape(GitConfig)
+_JOB_STATUS: Shape[JobStatus] = Shape(JobStatus)
+_SYNC_ERRORS: Shape[SyncErrors] = Shape(SyncErrors)
+_STRING: Shape[str] = Shape(str)
+_REVISIONS: Shape[list[str] | None] = Shape(list[str] | None)
+_WORKLOADS: Shape[list[ControllerStatus] | None] = Shape(list[ControllerStatus] | None)
+_IMAGES: Shape[list[ImageStatus] | None] = Shape(list[ImageStatus] | None)
+_STATUS: Shape[StatusReport] = Shape(StatusReport)
+_DIFF: Shape[DiffResult] = Shape(DiffResult)
 
 _SUCCESS = frozenset({200, 201, 202, 204})
 _AUTH_HELP = (
@@ -112,7 +96,7 @@ class FluxClient:
         return self._call(_GIT_CONFIG, "POST", "/v9/git-repo-config", payload=regenerate)
 
     def update_manifests(self, spec: UpdateSpec) -> str:
-        body = spec.model_dump(mode="json")
+        body = to_plain(spec)
         return self._call(_STRING, "POST", "/v9/update-manifests", payload=body)
 
     def job_status(self, job_id: str) -> JobStatus:
@@ -158,7 +142,7 @@ class FluxClient:
         return self._call(_STATUS, "GET", "/v11/status")
 
     def diff(self, request: DiffRequest) -> DiffResult:
-        body = request.model_dump(mode="json")
+        body = to_plain(request)
         return self._call(_DIFF, "POST", "/v11/diff", payload=body)
 
     @property
@@ -170,7 +154,7 @@ class FluxClient:
 
     def _call(
         self,
-        shape: _Shape[T],
+        shape: Shape[T],
         method: str,
         path: str,
         *,
@@ -212,14 +196,8 @@ def _json_bytes(value: Any) -> bytes:
     return json.dumps(value, ensure_ascii=False, separators=(",", ":")).encode()
 
 
-def _decode(shape: _Shape[T], response: Answer, path: str) -> T:
-    # A 204 or an empty body stands for JSON null (e.g. "no pending commits").
-    content = response.body or b"null"
-    try:
-        return shape.validate_json(content)
-    except ValidationError as exc:
-        snippet = response.text[:200]
-        raise CliError(f"unexpected answer from fluxd for {path}: {snippet!r} ({exc})") from exc
+def _decode(shape: Shape[T], response: Answer, path: str) -> T:
+    return shape.decode(response.body, path)
 
 
 def _api_error(response: Answer, path: str) -> DaemonApiError:
@@ -242,7 +220,4 @@ def _error_body(response: Answer) -> ErrorBody | None:
         return None
     if not isinstance(data, dict) or not ({"error", "help"} & data.keys()):
         return None
-    try:
-        return ErrorBody.model_validate(data)
-    except ValidationError:
-        return None
+    return error_body(data)

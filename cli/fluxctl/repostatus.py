@@ -19,7 +19,7 @@ from fluxctl.errors import CliError
 from fluxids import RepoUrl
 
 if TYPE_CHECKING:
-    from fluxd.api.models import GitConfig
+    from fluxctl.wire import GitConfig
 
 
 @dataclass(frozen=True)

@@ -72,9 +72,9 @@ class Session:
         return "the fluxd logs"
 
     def _connect(self) -> FluxClient:
-        # Imported here, like the Kubernetes client below: httpx and pydantic
-        # are a large part of start-up, which --help and shell completion
-        # (run on every TAB) should not pay for.
+        # Imported here, like the port-forward below: the HTTP client and the
+        # answers' decoder are a large part of start-up, which --help and
+        # shell completion (run on every TAB) should not pay for.
         from fluxctl.client import FluxClient
 
         if self.url:

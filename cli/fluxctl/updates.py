@@ -24,7 +24,7 @@ from fluxctl.waiting import Deadline, backoff
 
 if TYPE_CHECKING:
     from fluxctl.client import FluxClient
-    from fluxd.api.models import JobResult
+    from fluxctl.wire import JobResult
 
 F = TypeVar("F", bound=Callable[..., Any])
 

@@ -57,9 +57,14 @@ VIOLATIONS: dict[str, tuple[str, str, str]] = {
         "fluxd.api.leak_uvicorn -> uvicorn",
     ),
     "pydantic": (
-        "daemon/fluxd/sync/leak_pydantic.py",
+        "cli/fluxctl/leak_pydantic.py",
         "import pydantic\n",
-        "fluxd.sync.leak_pydantic -> pydantic",
+        "fluxctl.leak_pydantic -> pydantic",
+    ),
+    "msgspec": (
+        "cli/fluxctl/leak_msgspec.py",
+        "import msgspec\n",
+        "fluxctl.leak_msgspec -> msgspec",
     ),
     "cryptography": (
         "daemon/fluxd/identity/leak_cryptography.py",

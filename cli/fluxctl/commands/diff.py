@@ -21,7 +21,7 @@ from fluxctl.output import to_json
 from fluxctl.session import Session, pass_session
 
 if TYPE_CHECKING:
-    from fluxd.api.models import DiffResult, ObjectDiff
+    from fluxctl.wire import DiffResult, ObjectDiff
 
 EXIT_CHANGES = 1
 EXIT_ERRORS = 2
@@ -53,7 +53,7 @@ def diff(session: Session, ref: str, from_dir: Path | None, output: str) -> None
     Diffs cover the fields fluxd manages; Secrets' values are masked. Exits 0
     when nothing would change, 1 when something would, 2 on errors.
     """
-    from fluxd.api.models import DiffRequest
+    from fluxctl.wire import DiffRequest
 
     try:
         files = read_manifests(from_dir) if from_dir is not None else None
@@ -64,7 +64,7 @@ def diff(session: Session, ref: str, from_dir: Path | None, output: str) -> None
         exc.show()  # and exit 2, since 1 means "changes" here
         click.get_current_context().exit(EXIT_ERRORS)
     if output == "json":
-        click.echo(to_json(result.model_dump(mode="json")), nl=False)
+        click.echo(to_json(result.dump()), nl=False)
     else:
         show(result)
     click.get_current_context().exit(exit_code(result))

@@ -18,7 +18,7 @@ from fluxctl.session import Session, pass_session
 from fluxids import parse_workload_id
 
 if TYPE_CHECKING:
-    from fluxd.api.models import Container, ImageStatus
+    from fluxctl.wire import Container, ImageStatus
 
 HEADER = ["WORKLOAD", "CONTAINER", "IMAGE", "CREATED"]
 ALL = "<all>"
@@ -72,7 +72,7 @@ def list_images(
         service, namespace = workload_id(workload, namespace), ""
     images = sorted(session.client().list_images(service, namespace), key=lambda i: i.ID)
     if output_format == "json":
-        click.echo(to_json([i.model_dump(mode="json") for i in images]), nl=False)
+        click.echo(to_json([i.dump() for i in images]), nl=False)
         return
     rows = [] if no_headers else [HEADER]
     for image in images:

@@ -108,7 +108,7 @@ def run_policy(
     workload_id = parse_workload(workload, namespace, WORKLOAD_HINT)
     who = cause(opts["message"], opts["user"])
     change = policy_change(flags, who["User"], who["Message"])
-    from fluxd.api.models import Cause, UpdateSpec  # with the client, not at start-up
+    from fluxctl.wire import Cause, UpdateSpec  # with the client, not at start-up
 
     client = session.client()
     deadline = Deadline(session.timeout)

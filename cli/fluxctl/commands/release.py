@@ -36,7 +36,7 @@ from fluxctl.waiting import Deadline
 
 if TYPE_CHECKING:
     from fluxctl.client import FluxClient
-    from fluxd.api.models import ControllerStatus, JobResult
+    from fluxctl.wire import ControllerStatus, JobResult
 
 ALL_WORKLOADS = "<all>"
 ALL_LATEST = "<all latest>"
@@ -214,7 +214,7 @@ def submit(
     verbosity: int,
 ) -> None:  # fmt: skip
     """Send the release (and, with --interactive, the picked updates); wait as Flux v1 did."""
-    from fluxd.api.models import Cause, UpdateSpec  # with the client, not at start-up
+    from fluxctl.wire import Cause, UpdateSpec  # with the client, not at start-up
 
     client = session.client()
     deadline = Deadline(session.timeout)

@@ -17,7 +17,7 @@ from fluxctl.output import tabulate, to_json
 from fluxctl.session import Session, pass_session
 
 if TYPE_CHECKING:
-    from fluxd.api.models import PassReport, StatusReport
+    from fluxctl.wire import PassReport, StatusReport
 
 
 @click.command()
@@ -29,7 +29,7 @@ def status(session: Session, output: str) -> None:
     """Print fluxd's status: git, the last sync passes, garbage collection, workloads."""
     report = session.client().status()
     if output == "json":
-        click.echo(to_json(report.model_dump(mode="json")), nl=False)
+        click.echo(to_json(report.dump()), nl=False)
         return
     click.echo(render(report), nl=False)
 

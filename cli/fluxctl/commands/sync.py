@@ -27,7 +27,7 @@ from fluxctl.waiting import Deadline, backoff
 
 if TYPE_CHECKING:
     from fluxctl.client import FluxClient
-    from fluxd.api.models import JobStatus, SyncErrors, UpdateSpec
+    from fluxctl.wire import JobStatus, SyncErrors, UpdateSpec
 
 FIRST_POLL = 0.05
 POLL_CAP = 2.0
@@ -68,7 +68,7 @@ def sync(session: Session) -> None:
 
 def sync_spec() -> UpdateSpec:
     """The body Flux v1 sent: ``{"type":"sync","cause":{"Message":"","User":""},"spec":{}}``."""
-    from fluxd.api.models import Cause, UpdateSpec  # the client has loaded them already
+    from fluxctl.wire import Cause, UpdateSpec  # the client has loaded them already
 
     return UpdateSpec(type="sync", cause=Cause(), spec={})
 

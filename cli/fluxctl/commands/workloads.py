@@ -11,7 +11,7 @@ from fluxctl.params import Namespace
 from fluxctl.session import Session, pass_session
 
 if TYPE_CHECKING:
-    from fluxd.api.models import Container, ControllerStatus
+    from fluxctl.wire import Container, ControllerStatus
 
 HEADER = ["WORKLOAD", "CONTAINER", "IMAGE", "RELEASE", "POLICY"]
 OUTPUT_FORMATS = ("tab", "json")
@@ -62,7 +62,7 @@ def list_workloads(
         workloads = [w for w in workloads if _has_container(w, container)]
     workloads.sort(key=lambda w: w.ID)
     if output_format == "json":
-        click.echo(to_json([w.model_dump(mode="json") for w in workloads]), nl=False)
+        click.echo(to_json([w.dump() for w in workloads]), nl=False)
         return
     rows = [] if no_headers else [HEADER]
     for workload in workloads:

@@ -5,8 +5,9 @@ tags), so an original fluxctl can talk to fluxd and our fluxctl to an original
 fluxd. Fields that Flux v1 did not have are added only where old clients
 ignore them, and are marked "extension" below.
 
-This module must import nothing from fluxd but itself, and nothing heavier
-than pydantic: fluxctl imports it.
+This module must import nothing from fluxd but itself. fluxctl does not
+import it (pydantic would double its start-up): ``fluxctl.wire`` repeats the
+models it reads, and tests/unit/cli/test_fluxctl_wire.py keeps them equal.
 """
 
 from __future__ import annotations

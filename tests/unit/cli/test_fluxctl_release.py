@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pytest
 
 from fluxctl.commands.release import image_spec, rollout_rows
-from fluxd.api.models import ControllerStatus
+from fluxctl.wire import ControllerStatus, Shape
 from unit.cli.fake_daemon import FakeDaemon, fixture
 from unit.cli.harness import Fluxctl
 
@@ -215,7 +216,8 @@ def test_watch_stops_at_a_rollout_problem(at_daemon: Fluxctl, daemon: FakeDaemon
 
 
 def test_the_rollout_table_adds_counts_with_v() -> None:
-    workload = ControllerStatus.model_validate(_workload("updating"))
+    answer = json.dumps(_workload("updating")).encode()
+    workload = Shape[ControllerStatus](ControllerStatus).decode(answer, "/v11/services")
     rows = rollout_rows(workload, verbosity=1)
     assert rows[1][-1] == "2/3 (1 outdated, 1 ready)"
     assert rows[-1] == []
