@@ -35,6 +35,12 @@ def main(argv: list[str] | None = None) -> int:
         help="push-to-live samples of every tool (default: 20 ours, 3 Flux v1, 5 Flux v2)",
     )
     parser.add_argument(
+        "--ceiling-reps",
+        type=int,
+        default=None,
+        help="rounds of the ceiling sweep after fluxd (default 3; 0 skips the ceiling)",
+    )
+    parser.add_argument(
         "--render",
         type=Path,
         default=None,
@@ -67,6 +73,8 @@ def main(argv: list[str] | None = None) -> int:
         plan = replace(
             plan, pushes=args.pushes, fluxv1_pushes=args.pushes, fluxv2_pushes=args.pushes
         )
+    if args.ceiling_reps is not None:
+        plan = replace(plan, ceiling_reps=args.ceiling_reps)
     command = invocation(argv)
 
     def progress(results: dict[str, Any]) -> None:

@@ -159,7 +159,7 @@ def run_case(
     try:
         for tool in plan.tools:
             _run_tool(plan, bed, case, tool, generate(f"{tag}{tool[:2]}{tool[-1]}", n))
-            if tool == "fluxd":
+            if tool == "fluxd" and plan.ceiling_reps > 0:
                 try:
                     case["ceiling"] = ceiling_case(plan, bed, endpoint, tag, n)
                     _verdict(case)
