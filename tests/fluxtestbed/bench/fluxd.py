@@ -16,6 +16,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import parse_qs, urlsplit
 
 from fluxtestbed.audit import AuditLog
 from fluxtestbed.bench.api import AdminApi
@@ -369,19 +370,31 @@ def writes_of(audit: AuditLog, since: int, user: str) -> dict[str, object]:
     """``user``'s writes after ``since``: the total, per verb and resource, and each one.
 
     Writes to Leases (leader election's renewals) are no sync writes: they are
-    counted apart, in ``lease_writes``, and left out of the rest.
+    counted apart, in ``lease_writes``, and left out of the rest. So are dry
+    runs (``?dryRun=All``, how Flux v2 diffs each object before applying it),
+    which the API server answers without storing anything: ``dry_runs``, and
+    ``<verb> <resource> (dry run)`` in ``by_verb_resource``.
     """
     every = audit.writes(since, user)
-    found = [w for w in every if w.resource != LEASES]
-    per_kind: dict[str, int] = {}
-    for w in found:
-        sub = f"/{w.subresource}" if w.subresource else ""
-        per_kind[f"{w.verb} {w.resource}{sub}"] = per_kind.get(f"{w.verb} {w.resource}{sub}", 0) + 1
+    found = [w for w in every if w.resource != LEASES and not _dry_run(w.request_uri)]
+    dry = [w for w in every if w.resource != LEASES and _dry_run(w.request_uri)]
+    per_kind = Counter(f"{w.verb} {w.resource}{_sub(w.subresource)}" for w in found)
+    per_kind.update(f"{w.verb} {w.resource}{_sub(w.subresource)} (dry run)" for w in dry)
     counted = Counter(w.key for w in found)
     return {
         "total": len(found),
         "by_verb_resource": dict(sorted(per_kind.items())),
         # Each write by name (the first 50): what a no-op pass still wrote.
         "by_name": dict(sorted(counted.items())[:50]),
-        "lease_writes": len(every) - len(found),
+        "lease_writes": sum(1 for w in every if w.resource == LEASES),
+        "dry_runs": len(dry),
     }
+
+
+def _sub(subresource: str) -> str:
+    return f"/{subresource}" if subresource else ""
+
+
+def _dry_run(request_uri: str) -> bool:
+    """A request the API server validates and answers but does not store."""
+    return "dryRun" in parse_qs(urlsplit(request_uri).query)

@@ -208,6 +208,27 @@ class FluxV2:
             f"Kustomization not Ready at {revision[:7]} in {timeout:.0f}s\n{self.log()}"
         )
 
+    def wait_idle(self, quiet: float = 2.0, timeout: float = 1800) -> None:
+        """Until Ready with no reconciliation running for ``quiet`` seconds.
+
+        Publishing an artifact and annotating the Kustomization each queue a
+        reconciliation; when the second arrives while the first runs, a whole
+        second pass follows it. Measuring the next step before that pass ends
+        would time both.
+        """
+        deadline = time.monotonic() + timeout
+        idle_since: float | None = None
+        while time.monotonic() < deadline:
+            now = time.monotonic()
+            if not _idle(self.status()):
+                idle_since = None
+            elif idle_since is None:
+                idle_since = now
+            elif now - idle_since >= quiet:
+                return
+            time.sleep(0.1)
+        raise TestbedError(f"Kustomization still reconciling after {timeout:.0f}s\n{self.log()}")
+
     def log(self) -> str:
         return log_tail(self.process.log, 40)
 
@@ -233,3 +254,8 @@ def _ready_at(status: dict[str, Any], revision: str, token: str) -> bool:
         return False
     ready = [c for c in status.get("conditions") or [] if c.get("type") == "Ready"]
     return bool(ready) and ready[0].get("status") == "True"
+
+
+def _idle(status: dict[str, Any]) -> bool:
+    conditions = {c.get("type"): c.get("status") for c in status.get("conditions") or []}
+    return conditions.get("Ready") == "True" and conditions.get("Reconciling") != "True"

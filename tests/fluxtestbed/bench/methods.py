@@ -74,7 +74,10 @@ def method_lines(meta: dict[str, Any]) -> list[str]:
         "status (CRDs from source-controller v1.9.0's config/crd/bases). One Kustomization, "
         "`prune: true`, interval 1h. First sync: from publishing the artifact to `Ready=True` "
         "at that revision. No-op: the `reconcile.fluxcd.io/requestedAt` annotation, until "
-        "handled and Ready. Push to live: publish + that annotation; its git fetch is not "
+        "handled and Ready. Before the no-op and after each push the bench waits until no "
+        "reconciliation has run for 2 s (publish and annotation can queue a second whole "
+        "pass). Dry-run PATCHes (its diff before applying) store nothing and are counted "
+        "apart from writes. Push to live: publish + that annotation; its git fetch is not "
         f"in any figure; {meta.get('fluxv2_pushes', '?')} samples. Its peak RSS is "
         "kustomize-controller's alone (no "
         "source-controller runs).",

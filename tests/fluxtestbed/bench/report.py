@@ -112,7 +112,7 @@ def _tool_row(name: str, row: dict[str, Any] | None) -> str:
         f"| {NAMES[name]} | {first['wall_s']:.2f} s ({first['present']}/{objects}"
         f"{_passes(first)}) "
         f"| {objects / max(first['wall_s'], 1e-6):.0f} "
-        f"| {noop['took_s']:.2f} s | {noop['writes']['total']} "
+        f"| {noop['took_s']:.2f} s | {noop['writes']['total']}{_dry(noop['writes'])} "
         f"| {noop['writes'].get('lease_writes', '-')} "
         f"| {live_cell} | {row['peak_mib']:.0f} MiB "
         f"| {_per_k(cpu['tool'], objects)} | {_per_k(server, objects)} | {rest} "
@@ -166,6 +166,11 @@ def side_by_side(case: dict[str, Any]) -> list[str]:
     for name, why in errors.items():
         lines += ["", f"{NAMES.get(name, name)} did not complete:", "", "```", why, "```"]
     return lines
+
+
+def _dry(writes: dict[str, Any]) -> str:
+    """Dry runs are shown beside the writes: they store nothing, but cost the server."""
+    return f" (+{writes['dry_runs']} dry runs)" if writes.get("dry_runs") else ""
 
 
 def ceiling_sweep(case: dict[str, Any]) -> list[str]:

@@ -232,6 +232,7 @@ def measure_fluxv2(bed: Bed, repo: RepoSet, pushes: int) -> dict[str, Any]:
             "settling": waited,
         }
         out["peak_mib"] = round(peak_rss_mib(pid), 1)
+        peer.wait_idle()
         mark = bed.audit.mark()
         began = time.monotonic()
         peer.wait_ready(token=peer.request_reconcile())
@@ -259,6 +260,7 @@ def _fluxv2_push_live(bed: Bed, peer: FluxV2, repo: RepoSet, pushes: int) -> dic
         peer.request_reconcile()
         samples.append(_until_live(bed, repo, value, began, "Flux v2"))
         peer.wait_ready(revision=head)
+        peer.wait_idle()
     return {
         "trigger": "artifact published + reconcile.fluxcd.io/requestedAt (clock from publishing)",
         **summary(samples),
