@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from fluxtestbed.bench.harness import TOOLS, Plan, run
+from fluxtestbed.bench.merge import merge
 from fluxtestbed.bench.report import render, targets
 
 DOCS = Path(__file__).resolve().parents[3] / "docs"
@@ -46,7 +47,19 @@ def main(argv: list[str] | None = None) -> int:
         default=None,
         help="only re-render benchmarks.md (and the targets) from this benchmarks.json",
     )
+    parser.add_argument(
+        "--merge",
+        type=Path,
+        nargs="+",
+        default=None,
+        help="join these benchmarks.json files (later ones win, tool by tool) into --out",
+    )
     args = parser.parse_args(argv)
+    if args.merge:
+        results = merge(args.merge)
+        results["targets"] = targets(results)
+        write(results, args.out, invocation(argv))
+        return 0
     if args.render is not None:
         results = json.loads(args.render.read_text())
         results["meta"]["rendered_with"] = invocation(argv)

@@ -168,6 +168,25 @@ def side_by_side(case: dict[str, Any]) -> list[str]:
     return lines
 
 
+def _sources(meta: dict[str, Any]) -> list[str]:
+    """For a joined report: which run each row comes from."""
+    runs = meta.get("merged_from") or []
+    if not runs:
+        return []
+    lines = [
+        f"This page joins {len(runs)} runs of the bench on this machine and code, each on "
+        "a fresh control plane; a tool measured by a later run takes its row from that run "
+        "(the load of each row is in its last column):",
+        "",
+    ]
+    for run in runs:
+        lines.append(
+            f"- `{run['command']}`, {run['started']} to {run['finished']}: "
+            f"{', '.join(run['tools'])} ({run['file']})"
+        )
+    return [*lines, ""]
+
+
 def _dry(writes: dict[str, Any]) -> str:
     """Dry runs are shown beside the writes: they store nothing, but cost the server."""
     return f" (+{writes['dry_runs']} dry runs)" if writes.get("dry_runs") else ""
@@ -267,6 +286,7 @@ def render(results: dict[str, Any], command: str) -> str:
     lines = [
         "# Benchmarks",
         "",
+        *_sources(meta),
         f"Measured with `{command}` on the local test bed (a real kube-apiserver, etcd, "
         "kube-controller-manager, kube-scheduler and kwok on 127.0.0.1), "
         f"{meta['started']} to {meta['finished']} ({meta['duration_s']:.0f} s). "
