@@ -4,8 +4,9 @@ tests/fluxtestbed/ceiling (stdlib only, built by build-ceiling.sh) sends the
 recording over HTTP/1.1 keep-alive connections with the admin client
 certificate at each concurrency, the whole sweep three times over; every run
 renames the recording's run tag to a fresh one of the same length, so each
-creates new objects with bodies of the same size. Before each run the
-cluster settles (fluxtestbed.bench.settle). The ceiling is the best median.
+creates new objects with bodies of the same size. Each run has a fresh
+control plane, settled before it (fluxtestbed.bench.settle). The ceiling is
+the best median.
 """
 
 from __future__ import annotations
@@ -15,6 +16,8 @@ import os
 import statistics
 import subprocess
 from collections.abc import Callable
+from contextlib import AbstractContextManager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -48,29 +51,40 @@ def schedule(fresh: list[str], reps: int) -> list[tuple[int, str]]:
     return list(zip(order, fresh, strict=True))
 
 
+@dataclass(frozen=True)
+class Place:
+    """Where one run replays: a cluster's kubeconfig, how to settle it, how to watch a run.
+
+    ``settle`` waits for the cluster's controllers and says how that went;
+    ``watch`` starts watching one run and returns what says, at its end, what
+    else happened meanwhile (whose CPU it used, what the controllers wrote).
+    """
+
+    kubeconfig: Path
+    settle: Callable[[], dict[str, Any]]
+    watch: Callable[[], Callable[[], dict[str, Any]]]
+
+
 def sweep(
-    kubeconfig: Path,
     recording: Path,
     tag: str,
     fresh: list[str],
-    reps: int = REPETITIONS,
-    before: Callable[[], dict[str, Any]] = dict,
-    watch: Callable[[], Callable[[], dict[str, Any]]] = lambda: dict,
+    reps: int,
+    place: Callable[[], AbstractContextManager[Place]],
 ) -> dict[str, Any]:
     """Replay ``recording`` at every concurrency ``reps`` times; ``fresh`` names the runs' tags.
 
-    The client runs once per run, so ``before`` (which settles the cluster
-    and says how that went) runs between any two runs; ``watch`` starts
-    watching one run and returns what says, at its end, what else happened
-    meanwhile (whose CPU it used, what the controllers wrote).
+    The client runs once per run, each time in a ``place`` of its own (a
+    fresh control plane: a cluster that earlier runs filled costs the API
+    server more per write).
     """
-    argv = _argv(kubeconfig, recording, tag)
     runs = []
     for c, run_tag in schedule(fresh, reps):
-        waited = before()
-        watching = watch()
-        run = _one_run([*argv, f"-runs={c}:{run_tag}"])
-        run.update(watching())
+        with place() as where:
+            waited = where.settle()
+            watching = where.watch()
+            run = _one_run([*_argv(where.kubeconfig, recording, tag), f"-runs={c}:{run_tag}"])
+            run.update(watching())
         run["settling"] = waited
         run["load_avg"] = [round(x, 2) for x in os.getloadavg()]
         runs.append(run)

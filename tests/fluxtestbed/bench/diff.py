@@ -141,7 +141,7 @@ def main(argv: list[str] | None = None) -> int:
     results: dict[str, Any] = {"meta": machine(), "cases": []}
     with _git_server() as git:
         for n in (int(x) for x in args.sizes.split(",")):
-            with _cluster(n) as kube:
+            with _cluster(n, "the diff measures") as kube:
                 results["cases"].append(run_size(kube, git, n, args.reps))
                 args.out.write_text(json.dumps(results, indent=2) + "\n")  # kept as it goes
     args.out.write_text(json.dumps(results, indent=2) + "\n")

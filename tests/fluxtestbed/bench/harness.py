@@ -1,10 +1,13 @@
-"""The benchmark's plan: per N, a fresh control plane and every tool on it in turn.
+"""The benchmark's plan: per N, every tool alone on a fresh control plane.
 
-Fresh cluster state: a fresh control plane per N; within it every tool syncs
-its own repo into namespaces named after its own run tag, alone. Then one
-more fluxd pass is recorded (fluxtestbed.bench.capture) and the ceiling
-client replays it (fluxtestbed.bench.ceiling). Nothing is deleted while an
-N is being measured.
+Fresh cluster state: each tool, and each run of the ceiling client, starts
+on a control plane of its own (about 5 s to start), so none is measured on
+a cluster that earlier runs filled: the API server's cost per write grew
+with every 5,050 objects an earlier run left (ceiling runs in one plane
+went from 157 to 66 objects/s, the same requests). After fluxd is
+measured, one more fluxd pass is recorded on its plane
+(fluxtestbed.bench.capture) and the ceiling client replays it
+(fluxtestbed.bench.ceiling).
 """
 
 from __future__ import annotations
@@ -99,8 +102,8 @@ def run(plan: Plan, progress: Progress = lambda _: None) -> dict[str, Any]:
             "fluxv2_pushes": plan.fluxv2_pushes,
             "ceiling_limit": plan.ceiling_limit,
             "fresh_state": (
-                "a fresh control plane per N; within it each tool's own repo and fresh "
-                "namespaces (no deletions while an N is measured)"
+                "a fresh control plane for each tool and for each ceiling run; each tool "
+                "its own repo and fresh namespaces"
             ),
             "fluxd_extra_flags": [*FLUXD_FLAGS, "--webhook-secret=<secret>"],
             "fluxd_rate_limit": fluxd_rate_limit(),
@@ -115,10 +118,9 @@ def run(plan: Plan, progress: Progress = lambda _: None) -> dict[str, Any]:
 
     with _git_server() as server:
         for n in plan.sizes:
-            with _cluster(n) as cluster:
-                case: dict[str, Any] = {"n": n, "tools": {}}
-                results["cases"].append(case)
-                run_case(plan, cluster, server, case, step)
+            case: dict[str, Any] = {"n": n, "tools": {}}
+            results["cases"].append(case)
+            run_case(plan, server, case, step)
     step()
     return results
 
@@ -133,8 +135,8 @@ def _git_server() -> Iterator[GitServer]:
 
 
 @contextmanager
-def _cluster(n: int) -> Iterator[Cluster]:
-    say(f"N={n}: starting a fresh control plane")
+def _cluster(n: int, what: str) -> Iterator[Cluster]:
+    say(f"N={n}: starting a fresh control plane for {what}")
     cluster = start_cluster(Path(tempfile.mkdtemp(prefix=f"fluxpy-bench-{n}-")))
     try:
         yield cluster
@@ -142,33 +144,36 @@ def _cluster(n: int) -> Iterator[Cluster]:
         cluster.stop()
 
 
-def run_case(
-    plan: Plan, kube: Cluster, git: GitServer, case: dict[str, Any], step: Callable[[], None]
-) -> None:
-    """Every tool of ``plan`` at ``case["n"]``, the ceiling right after fluxd."""
-    audit = kube.audit
-    if audit is None:
+@contextmanager
+def _bed(kube: Cluster, git: GitServer, plan: Plan) -> Iterator[Bed]:
+    if kube.audit is None:
         raise TestbedError("the bench needs a test-bed cluster of its own (for its audit log)")
+    bed = Bed(kube, git, AdminApi(Endpoint.from_kubeconfig(kube.kubeconfig)), kube.audit,
+              quiet_s=plan.quiet_s)  # fmt: skip
+    try:
+        yield bed
+    finally:
+        bed.api.close()
+
+
+def run_case(plan: Plan, git: GitServer, case: dict[str, Any], step: Callable[[], None]) -> None:
+    """Every tool of ``plan`` at ``case["n"]``, each on its own plane, the ceiling after fluxd."""
     n = int(case["n"])
-    endpoint = Endpoint.from_kubeconfig(kube.kubeconfig)
-    bed = Bed(kube, git, AdminApi(endpoint), audit, quiet_s=plan.quiet_s)
     tag = f"b{os.getpid() % 1000:03d}n{n}"
     sample = generate(tag, n)
     case.update(namespaces=namespace_count(n), objects_with_namespaces=len(sample.all))
     case["kinds"] = sample.kinds()
-    try:
-        for tool in plan.tools:
+    for tool in plan.tools:
+        with _cluster(n, tool) as kube, _bed(kube, git, plan) as bed:
             _run_tool(plan, bed, case, tool, generate(f"{tag}{tool[:2]}{tool[-1]}", n))
             if tool == "fluxd" and plan.ceiling_reps > 0:
                 try:
-                    case["ceiling"] = ceiling_case(plan, bed, endpoint, tag, n)
+                    case["ceiling"] = ceiling_case(plan, bed, tag, n)
                     _verdict(case)
                 except (TestbedError, subprocess.SubprocessError) as exc:
                     case.setdefault("errors", {})["ceiling"] = str(exc)[:3000]
                     say(f"N={n}: ceiling FAILED: {str(exc)[:3000]}")
-            step()
-    finally:
-        bed.api.close()
+        step()
 
 
 def _run_tool(plan: Plan, bed: Bed, case: dict[str, Any], tool: str, repo: Any) -> None:
@@ -217,12 +222,13 @@ def _brief(row: dict[str, Any]) -> str:
     )
 
 
-def ceiling_case(plan: Plan, bed: Bed, endpoint: Endpoint, tag: str, n: int) -> dict[str, Any]:
+def ceiling_case(plan: Plan, bed: Bed, tag: str, n: int) -> dict[str, Any]:
     """Record one fluxd pass of a fresh repo, then replay it at every concurrency."""
     captag = f"{tag}cap"
     # Runs send at most ceiling_limit objects: recording more would only cost time.
     repo = generate(captag, min(n, plan.ceiling_limit))
     out = Path(tempfile.mkdtemp(prefix="bench-capture-")) / "requests.jsonl"
+    endpoint = Endpoint.from_kubeconfig(bed.kube.kubeconfig)
     with recording(endpoint, out.with_name("all.jsonl")) as kubeconfig:
         # No drift watches: the recorder answers whole bodies, not streams, and
         # watches send no apply request anyway.
@@ -236,16 +242,14 @@ def ceiling_case(plan: Plan, bed: Bed, endpoint: Endpoint, tag: str, n: int) -> 
     say(f"N={n}: recorded {count} apply requests of fluxd ({len(repo.all)} objects)")
     if count != len(repo.all):
         raise TestbedError(f"recorded {count} apply requests, expected {len(repo.all)}")
+
+    @contextmanager
+    def place() -> Iterator[ceiling.Place]:
+        with _cluster(n, "a ceiling run") as kube, _bed(kube, bed.git, plan) as fresh:
+            yield ceiling.Place(kube.kubeconfig, fresh.settle, lambda: _watch(fresh))
+
     fresh = [f"{tag}c{i:02d}" for i in range(len(ceiling.CONCURRENCIES) * plan.ceiling_reps)]
-    result = ceiling.sweep(
-        bed.kube.kubeconfig,
-        sent,
-        captag,
-        fresh,
-        plan.ceiling_reps,
-        before=bed.settle,
-        watch=lambda: _watch(bed),
-    )
+    result = ceiling.sweep(sent, captag, fresh, plan.ceiling_reps, place)
     say(f"N={n}: ceiling {result['best_per_second']:.0f}/s at c={result['best_concurrency']}")
     result["recorded_requests"] = count
     result["load_avg"] = [round(x, 2) for x in os.getloadavg()]

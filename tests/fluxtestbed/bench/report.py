@@ -294,8 +294,9 @@ def render(results: dict[str, Any], command: str) -> str:
         "",
         "## 1. All tools side by side",
         "",
-        "Same API server, same machine, same object mix, each tool alone with its own "
-        "repo through the same git server, one run each. Flux v2's figures start when "
+        "Same build of the API server (a fresh control plane for each tool), same "
+        "machine, same object mix, each tool alone with its own repo through the same "
+        "git server, one run each. Flux v2's figures start when "
         "its artifact is published: its git fetch (source-controller's work, played by "
         "the bench) is not in them. CPU per 1,000 objects is of the first sync.",
         "",

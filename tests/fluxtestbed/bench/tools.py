@@ -1,7 +1,7 @@
 """Each tool measured alike: first sync, no-op pass, push to live, memory, CPU.
 
-Every tool gets its own repo and fresh namespaces (its own run tag) on the
-same API server, through the same git server, and runs alone. Clocks: the
+Every tool gets its own repo and fresh namespaces (its own run tag) on a
+fresh control plane, through the same git server, and runs alone. Clocks: the
 first sync runs from the moment the push has landed (Flux v2: the moment its
 artifact is published) to every object applied; writes come from the API
 server's audit log under the tool's own user name, nothing subtracted.
