@@ -166,13 +166,13 @@ def run_case(plan: Plan, git: GitServer, case: dict[str, Any], step: Callable[[]
     for tool in plan.tools:
         with _cluster(n, tool) as kube, _bed(kube, git, plan) as bed:
             _run_tool(plan, bed, case, tool, generate(f"{tag}{tool[:2]}{tool[-1]}", n))
-            if tool == "fluxd" and plan.ceiling_reps > 0:
-                try:
-                    case["ceiling"] = ceiling_case(plan, bed, tag, n)
-                    _verdict(case)
-                except (TestbedError, subprocess.SubprocessError) as exc:
-                    case.setdefault("errors", {})["ceiling"] = str(exc)[:3000]
-                    say(f"N={n}: ceiling FAILED: {str(exc)[:3000]}")
+        if tool == "fluxd" and plan.ceiling_reps > 0:
+            try:
+                case["ceiling"] = ceiling_case(plan, git, tag, n)
+                _verdict(case)
+            except (TestbedError, subprocess.SubprocessError) as exc:
+                case.setdefault("errors", {})["ceiling"] = str(exc)[:3000]
+                say(f"N={n}: ceiling FAILED: {str(exc)[:3000]}")
         step()
 
 
@@ -222,22 +222,26 @@ def _brief(row: dict[str, Any]) -> str:
     )
 
 
-def ceiling_case(plan: Plan, bed: Bed, tag: str, n: int) -> dict[str, Any]:
-    """Record one fluxd pass of a fresh repo, then replay it at every concurrency."""
+def ceiling_case(plan: Plan, git: GitServer, tag: str, n: int) -> dict[str, Any]:
+    """Record one fluxd pass of a fresh repo, then replay it at every concurrency.
+
+    The recording has a plane of its own, stopped before the runs start.
+    """
     captag = f"{tag}cap"
     # Runs send at most ceiling_limit objects: recording more would only cost time.
     repo = generate(captag, min(n, plan.ceiling_limit))
     out = Path(tempfile.mkdtemp(prefix="bench-capture-")) / "requests.jsonl"
-    endpoint = Endpoint.from_kubeconfig(bed.kube.kubeconfig)
-    with recording(endpoint, out.with_name("all.jsonl")) as kubeconfig:
-        # No drift watches: the recorder answers whole bodies, not streams, and
-        # watches send no apply request anyway.
-        args = (f"--kubeconfig={kubeconfig}", "--sync-drift-watch=false")
-        session = Session.start(bed.kube, bed.git, bed.api, captag, host_args=args)
-        try:
-            session.first_sync(repo)
-        finally:
-            session.stop()
+    with _cluster(n, "the ceiling's recording") as kube, _bed(kube, git, plan) as bed:
+        endpoint = Endpoint.from_kubeconfig(kube.kubeconfig)
+        with recording(endpoint, out.with_name("all.jsonl")) as kubeconfig:
+            # No drift watches: the recorder answers whole bodies, not streams, and
+            # watches send no apply request anyway.
+            args = (f"--kubeconfig={kubeconfig}", "--sync-drift-watch=false")
+            session = Session.start(bed.kube, bed.git, bed.api, captag, host_args=args)
+            try:
+                session.first_sync(repo)
+            finally:
+                session.stop()
     count, sent = _replay_file(out, captag, plan.ceiling_limit)
     say(f"N={n}: recorded {count} apply requests of fluxd ({len(repo.all)} objects)")
     if count != len(repo.all):
@@ -245,7 +249,7 @@ def ceiling_case(plan: Plan, bed: Bed, tag: str, n: int) -> dict[str, Any]:
 
     @contextmanager
     def place() -> Iterator[ceiling.Place]:
-        with _cluster(n, "a ceiling run") as kube, _bed(kube, bed.git, plan) as fresh:
+        with _cluster(n, "a ceiling run") as kube, _bed(kube, git, plan) as fresh:
             yield ceiling.Place(kube.kubeconfig, fresh.settle, lambda: _watch(fresh))
 
     fresh = [f"{tag}c{i:02d}" for i in range(len(ceiling.CONCURRENCIES) * plan.ceiling_reps)]
