@@ -5,7 +5,7 @@ on a control plane of its own (about 5 s to start), so none is measured on
 a cluster that earlier runs filled: the API server's cost per write grew
 with every 5,050 objects an earlier run left (ceiling runs in one plane
 went from 157 to 66 objects/s, the same requests). After fluxd is
-measured, one more fluxd pass is recorded on its plane
+measured, one more fluxd pass is recorded on a plane of its own
 (fluxtestbed.bench.capture) and the ceiling client replays it
 (fluxtestbed.bench.ceiling).
 """
