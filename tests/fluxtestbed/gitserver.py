@@ -303,12 +303,17 @@ AcceptEnv GIT_PROTOCOL
 LogLevel VERBOSE
 """
 
+# No automatic gc in root's clones: after a commit of thousands of files git
+# starts it detached, and it was still writing objects/ when the scratch clone
+# was removed ("Directory not empty").
 _ROOT_GITCONFIG = """\
 [safe]
 \tdirectory = *
 [user]
 \tname = Test Bed
 \temail = testbed@localhost
+[gc]
+\tauto = 0
 """
 
 
