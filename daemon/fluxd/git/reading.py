@@ -3,13 +3,16 @@
 Trees are immutable and named by their content, so a directory's manifest
 listing is cached by tree id. A new commit that touches one file re-lists only
 the directories on that file's path; every other subtree is a cache hit.
+
+The cache keeps only the listings the latest read used. A listing holds every
+path below its tree, so the root's alone has an entry per manifest: kept for
+each revision, 20,000 files grew fluxd by ~8 MiB per push.
 """
 
 from __future__ import annotations
 
 import re
 import stat
-from collections import OrderedDict
 from collections.abc import Sequence
 
 from dulwich.errors import NotTreeError
@@ -27,6 +30,8 @@ CHART_MARKERS = (b"Chart.yaml", b"values.yaml")
 MAX_TREE_DEPTH = 2048
 
 Listing = tuple[tuple[str, str], ...]  # (path relative to the tree, blob id)
+#: A tree's listing and the ids of its subtrees, whose listings it was made of.
+Listed = tuple[Listing, tuple[ObjectID, ...]]
 _HEX = re.compile(r"[0-9a-fA-F]+")
 
 
@@ -43,12 +48,12 @@ class TreeReader:
         self,
         store: BaseObjectStore,
         *,
-        cache_size: int = 4096,
         max_blob_size: int | None = None,
     ) -> None:
         self._store = store
-        self._listings: OrderedDict[bytes, Listing] = OrderedDict()
-        self._cache_size = cache_size
+        #: Listings by tree id, as of the latest ``manifest_files``. Replaced
+        #: whole, never changed in place: concurrent readers stay consistent.
+        self._listings: dict[bytes, Listed] = {}
         self._max_blob_size = max_blob_size
 
     def commit(self, revision: str) -> Commit:
@@ -72,6 +77,7 @@ class TreeReader:
         commit = self.commit(revision)
         found: dict[str, str] = {}
         missing = set(self.missing_paths(revision, paths)) if skip_missing else set()
+        used: dict[bytes, Listed] = {}
         for raw in paths or [""]:
             if raw in missing:
                 continue
@@ -79,9 +85,10 @@ class TreeReader:
             mode, sha = self._lookup(commit, path, raw)
             prefix = f"{path}/" if path else ""
             if stat.S_ISDIR(mode):
-                found.update((prefix + rel, blob) for rel, blob in self._listing(sha))
+                found.update((prefix + rel, blob) for rel, blob in self._listing(sha, used))
             elif stat.S_ISREG(mode) and path.endswith(MANIFEST_SUFFIXES):
                 found[path] = sha.decode("ascii")
+        self._listings = used
         return found
 
     def missing_paths(self, revision: str, paths: Sequence[str]) -> list[str]:
@@ -136,14 +143,15 @@ class TreeReader:
                 help="Check --git-path: paths are relative to the repository root.",
             ) from exc
 
-    def _listing(self, tree_id: ObjectID) -> Listing:
+    def _listing(self, tree_id: ObjectID, done: dict[bytes, Listed]) -> Listing:
         """The manifests below one tree, listed without recursion.
 
         A pushed repo may nest directories thousands deep; Python's recursion
         limit (1,000) must not decide whether a revision can be read. Trees are
-        listed children first, from an explicit stack, each once per call.
+        listed children first, from an explicit stack, each once per read;
+        ``done`` collects every listing the read used, cached or not, and
+        those of their subtrees.
         """
-        done: dict[bytes, Listing] = {}
         stack: list[tuple[ObjectID, int]] = [(tree_id, 0)]
         while stack:
             current, depth = stack[-1]
@@ -163,26 +171,27 @@ class TreeReader:
                 stack.extend((sha, depth + 1) for sha in pending)
                 continue
             stack.pop()
-            done[current] = self._remember(current, self._list_tree(tree, done))
-        return done[tree_id]
+            subtrees = () if _is_chart(tree) else tuple(_subtree_ids(tree))
+            done[current] = (self._list_tree(tree, done), subtrees)
+        return done[tree_id][0]
 
-    def _cached(self, tree_id: ObjectID, done: dict[bytes, Listing]) -> bool:
-        """Copy a cached listing into ``done``; False when the cache lacks it."""
-        cached = self._listings.get(tree_id)
-        if cached is None:
+    def _cached(self, tree_id: ObjectID, done: dict[bytes, Listed]) -> bool:
+        """Copy a cached listing into ``done``, with its subtrees' (a later
+        revision that changes one file below this tree lists them again);
+        False when the cache lacks it."""
+        cache = self._listings
+        if tree_id not in cache:
             return False
-        self._listings.move_to_end(tree_id)
-        done[tree_id] = cached
+        carry = [tree_id]
+        while carry:
+            current = carry.pop()
+            if current not in done and current in cache:
+                done[current] = cache[current]
+                carry.extend(cache[current][1])
         return True
 
-    def _remember(self, tree_id: ObjectID, listing: Listing) -> Listing:
-        self._listings[tree_id] = listing
-        if len(self._listings) > self._cache_size:
-            self._listings.popitem(last=False)
-        return listing
-
     @staticmethod
-    def _list_tree(tree: Tree, done: dict[bytes, Listing]) -> Listing:
+    def _list_tree(tree: Tree, done: dict[bytes, Listed]) -> Listing:
         """One tree's manifests, its subtrees' listings being in ``done``."""
         if _is_chart(tree):
             return ()
@@ -192,7 +201,7 @@ class TreeReader:
             # with \xNN escapes, so logs, Events and API answers can carry it.
             name = entry.path.decode("utf-8", "backslashreplace")
             if stat.S_ISDIR(entry.mode):
-                listing.extend((f"{name}/{rel}", blob) for rel, blob in done[entry.sha])
+                listing.extend((f"{name}/{rel}", blob) for rel, blob in done[entry.sha][0])
             elif stat.S_ISREG(entry.mode) and name.endswith(MANIFEST_SUFFIXES):
                 listing.append((name, entry.sha.decode("ascii")))
         return tuple(listing)
