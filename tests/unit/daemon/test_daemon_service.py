@@ -255,6 +255,24 @@ def test_per_resource_failures_of_the_pass_that_applied_a_revision_are_served() 
     ]
 
 
+def test_passes_asking_for_the_same_objects_keep_one_set_of_their_ids() -> None:
+    ids = [f"ns:configmap/cm-{i}" for i in range(100)]
+
+    async def scenario() -> list[SyncResult]:
+        engine = FakeEngine(None)
+        _, passes = wire(engine)
+        kept = []
+        for revision, wanted in [(OLD, ids), (HEAD, ids), (OLD, ids[:-1])]:
+            # Each pass builds its set anew, as the engine does.
+            engine.result = SyncResult(revision, 0.0, 0.1, desired=frozenset(list(wanted)))
+            kept.append(await passes.run())
+        return kept
+
+    first, same, fewer = asyncio.run(scenario())
+    assert same.desired is first.desired
+    assert fewer.desired == frozenset(ids[:-1])
+
+
 def test_no_errors_are_known_for_a_revision_no_pass_applied() -> None:
     with pytest.raises(MissingError):
         make()[0].sync_errors(HEAD[:7])
