@@ -106,7 +106,11 @@ def load(
     ]
     asked: dict[tuple[str, str], bool | None] = {}
     resolver = _with_repo_crds(_recording(scope, asked), _crd_scopes(doc for _, doc in documents))
-    _place(documents, resolver, default_namespace or _FALLBACK_NAMESPACE, result, loaded=())
+    placements = cache.placements if isinstance(cache.placements, _Placements) else _Placements()
+    namespace = default_namespace or _FALLBACK_NAMESPACE
+    _place(documents, resolver, namespace, result, loaded=(), placements=placements)
+    placements.end_load()
+    cache.placements = placements
     memo_now = key is not None and not result.unresolved
     cache.last_load = _LoadMemo(key, asked, result.copy()) if key and memo_now else None
     return result
@@ -136,6 +140,36 @@ class _LoadMemo:
         if key != self.key:
             return False
         return all(scope(*kind) == answer for kind, answer in self.scopes.items())
+
+
+_PlaceKey = tuple[int, str, str | None]  # id() of the document, its path, its namespace
+
+
+@dataclass(slots=True)
+class _Placements:
+    """The resources the last load placed, to reuse for the same documents.
+
+    A push changes a few files; every other document is the same object from
+    the parse cache, and placing each again (id, body copy, policies) was
+    most of a one-change pass's own work at 20,000 objects. A key holds the
+    document's id(), unique only while it lives, so the document is kept
+    with its resource and compared by identity.
+    """
+
+    previous: dict[_PlaceKey, tuple[Document, Resource]] = field(default_factory=dict)
+    current: dict[_PlaceKey, tuple[Document, Resource]] = field(default_factory=dict)
+
+    def place(self, doc: Document, path: str, namespace: str | None) -> Resource:
+        key = (id(doc), path, namespace)
+        found = self.current.get(key) or self.previous.get(key)
+        if found is None or found[0] is not doc:
+            found = (doc, make_resource(doc, path, namespace=namespace))
+        self.current[key] = found
+        return found[1]
+
+    def end_load(self) -> None:
+        """Keep only what this load placed, so the memo cannot grow."""
+        self.previous, self.current = self.current, {}
 
 
 def _recording(scope: ScopeResolver, asked: dict[tuple[str, str], bool | None]) -> ScopeResolver:
@@ -228,6 +262,7 @@ def _place(
     result: LoadResult,
     *,
     loaded: Sequence[Resource],
+    placements: _Placements | None = None,
 ) -> None:
     """Give each document its namespace and id; report duplicates and unknown kinds."""
     first: dict[ObjectRef, Resource] = {resource.ref: resource for resource in loaded}
@@ -240,7 +275,10 @@ def _place(
             result.unresolved.append(Unresolved(path, doc))
             continue
         namespace = (data["metadata"].get("namespace") or default_namespace) if namespaced else None
-        resource = make_resource(doc, path, namespace=namespace)
+        if placements is None:
+            resource = make_resource(doc, path, namespace=namespace)
+        else:
+            resource = placements.place(doc, path, namespace)
         if resource.ref in first:
             result.errors.append(_duplicate(first[resource.ref], resource))
             duplicated.add(resource.ref)

@@ -262,6 +262,8 @@ class ParseCache:
         self._used: dict[CacheKey, ParsedFile] = {}
         #: What the loader keeps of the last load, to reuse it when nothing changed.
         self.last_load: object = None
+        #: The resources the last load placed (fluxd.manifests.loading), by document.
+        self.placements: object = None
         self.hits = 0
         self.misses = 0
 

@@ -161,3 +161,31 @@ def test_a_load_with_unknown_kinds_is_placed_again_next_time() -> None:
     after = load(files, blobs, scope=scope, default_namespace="d", cache=cache)
 
     assert (len(before.unresolved), len(after.resources)) == (1, 1)
+
+
+def test_a_push_places_again_only_the_documents_it_changed(scope: ScopeResolver) -> None:
+    cache = ParseCache()
+    files = {"a.yaml": DOC % b"a", "b.yaml": DOC % b"b"}
+    first = load(
+        files, {"a.yaml": "a1", "b.yaml": "b1"}, scope=scope, default_namespace="x", cache=cache
+    )
+    files["b.yaml"] = DOC % b"b2"
+    pushed = {"a.yaml": "a1", "b.yaml": "b2"}
+    second = load(files, pushed, scope=scope, default_namespace="x", cache=cache)
+    assert second.resources[0] is first.resources[0]  # a.yaml: the same blob, placed once
+    assert [r.ref.name for r in second.resources] == ["a", "b2"]
+    # Another default namespace places every document anew.
+    moved = load(files, pushed, scope=scope, default_namespace="y", cache=cache)
+    assert [str(r.ref) for r in moved.resources] == ["y:configmap/a", "y:configmap/b2"]
+
+
+def test_the_same_document_at_another_path_is_a_resource_of_that_path(
+    scope: ScopeResolver,
+) -> None:
+    cache = ParseCache()
+    doc = DOC % b"a"
+    load({"a.yaml": doc}, {"a.yaml": "same"}, scope=scope, default_namespace="x", cache=cache)
+    moved = load(
+        {"b.yaml": doc}, {"b.yaml": "same"}, scope=scope, default_namespace="x", cache=cache
+    )
+    assert [r.source for r in moved.resources] == ["b.yaml"]
