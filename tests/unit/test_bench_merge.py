@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from fluxtestbed.bench.merge import merge
+from fluxtestbed.bench.report import run_sources
 
 
 def _run(started: str, tools: dict[str, Any], errors: dict[str, str]) -> dict[str, Any]:
@@ -47,3 +48,14 @@ def test_a_failure_stays_when_no_run_measured_that_tool(tmp_path: Path) -> None:
     case = merge([first, second])["cases"][0]
     assert case["errors"] == {"fluxv2": "rate limiter"}
     assert case["tools"] == {"fluxd": {"v": 1}}
+
+
+def test_the_joined_page_names_the_commit_each_run_measured(tmp_path: Path) -> None:
+    old, new = _run("T1", {"fluxd": {"v": 1}}, {}), _run("T2", {"fluxd": {"v": 2}}, {})
+    old["meta"]["commit"], new["meta"]["commit"] = "1111111", "2222222"
+    joined = merge([_write(tmp_path, "a.json", old), _write(tmp_path, "b.json", new)])
+    lines = run_sources(joined["meta"])
+    assert [line for line in lines if "commit" in line] == [
+        "- `bench T1`, T1 to T1Z, commit 1111111: fluxd (a.json)",
+        "- `bench T2`, T2 to T2Z, commit 2222222: fluxd (b.json)",
+    ]

@@ -6,6 +6,7 @@ import argparse
 import json
 import os
 import shlex
+import subprocess
 import sys
 from dataclasses import replace
 from pathlib import Path
@@ -88,10 +89,11 @@ def main(argv: list[str] | None = None) -> int:
         )
     if args.ceiling_reps is not None:
         plan = replace(plan, ceiling_reps=args.ceiling_reps)
-    command = invocation(argv)
+    command, commit = invocation(argv), code_revision()
 
     def progress(results: dict[str, Any]) -> None:
         results["meta"]["command"] = command
+        results["meta"]["commit"] = commit
         results["targets"] = targets(results)
         write(results, args.out, command)
 
@@ -106,6 +108,19 @@ def invocation(argv: list[str] | None) -> str:
         env = "PYTHONPATH=tests " if "tests" in os.environ.get("PYTHONPATH", "") else ""
         return f"{env}make bench"
     return "PYTHONPATH=tests .venv/bin/python -m fluxtestbed.bench " + shlex.join(args)
+
+
+def code_revision() -> str:
+    """The commit measured, so rows joined from several runs say which code each is."""
+    root = Path(__file__).resolve().parents[3]
+    git = ["git", "-C", str(root)]
+    head = subprocess.run([*git, "rev-parse", "--short", "HEAD"], capture_output=True, text=True)
+    if head.returncode != 0:
+        return "unknown"
+    changed = subprocess.run(
+        [*git, "status", "--porcelain", "--untracked-files=no"], capture_output=True, text=True
+    ).stdout.strip()
+    return head.stdout.strip() + (" with uncommitted changes" if changed else "")
 
 
 def write(results: dict[str, object], out: Path, command: str) -> None:

@@ -34,6 +34,7 @@ def _source(path: Path, run: dict[str, Any]) -> dict[str, Any]:
     return {
         "file": path.name,
         "command": run["meta"].get("command", ""),
+        "commit": run["meta"].get("commit", ""),
         "started": run["meta"]["started"],
         "finished": run["meta"]["finished"],
         "tools": tools + (["ceiling"] if any("ceiling" in c for c in run["cases"]) else []),

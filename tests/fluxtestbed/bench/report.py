@@ -168,23 +168,31 @@ def side_by_side(case: dict[str, Any]) -> list[str]:
     return lines
 
 
-def _sources(meta: dict[str, Any]) -> list[str]:
+def run_sources(meta: dict[str, Any]) -> list[str]:
     """For a joined report: which run each row comes from."""
     runs = meta.get("merged_from") or []
     if not runs:
         return []
     lines = [
-        f"This page joins {len(runs)} runs of the bench on this machine and code, each on "
+        f"This page joins {len(runs)} runs of the bench on this machine, each on "
         "a fresh control plane; a tool measured by a later run takes its row from that run "
         "(the load of each row is in its last column):",
         "",
     ]
     for run in runs:
+        commit = f", commit {run['commit']}" if run.get("commit") else ""
         lines.append(
-            f"- `{run['command']}`, {run['started']} to {run['finished']}: "
+            f"- `{run['command']}`, {run['started']} to {run['finished']}{commit}: "
             f"{', '.join(run['tools'])} ({run['file']})"
         )
     return [*lines, ""]
+
+
+def _commit(meta: dict[str, Any]) -> str:
+    """The code measured; a joined page names it per run instead."""
+    if meta.get("merged_from") or not meta.get("commit"):
+        return ""
+    return f" at commit {meta['commit']}"
 
 
 def _dry(writes: dict[str, Any]) -> str:
@@ -286,8 +294,9 @@ def render(results: dict[str, Any], command: str) -> str:
     lines = [
         "# Benchmarks",
         "",
-        *_sources(meta),
-        f"Measured with `{command}` on the local test bed (a real kube-apiserver, etcd, "
+        *run_sources(meta),
+        f"Measured with `{command}`{_commit(meta)} on the local test bed (a real "
+        "kube-apiserver, etcd, "
         "kube-controller-manager, kube-scheduler and kwok on 127.0.0.1), "
         f"{meta['started']} to {meta['finished']} ({meta['duration_s']:.0f} s). "
         f"Raw results: [benchmarks.json](benchmarks.json).{rendered}",
