@@ -166,13 +166,14 @@ class TreeReader:
                 )
             tree = self._store[current]
             assert isinstance(tree, Tree)
-            pending = [sha for sha in _subtree_ids(tree) if sha not in done]
-            if pending and not _is_chart(tree):
+            chart = _is_chart(tree)
+            subtrees = () if chart else tuple(_subtree_ids(tree))
+            pending = [sha for sha in subtrees if sha not in done]
+            if pending:
                 stack.extend((sha, depth + 1) for sha in pending)
                 continue
             stack.pop()
-            subtrees = () if _is_chart(tree) else tuple(_subtree_ids(tree))
-            done[current] = (self._list_tree(tree, done), subtrees)
+            done[current] = (() if chart else self._list_tree(tree, done), subtrees)
         return done[tree_id][0]
 
     def _cached(self, tree_id: ObjectID, done: dict[bytes, Listed]) -> bool:
@@ -192,9 +193,7 @@ class TreeReader:
 
     @staticmethod
     def _list_tree(tree: Tree, done: dict[bytes, Listed]) -> Listing:
-        """One tree's manifests, its subtrees' listings being in ``done``."""
-        if _is_chart(tree):
-            return ()
+        """One tree's manifests (not a chart's), its subtrees' listings being in ``done``."""
         listing: list[tuple[str, str]] = []
         for entry in tree.iteritems():
             # git allows any bytes in a name; a name that is not UTF-8 is shown
