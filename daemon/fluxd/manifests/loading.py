@@ -193,7 +193,8 @@ def resolve_unresolved(
     """
     documents = [(item.source, item.document) for item in unresolved]
     result = LoadResult()
-    _place(documents, scope, default_namespace or _FALLBACK_NAMESPACE, result, loaded=loaded)
+    namespace = default_namespace or _FALLBACK_NAMESPACE
+    _place(documents, scope, namespace, result, loaded=loaded, placements=_Placements())
     return result
 
 
@@ -262,7 +263,7 @@ def _place(
     result: LoadResult,
     *,
     loaded: Sequence[Resource],
-    placements: _Placements | None = None,
+    placements: _Placements,
 ) -> None:
     """Give each document its namespace and id; report duplicates and unknown kinds."""
     first: dict[ObjectRef, Resource] = {resource.ref: resource for resource in loaded}
@@ -275,10 +276,7 @@ def _place(
             result.unresolved.append(Unresolved(path, doc))
             continue
         namespace = (data["metadata"].get("namespace") or default_namespace) if namespaced else None
-        if placements is None:
-            resource = make_resource(doc, path, namespace=namespace)
-        else:
-            resource = placements.place(doc, path, namespace)
+        resource = placements.place(doc, path, namespace)
         if resource.ref in first:
             result.errors.append(_duplicate(first[resource.ref], resource))
             duplicated.add(resource.ref)
