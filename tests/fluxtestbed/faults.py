@@ -13,7 +13,6 @@ import contextlib
 import datetime as dt
 import json
 import socket
-import subprocess
 import sys
 import threading
 import time
@@ -26,6 +25,7 @@ from urllib.parse import quote
 from fluxtestbed.fluxd_host import ROOT, start_host_fluxd, wait_for
 from fluxtestbed.gitserver import GitServer
 from fluxtestbed.kube import Cluster
+from fluxtestbed.revision import code_revision
 from fluxtestbed.scenario import Installation
 
 FIGURES = ROOT / ".testbed" / "reliability.json"
@@ -219,7 +219,7 @@ def record(scenario: str, **figures: Any) -> dict[str, Any]:
         "scenario": scenario,
         **figures,
         "measured_at": dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
-        "commit": _commit(),
+        "commit": code_revision(),
     }
     print("RELIABILITY " + json.dumps(entry, sort_keys=True), file=sys.stderr)
     FIGURES.parent.mkdir(exist_ok=True)
@@ -227,13 +227,6 @@ def record(scenario: str, **figures: Any) -> dict[str, Any]:
     known[scenario] = entry
     FIGURES.write_text(json.dumps(known, indent=2, sort_keys=True) + "\n")
     return entry
-
-
-def _commit() -> str:
-    out = subprocess.run(
-        ["git", "-C", str(ROOT), "rev-parse", "--short", "HEAD"], capture_output=True, text=True
-    )
-    return out.stdout.strip()
 
 
 # --- a git host that accepts connections and then says nothing --------------------

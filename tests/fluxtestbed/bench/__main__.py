@@ -6,7 +6,6 @@ import argparse
 import json
 import os
 import shlex
-import subprocess
 import sys
 from dataclasses import replace
 from pathlib import Path
@@ -15,6 +14,7 @@ from typing import Any
 from fluxtestbed.bench.harness import TOOLS, Plan, run
 from fluxtestbed.bench.merge import merge
 from fluxtestbed.bench.report import render, targets
+from fluxtestbed.revision import code_revision
 
 DOCS = Path(__file__).resolve().parents[3] / "docs"
 
@@ -108,19 +108,6 @@ def invocation(argv: list[str] | None) -> str:
         env = "PYTHONPATH=tests " if "tests" in os.environ.get("PYTHONPATH", "") else ""
         return f"{env}make bench"
     return "PYTHONPATH=tests .venv/bin/python -m fluxtestbed.bench " + shlex.join(args)
-
-
-def code_revision() -> str:
-    """The commit measured, so rows joined from several runs say which code each is."""
-    root = Path(__file__).resolve().parents[3]
-    git = ["git", "-C", str(root)]
-    head = subprocess.run([*git, "rev-parse", "--short", "HEAD"], capture_output=True, text=True)
-    if head.returncode != 0:
-        return "unknown"
-    changed = subprocess.run(
-        [*git, "status", "--porcelain", "--untracked-files=no"], capture_output=True, text=True
-    ).stdout.strip()
-    return head.stdout.strip() + (" with uncommitted changes" if changed else "")
 
 
 def write(results: dict[str, object], out: Path, command: str) -> None:
