@@ -108,8 +108,11 @@ def images_json(kube: Cluster, daemon: HostFluxd, workload: str) -> dict[str, An
 
 def test_list_images_shows_the_registrys_tags_with_creation_times(kube, scanned):
     apps, daemon = scanned
-    wait_for("the scan", lambda: "1.17.8" in list_images(kube, daemon, "-n", apps))
-    table = list_images(kube, daemon, "-n", apps, "-w", "deployment/web").splitlines()
+    # Wait for web's own repository: another workload's (anon, the same tags
+    # through another host) can be scanned first.
+    web = ("-n", apps, "-w", "deployment/web")
+    wait_for("the scan", lambda: "1.17.8" in list_images(kube, daemon, *web))
+    table = list_images(kube, daemon, *web).splitlines()
     assert table[0].split() == ["WORKLOAD", "CONTAINER", "IMAGE", "CREATED"]
     assert table[1].split() == [f"{apps}:deployment/web", "web", f"{daemon_host(table)}/{REPO}"]
     # Newest first by creation time; the index counts with its amd64 image.
