@@ -89,6 +89,7 @@ def _message(text: str) -> str:
 
 
 def run(bed: WriteBed, exe: Path, args: list[str], env: dict[str, str]) -> Run:
+    bed.wait_synced()
     before = bed.head()
     out = bed.fluxctl(exe, *args, env=env)
     after = bed.head()

@@ -122,6 +122,23 @@ class WriteBed:
             interval=0.2,
         )
 
+    def wait_synced(self) -> None:
+        """Return once the daemon has applied HEAD and moved its sync tag there.
+
+        Flux v1's fluxd moves the tag in its mirror while a job may be cloning
+        that mirror; a job caught in between fails with "would clobber existing
+        tag". GET /v6/sync?ref= lists the commits between the mirror's sync tag
+        and ``ref``: empty once the move is done, in both daemons.
+        """
+        head = self.head()
+        self.wait_fetched(head)
+        wait_until(
+            f"the daemon to apply {head[:7]}",
+            lambda: _unsynced(self.url, head) == [],
+            timeout=120,
+            interval=0.2,
+        )
+
     def fluxctl(
         self, exe: Path, *args: str, env: dict[str, str], timeout: float = 120
     ) -> subprocess.CompletedProcess[str]:
@@ -133,6 +150,12 @@ class WriteBed:
             env=env,
             check=False,
         )
+
+
+def _unsynced(url: str, rev: str) -> list[str] | None:
+    """The commits up to ``rev`` the daemon has not applied; None while it cannot tell."""
+    status, body = _call(url, "GET", f"/v6/sync?ref={rev}")
+    return list(json.loads(body) or []) if status == 200 else None
 
 
 def _call(url: str, method: str, path: str, body: Any = None) -> tuple[int, bytes]:
