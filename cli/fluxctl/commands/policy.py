@@ -38,7 +38,9 @@ class PolicyChange:
     remove: dict[str, str] = field(default_factory=dict)
 
     def wire(self) -> dict[str, dict[str, str]]:
-        return {"add": self.add, "remove": self.remove}
+        # Keys sorted, as Go's fluxctl encodes a map: fluxd adds new
+        # annotations in the order it is given them.
+        return {"add": dict(sorted(self.add.items())), "remove": dict(sorted(self.remove.items()))}
 
 
 def pattern(text: str) -> str:

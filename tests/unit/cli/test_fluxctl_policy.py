@@ -60,6 +60,10 @@ def test_each_command_sends_flux_v1s_policy_update(
     spec = sent_spec(daemon)
     assert spec["type"] == "policy"
     assert spec["spec"] == {WEB: {"add": add, "remove": remove}}
+    # In Go's order (encoding/json sorts a map's keys): the daemon adds new
+    # annotations in the order it reads them.
+    sent = spec["spec"][WEB]
+    assert (list(sent["add"]), list(sent["remove"])) == (sorted(add), sorted(remove))
 
 
 def test_policy_prints_the_results_table_and_does_not_wait_for_the_sync(
