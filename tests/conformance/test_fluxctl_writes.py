@@ -159,7 +159,7 @@ def test_lock_records_who_locked_and_why(
     assert ours == go
     added = sorted(line for line in go.diff.splitlines() if line.startswith("+    "))
     assert added == [
-        '+    fluxcd.io/locked: "true"',
+        "+    fluxcd.io/locked: 'true'",
         "+    fluxcd.io/locked_msg: freeze",
         f"+    fluxcd.io/locked_user: {USER}",
     ]

@@ -7,9 +7,11 @@ was written. That program is not packaged, so the test bed brings this
 stand-in, which does the two edits fluxd asks for with ruamel.yaml's
 round trip:
 
-* ``annotate ... key=value ...`` sets the workload's annotations; an empty
-  value removes one. New keys are added in sorted order, so the file does
-  not depend on the order fluxd happened to pass them in.
+* ``annotate ... key=value ...`` sets the workload's annotations as plain
+  strings (ruamel.yaml then quotes ``'true'``, as the original did); an
+  empty value removes one. New keys are added in sorted order, so the file
+  does not depend on the order fluxd happened to pass them in (the original
+  followed it, and fluxd passes them in a Go map's random order).
 * ``image ... --container C --image REF`` sets container C's image.
 
 A document matches by kind (any case), name and namespace (``default``
@@ -25,7 +27,6 @@ import sys
 from typing import Any
 
 from ruamel.yaml import YAML
-from ruamel.yaml.scalarstring import DoubleQuotedScalarString
 
 
 def _yaml() -> YAML:
@@ -54,9 +55,7 @@ def _annotate(doc: Any, pairs: list[str]) -> None:
         annotations = meta["annotations"] = {}
     for pair in sorted(pairs):
         key, _, value = pair.partition("=")
-        if value in ("true", "false"):
-            annotations[key] = DoubleQuotedScalarString(value)
-        elif value:
+        if value:
             annotations[key] = value
         else:
             annotations.pop(key, None)
