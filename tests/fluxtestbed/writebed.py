@@ -112,12 +112,10 @@ class WriteBed:
 
     def wait_fetched(self, rev: str) -> None:
         """Tell the daemon the branch moved; return once it knows ``rev``."""
-        notify = {"Kind": "git", "Source": {"URL": self.git.ssh_url(self.repo), "Branch": "master"}}
-        _call(self.url, "POST", "/v11/notify", notify)
-        # GET /v6/sync?ref= fails until the daemon's clone has the revision.
+        self._notify()
         wait_until(
             f"the daemon to fetch {rev[:7]}",
-            lambda: _call(self.url, "GET", f"/v6/sync?ref={rev}")[0] == 200,
+            lambda: _unsynced(self.url, rev) is not None,
             timeout=60,
             interval=0.2,
         )
@@ -131,13 +129,18 @@ class WriteBed:
         and ``ref``: empty once the move is done, in both daemons.
         """
         head = self.head()
-        self.wait_fetched(head)
+        self._notify()
         wait_until(
             f"the daemon to apply {head[:7]}",
             lambda: _unsynced(self.url, head) == [],
             timeout=120,
             interval=0.2,
         )
+
+    def _notify(self) -> None:
+        """Flux v1's push notification: the daemon fetches now, not at its next poll."""
+        notify = {"Kind": "git", "Source": {"URL": self.git.ssh_url(self.repo), "Branch": "master"}}
+        _call(self.url, "POST", "/v11/notify", notify)
 
     def fluxctl(
         self, exe: Path, *args: str, env: dict[str, str], timeout: float = 120
@@ -153,7 +156,8 @@ class WriteBed:
 
 
 def _unsynced(url: str, rev: str) -> list[str] | None:
-    """The commits up to ``rev`` the daemon has not applied; None while it cannot tell."""
+    """The commits up to ``rev`` the daemon has not applied; None until its clone has ``rev``
+    (GET /v6/sync?ref= fails until then)."""
     status, body = _call(url, "GET", f"/v6/sync?ref={rev}")
     return list(json.loads(body) or []) if status == 200 else None
 
